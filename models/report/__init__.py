@@ -1,0 +1,24 @@
+"""Report output: clinical figures (matplotlib) and the Markdown/HTML report writer.
+
+Figure functions take plain numpy arrays, DataFrames and dicts (ratio measures on the ratio scale unless
+a name says ``log_``), return a :class:`matplotlib.figure.Figure`, and leave saving to :func:`save_figure`.
+"""
+
+from models.report.densities import posterior_density, tau_prior_posterior
+from models.report.document import Report
+from models.report.files import atomic_path, save_figure
+from models.report.forest import forest_plot, subgroup_effects
+from models.report.sensitivity import prior_sensitivity_heatmap
+from models.report.timeline import evidence_over_time
+
+__all__ = [
+    "Report",
+    "atomic_path",
+    "evidence_over_time",
+    "forest_plot",
+    "posterior_density",
+    "prior_sensitivity_heatmap",
+    "save_figure",
+    "subgroup_effects",
+    "tau_prior_posterior",
+]

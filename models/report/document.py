@@ -1,0 +1,339 @@
+"""The report document: build it block by block, then write Markdown and a self-contained HTML file.
+
+Text given to :meth:`Report.add_paragraph` and :meth:`Report.add_callout` is plain text with three inline
+marks rendered in both formats: ``**bold**``, ``*italic*`` and ```code```. Anything else is literal: it
+is HTML-escaped in the HTML file and protected from being read as HTML in the Markdown file.
+Figures are referenced by relative path from the Markdown file and embedded as base64 data URIs in
+the HTML file, so the HTML can be mailed or archived on its own. Both writes are atomic.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from models.report.files import atomic_path
+
+CALLOUT_KINDS = {"note": ("NOTE", "Note"), "warning": ("WARNING", "Warning"), "error": ("CAUTION", "Error")}
+IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+MISSING = "\u2013"  # en dash for missing table cells
+
+FloatFormat = str | Callable[[float], str]
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; line-height: 1.5;
+       max-width: 62rem; margin: 2rem auto; padding: 0 1rem; color: #1a1a1a; }
+h1, h2, h3, h4 { line-height: 1.25; margin-top: 1.8em; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.92rem; font-variant-numeric: tabular-nums; }
+caption { caption-side: top; text-align: left; font-weight: 600; padding-bottom: 0.4em; }
+th, td { border: 1px solid #c8c8c8; padding: 0.3em 0.6em; vertical-align: top; }
+th { background: #f0f0f0; text-align: left; }
+td.num { text-align: right; white-space: nowrap; }
+tbody tr:nth-child(even) { background: #fafafa; }
+figure { margin: 1.5em 0; }
+figure img { max-width: 100%; height: auto; border: 1px solid #e0e0e0; }
+figcaption { font-size: 0.92rem; color: #444; margin-top: 0.4em; }
+code { background: #f3f3f3; padding: 0 0.25em; border-radius: 3px; }
+.callout { border-left: 6px solid; padding: 0.6em 1em; margin: 1em 0; border-radius: 3px; }
+.callout-note { border-color: #0072B2; background: #e8f2fa; }
+.callout-warning { border-color: #E69F00; background: #fff4dc; }
+.callout-error { border-color: #D55E00; background: #fde7dc; font-weight: 600; }
+""".strip()
+
+
+@dataclass(frozen=True)
+class _Heading:
+    text: str
+    level: int
+
+
+@dataclass(frozen=True)
+class _Paragraph:
+    text: str
+
+
+@dataclass(frozen=True)
+class _Table:
+    df: pd.DataFrame
+    caption: str | None
+    float_format: FloatFormat
+    index: bool
+    number: int
+
+
+@dataclass(frozen=True)
+class _Figure:
+    path: Path
+    caption: str
+    number: int
+
+
+@dataclass(frozen=True)
+class _Callout:
+    text: str
+    kind: str
+
+
+_Block = _Heading | _Paragraph | _Table | _Figure | _Callout
+
+
+def _format_cell(value: object, float_format: FloatFormat) -> str:
+    """Table cell text: floats via float_format, integers as is, missing values as an en dash."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return MISSING
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        return float_format(float(value)) if callable(float_format) else format(float(value), float_format)
+    return str(value)
+
+
+def _label(label: object) -> str:
+    return " / ".join(map(str, label)) if isinstance(label, tuple) else str(label)
+
+
+def _md_text(text: str) -> str:
+    """Plain text for Markdown: '<' that could open an HTML tag is escaped; inline marks pass through."""
+    return re.sub(r"<(?=[A-Za-z/!?])", r"\\<", text)
+
+
+def _md_cell(text: str) -> str:
+    """A GitHub table cell: pipes escaped, line breaks as <br>."""
+    return _md_text(text).replace("|", "\\|").replace("\r\n", "\n").replace("\n", "<br>")
+
+
+def _html_text(text: str) -> str:
+    """Escape, then render the inline marks **bold**, *italic*, `code`."""
+    parts = re.split(r"(`[^`\n]+`)", text)
+    out = []
+    for part in parts:
+        if len(part) > 1 and part.startswith("`") and part.endswith("`"):
+            out.append(f"<code>{html.escape(part[1:-1])}</code>")
+            continue
+        s = html.escape(part)
+        s = re.sub(r"\*\*(?=\S)(.+?)(?<=\S)\*\*", r"<strong>\1</strong>", s)
+        s = re.sub(r"(?<![*\w])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![*\w])", r"<em>\1</em>", s)
+        out.append(s)
+    return "".join(out).replace("\n", "<br>\n")
+
+
+class Report:
+    """A report built from headings, paragraphs, tables, figures and callouts, written as Markdown and HTML.
+
+    Every ``add_*`` method returns the report, so calls can be chained. Example::
+
+        report = Report("MSC reanalysis")
+        report.add_heading("Mortality").add_paragraph("P(OR < 1) = **0.93**")
+        report.add_figure("figures/forest.png", "Observed and shrunken study effects")
+        report.write_markdown("results/report.md")
+        report.write_html("results/report.html")
+    """
+
+    def __init__(self, title: str) -> None:
+        if not str(title).strip():
+            raise ValueError("title must be non-empty")
+        self.title = str(title)
+        self._blocks: list[_Block] = []
+        self._n_tables = 0
+        self._n_figures = 0
+
+    def add_heading(self, text: str, level: int = 2) -> Report:
+        """A section heading; level 1-6 (the report title is level 1)."""
+        if not isinstance(level, int) or not 1 <= level <= 6:
+            raise ValueError(f"level must be an integer from 1 to 6; got {level!r}")
+        self._blocks.append(_Heading(str(text), level))
+        return self
+
+    def add_paragraph(self, text: str) -> Report:
+        """A paragraph of plain text (with **bold**, *italic*, `code`); newlines become line breaks."""
+        self._blocks.append(_Paragraph(str(text)))
+        return self
+
+    def add_table(
+        self,
+        df: pd.DataFrame,
+        caption: str | None = None,
+        float_format: FloatFormat = ".2f",
+        *,
+        index: bool | None = None,
+    ) -> Report:
+        """A table; floats formatted with ``float_format`` (a format spec such as '.3f', or a function).
+
+        index: include the row index as the first column; by default only when it is not a plain 0..n-1 range.
+        Missing values are shown as an en dash. Tables with a caption are numbered ('Table 1.').
+        """
+        if not isinstance(df, pd.DataFrame):
+            raise TypeError(f"df must be a pandas DataFrame; got {type(df).__name__}")
+        if not callable(float_format):
+            try:
+                format(1.0, float_format)
+            except (TypeError, ValueError):
+                raise ValueError(f"float_format {float_format!r} is not a valid format spec (e.g. '.3f')") from None
+        if index is None:
+            plain = isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1
+            index = not plain or df.index.name is not None
+        if caption is not None:
+            self._n_tables += 1
+        self._blocks.append(_Table(df.copy(), caption, float_format, index, self._n_tables))
+        return self
+
+    def add_figure(self, png_path: str | os.PathLike[str], caption: str) -> Report:
+        """A figure file (PNG, SVG or JPEG) with a numbered caption ('Figure 1.'); the file must exist at write time."""
+        path = Path(png_path).absolute()
+        if path.suffix.lower() not in IMAGE_TYPES:
+            raise ValueError(f"png_path {str(png_path)!r} must end in one of {', '.join(IMAGE_TYPES)}")
+        self._n_figures += 1
+        self._blocks.append(_Figure(path, str(caption), self._n_figures))
+        return self
+
+    def add_callout(self, text: str, kind: str = "warning") -> Report:
+        """A highlighted box, e.g. for a failed or unconverged fit; kind is 'note', 'warning' or 'error'."""
+        if kind not in CALLOUT_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(CALLOUT_KINDS)}; got {kind!r}")
+        self._blocks.append(_Callout(str(text), kind))
+        return self
+
+    # Markdown
+
+    def to_markdown(self, base_dir: str | os.PathLike[str]) -> str:
+        """The report as GitHub-flavoured Markdown; figure paths are relative to ``base_dir``."""
+        base = Path(base_dir).absolute()
+        parts = [f"# {self.title}"]
+        for block in self._blocks:
+            parts.append(self._md_block(block, base))
+        return "\n\n".join(parts) + "\n"
+
+    def _md_block(self, block: _Block, base: Path) -> str:
+        match block:
+            case _Heading(text, level):
+                return f"{'#' * level} {text}"
+            case _Paragraph(text):
+                return _md_text(text)
+            case _Callout(text, kind):
+                tag, name = CALLOUT_KINDS[kind]
+                lines = f"**{name}:** {_md_text(text)}".splitlines()
+                return "\n".join([f"> [!{tag}]", *(f"> {line}" if line else ">" for line in lines)])
+            case _Figure(path, caption, number):
+                _require_file(path)
+                rel = Path(os.path.relpath(path, base)).as_posix()
+                target = f"<{rel}>" if re.search(r"[\s()<>]", rel) else rel
+                alt = re.sub(r"[\[\]\n]", " ", caption)
+                return f"![{alt}]({target})\n\n*Figure {number}. {_md_text(caption)}*"
+            case _Table():
+                return self._md_table(block)
+        raise TypeError(f"unknown block {block!r}")  # pragma: no cover
+
+    @staticmethod
+    def _md_table(t: _Table) -> str:
+        header, rows, numeric = _table_cells(t)
+        lines = []
+        if t.caption is not None:
+            lines += [f"**Table {t.number}.** {_md_text(t.caption)}", ""]
+        lines.append("| " + " | ".join(_md_cell(h) for h in header) + " |")
+        lines.append("|" + "|".join("---:" if num else "---" for num in numeric) + "|")
+        for row in rows:
+            lines.append("| " + " | ".join(_md_cell(c) for c in row) + " |")
+        return "\n".join(lines)
+
+    def write_markdown(self, path: str | os.PathLike[str]) -> Path:
+        """Write the Markdown report atomically; figure links are relative to the file's folder."""
+        target = Path(path)
+        text = self.to_markdown(target.absolute().parent)
+        with atomic_path(target) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+        return target
+
+    # HTML
+
+    def to_html(self) -> str:
+        """The report as one self-contained HTML page (inline CSS, images as data URIs)."""
+        body = [f"<h1>{html.escape(self.title)}</h1>"]
+        for block in self._blocks:
+            body.append(self._html_block(block))
+        return (
+            '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>{html.escape(self.title)}</title>\n<style>\n{_CSS}\n</style>\n</head>\n<body>\n"
+            + "\n".join(body)
+            + "\n</body>\n</html>\n"
+        )
+
+    def _html_block(self, block: _Block) -> str:
+        match block:
+            case _Heading(text, level):
+                return f"<h{level}>{html.escape(text)}</h{level}>"
+            case _Paragraph(text):
+                return f"<p>{_html_text(text)}</p>"
+            case _Callout(text, kind):
+                name = CALLOUT_KINDS[kind][1]
+                role = ' role="alert"' if kind != "note" else ""
+                return (
+                    f'<div class="callout callout-{kind}"{role}>'
+                    f"<p><strong>{name}:</strong> {_html_text(text)}</p></div>"
+                )
+            case _Figure(path, caption, number):
+                _require_file(path)
+                data = base64.b64encode(path.read_bytes()).decode("ascii")
+                mime = IMAGE_TYPES[path.suffix.lower()]
+                return (
+                    f'<figure><img src="data:{mime};base64,{data}" alt="{html.escape(caption)}">'
+                    f"<figcaption>Figure {number}. {_html_text(caption)}</figcaption></figure>"
+                )
+            case _Table():
+                return self._html_table(block)
+        raise TypeError(f"unknown block {block!r}")  # pragma: no cover
+
+    @staticmethod
+    def _html_table(t: _Table) -> str:
+        header, rows, numeric = _table_cells(t)
+        out = ["<table>"]
+        if t.caption is not None:
+            out.append(f"<caption>Table {t.number}. {_html_text(t.caption)}</caption>")
+        out.append("<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr></thead>")
+        out.append("<tbody>")
+        for row in rows:
+            cells = [
+                f'<td class="num">{html.escape(c)}</td>' if num else f"<td>{html.escape(c)}</td>"
+                for c, num in zip(row, numeric, strict=True)
+            ]
+            out.append("<tr>" + "".join(cells) + "</tr>")
+        out.append("</tbody></table>")
+        return "\n".join(out)
+
+    def write_html(self, path: str | os.PathLike[str]) -> Path:
+        """Write the self-contained HTML report atomically."""
+        target = Path(path)
+        text = self.to_html()
+        with atomic_path(target) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+        return target
+
+
+def _table_cells(t: _Table) -> tuple[list[str], list[list[str]], list[bool]]:
+    """Header texts, formatted rows and, per column, whether it is numeric (right-aligned)."""
+    df = t.df
+    columns = [_label(c) for c in df.columns]
+    numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) for c in df.columns]
+    header = columns
+    by_column = [[_format_cell(v, t.float_format) for v in df.iloc[:, j].tolist()] for j in range(df.shape[1])]
+    rows = [list(row) for row in zip(*by_column, strict=True)] if by_column else [[] for _ in range(len(df))]
+    if t.index:
+        header = [_label(df.index.name) if df.index.name is not None else "", *columns]
+        numeric = [False, *numeric]
+        rows = [[_label(ix), *row] for ix, row in zip(df.index, rows, strict=True)]
+    return header, rows, numeric
+
+
+def _require_file(path: Path) -> None:
+    if not path.is_file():
+        raise FileNotFoundError(f"figure file {str(path)!r} does not exist")

@@ -1,0 +1,177 @@
+"""Study-level input tables shared by every estimator.
+
+Two layouts, both labelled by study:
+
+* :class:`BinaryTable` -- per-arm event counts and arm sizes (``e_t, n_t`` for the
+  experimental arm, MSC in this project; ``e_c, n_c`` for the control arm).
+* :class:`ContinuousTable` -- per-arm size, mean and standard deviation.
+
+The tables validate themselves on construction, so that every estimator downstream can
+assume clean input: unique non-empty study labels, equal lengths, finite numbers,
+non-negative integer counts with events <= totals, positive SDs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+BINARY_COLUMNS = ("study", "e_t", "n_t", "e_c", "n_c")
+CONTINUOUS_COLUMNS = ("study", "n_t", "mean_t", "sd_t", "n_c", "mean_c", "sd_c")
+
+
+class TableError(ValueError):
+    """Raised when a study table is malformed; the message names the study and column."""
+
+
+def _labels(study: Sequence[str]) -> tuple[str, ...]:
+    labels = tuple(str(s) for s in study)
+    if any(not s.strip() for s in labels):
+        raise TableError("study labels must be non-empty")
+    seen: set[str] = set()
+    for s in labels:
+        if s in seen:
+            raise TableError(f"study label {s!r} appears more than once")
+        seen.add(s)
+    return labels
+
+
+def _numeric(name: str, values: Sequence[float], labels: tuple[str, ...]) -> np.ndarray:
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise TableError(f"column {name!r} must be numeric ({err})") from None
+    if arr.shape != (len(labels),):
+        raise TableError(f"column {name!r} has {arr.size} values for {len(labels)} studies")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise TableError(f"column {name!r} is missing or not finite for study {labels[int(np.argmax(bad))]!r}")
+    return arr
+
+
+def _counts(name: str, values: Sequence[float], labels: tuple[str, ...]) -> np.ndarray:
+    arr = _numeric(name, values, labels)
+    bad = (arr < 0) | (arr != np.round(arr))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise TableError(f"column {name!r} must hold non-negative whole numbers; study {labels[i]!r} has {arr[i]:g}")
+    return arr.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class BinaryTable:
+    """Per-arm events and totals, one row per study (arm t = experimental, arm c = control)."""
+
+    study: tuple[str, ...]
+    e_t: np.ndarray
+    n_t: np.ndarray
+    e_c: np.ndarray
+    n_c: np.ndarray
+
+    def __post_init__(self) -> None:
+        labels = _labels(self.study)
+        object.__setattr__(self, "study", labels)
+        for name in ("e_t", "n_t", "e_c", "n_c"):
+            object.__setattr__(self, name, _counts(name, getattr(self, name), labels))
+        for e, n in (("e_t", "n_t"), ("e_c", "n_c")):
+            over = getattr(self, e) > getattr(self, n)
+            if over.any():
+                i = int(np.argmax(over))
+                raise TableError(
+                    f"study {labels[i]!r}: {e} = {getattr(self, e)[i]} exceeds {n} = {getattr(self, n)[i]}"
+                )
+        if not labels:
+            raise TableError("a study table needs at least one study")
+
+    @property
+    def k(self) -> int:
+        """Number of studies."""
+        return len(self.study)
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> BinaryTable:
+        """Build from a frame with columns ``study, e_t, n_t, e_c, n_c``."""
+        missing = [c for c in BINARY_COLUMNS if c not in frame.columns]
+        if missing:
+            raise TableError(f"missing column(s) {', '.join(missing)}; expected {', '.join(BINARY_COLUMNS)}")
+        return cls(*(frame[c].tolist() for c in BINARY_COLUMNS))
+
+    @classmethod
+    def read_csv(cls, path: str | Path) -> BinaryTable:
+        """Read a user's 2x2 CSV (``study,e_t,n_t,e_c,n_c``); errors name the file."""
+        try:
+            return cls.from_frame(pd.read_csv(path, dtype={"study": str}))
+        except TableError as err:
+            raise TableError(f"{path}: {err}") from None
+
+    def to_frame(self) -> pd.DataFrame:
+        """The table as a DataFrame with one row per study."""
+        return pd.DataFrame({c: getattr(self, c) for c in BINARY_COLUMNS})
+
+    def subset(self, studies: Sequence[str]) -> BinaryTable:
+        """The rows of ``studies``, in the order given."""
+        index = {s: i for i, s in enumerate(self.study)}
+        unknown = [s for s in studies if s not in index]
+        if unknown:
+            raise TableError(f"unknown study label(s): {', '.join(unknown)}")
+        rows = [index[s] for s in studies]
+        return BinaryTable(tuple(studies), self.e_t[rows], self.n_t[rows], self.e_c[rows], self.n_c[rows])
+
+
+@dataclass(frozen=True)
+class ContinuousTable:
+    """Per-arm size, mean and SD, one row per study (arm t = experimental, arm c = control)."""
+
+    study: tuple[str, ...]
+    n_t: np.ndarray
+    mean_t: np.ndarray
+    sd_t: np.ndarray
+    n_c: np.ndarray
+    mean_c: np.ndarray
+    sd_c: np.ndarray
+
+    def __post_init__(self) -> None:
+        labels = _labels(self.study)
+        object.__setattr__(self, "study", labels)
+        for name in ("n_t", "n_c"):
+            arr = _counts(name, getattr(self, name), labels)
+            if (arr < 2).any():
+                raise TableError(f"study {labels[int(np.argmax(arr < 2))]!r}: {name} must be at least 2")
+            object.__setattr__(self, name, arr)
+        for name in ("mean_t", "mean_c", "sd_t", "sd_c"):
+            object.__setattr__(self, name, _numeric(name, getattr(self, name), labels))
+        for name in ("sd_t", "sd_c"):
+            bad = getattr(self, name) <= 0
+            if bad.any():
+                raise TableError(f"study {labels[int(np.argmax(bad))]!r}: {name} must be positive")
+        if not labels:
+            raise TableError("a study table needs at least one study")
+
+    @property
+    def k(self) -> int:
+        """Number of studies."""
+        return len(self.study)
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> ContinuousTable:
+        """Build from a frame with columns ``study, n_t, mean_t, sd_t, n_c, mean_c, sd_c``."""
+        missing = [c for c in CONTINUOUS_COLUMNS if c not in frame.columns]
+        if missing:
+            raise TableError(f"missing column(s) {', '.join(missing)}; expected {', '.join(CONTINUOUS_COLUMNS)}")
+        return cls(*(frame[c].tolist() for c in CONTINUOUS_COLUMNS))
+
+    @classmethod
+    def read_csv(cls, path: str | Path) -> ContinuousTable:
+        """Read a user's continuous CSV; errors name the file."""
+        try:
+            return cls.from_frame(pd.read_csv(path, dtype={"study": str}))
+        except TableError as err:
+            raise TableError(f"{path}: {err}") from None
+
+    def to_frame(self) -> pd.DataFrame:
+        """The table as a DataFrame with one row per study."""
+        return pd.DataFrame({c: getattr(self, c) for c in CONTINUOUS_COLUMNS})

@@ -1,0 +1,243 @@
+"""Generic rule checks for the project's CSV data files.
+
+Every check reads a frame of raw strings (as returned by :func:`read_table`) and raises
+:class:`DataValidationError` at the first offending cell, naming the file, the row and the
+column, so that a user can open the file in a spreadsheet and go straight to the cell.
+
+Row numbers follow the spreadsheet convention: the header is row 1, the first data row is
+row 2. (This matches the line number in a text editor as long as no quoted value spans
+several lines, which none of the project's files do.)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+GRADES = ("P", "S", "INF", "NF")
+_GRADE = "(?:" + "|".join(GRADES) + ")"
+GRADE_PATTERN = re.compile(rf"^{_GRADE}(?:/{_GRADE})*(?: \([^()]+\))?$")
+_TRUE, _FALSE = "true", "false"
+
+
+class DataValidationError(ValueError):
+    """A data file breaks a rule; names the file, the row and the column.
+
+    ``row`` is the spreadsheet row number (header = row 1, first data row = row 2) or None
+    when the problem concerns the whole file or a whole column. ``column`` is None when the
+    problem concerns a whole row or the whole file.
+    """
+
+    def __init__(self, file: str, row: int | None, column: str | None, message: str) -> None:
+        self.file = file
+        self.row = row
+        self.column = column
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column {self.column!r}")
+        return f"{', '.join(where)}: {self.message}"
+
+
+def sheet_row(position: int) -> int:
+    """Spreadsheet row number of the data row at 0-based ``position`` (header = row 1)."""
+    return position + 2
+
+
+def read_table(path: Path, required: Sequence[str]) -> pd.DataFrame:
+    """Read a CSV as raw strings (empty cells become NaN, nothing else is converted).
+
+    Raises DataValidationError when the file is missing, empty, not parseable as CSV, has
+    no data rows, or lacks one of the ``required`` columns. Blank lines are kept as empty
+    rows so that row numbers in later messages match the file.
+    """
+    name = path.name
+    try:
+        frame = pd.read_csv(
+            path, dtype=str, keep_default_na=False, na_values=[""], skip_blank_lines=False, encoding="utf-8"
+        )
+    except FileNotFoundError:
+        raise DataValidationError(name, None, None, f"file not found in {path.parent.name}/") from None
+    except pd.errors.EmptyDataError:
+        raise DataValidationError(name, None, None, "the file is empty (no header, no rows)") from None
+    except pd.errors.ParserError as err:
+        line = re.search(r"line (\d+)", str(err))
+        row = int(line.group(1)) if line else None
+        raise DataValidationError(name, row, None, f"cannot be read as CSV ({err})") from None
+    except UnicodeDecodeError as err:
+        raise DataValidationError(name, None, None, f"cannot be read as UTF-8 text ({err.reason})") from None
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise DataValidationError(name, None, missing[0], f"required column missing (needs {', '.join(required)})")
+    if frame.empty:
+        raise DataValidationError(name, None, None, "the file has a header but no data rows")
+    return frame.reset_index(drop=True)
+
+
+def _first(mask: pd.Series) -> int | None:
+    hits = mask.to_numpy().nonzero()[0]
+    return int(hits[0]) if hits.size else None
+
+
+def fail_where(mask: pd.Series, file: str, column: str | None, message: Callable[[int], str]) -> None:
+    """Raise for the first row where ``mask`` is true; ``message(position)`` words the problem."""
+    pos = _first(mask)
+    if pos is not None:
+        raise DataValidationError(file, sheet_row(pos), column, message(pos))
+
+
+def check_present(frame: pd.DataFrame, file: str, column: str) -> None:
+    """Every row has a non-empty value in ``column``."""
+    fail_where(frame[column].isna(), file, column, lambda _: "value is required but empty")
+
+
+def parse_numbers(
+    frame: pd.DataFrame,
+    file: str,
+    column: str,
+    *,
+    required: bool = False,
+    low: float | None = None,
+    high: float | None = None,
+) -> pd.Series:
+    """Convert ``column`` to float (NaN where empty), checking finiteness and an optional [low, high] range."""
+    raw = frame[column]
+    if required:
+        check_present(frame, file, column)
+    values = pd.to_numeric(raw, errors="coerce").astype(float)
+    bad = raw.notna() & ~np.isfinite(values)
+    fail_where(bad, file, column, lambda i: f"{raw.iloc[i]!r} is not a finite number")
+    if low is not None:
+        fail_where(values < low, file, column, lambda i: f"{raw.iloc[i]} is below the allowed minimum {low:g}")
+    if high is not None:
+        fail_where(values > high, file, column, lambda i: f"{raw.iloc[i]} is above the allowed maximum {high:g}")
+    return values
+
+
+def parse_integers(
+    frame: pd.DataFrame, file: str, column: str, *, required: bool = False, minimum: int | None = 0
+) -> pd.Series:
+    """Convert ``column`` to whole numbers held as float (NaN where empty); counts use ``minimum=0``."""
+    values = parse_numbers(frame, file, column, required=required)
+    raw = frame[column]
+    fail_where(
+        values.notna() & (values != values.round()), file, column, lambda i: f"{raw.iloc[i]} is not a whole number"
+    )
+    if minimum is not None:
+        fail_where(
+            values < minimum,
+            file,
+            column,
+            lambda i: f"{raw.iloc[i]} is negative" if minimum == 0 else f"{raw.iloc[i]} is below {minimum}",
+        )
+    return values
+
+
+def parse_booleans(frame: pd.DataFrame, file: str, column: str) -> pd.Series:
+    """Convert a required ``true``/``false`` column to bool."""
+    raw = frame[column]
+    check_present(frame, file, column)
+    fail_where(~raw.isin([_TRUE, _FALSE]), file, column, lambda i: f"{raw.iloc[i]!r} is not 'true' or 'false'")
+    return raw == _TRUE
+
+
+def check_labels(
+    frame: pd.DataFrame, file: str, column: str, allowed: Collection[str], *, required: bool = True
+) -> None:
+    """Values of ``column`` are among ``allowed`` (empty allowed only when not ``required``)."""
+    raw = frame[column]
+    if required:
+        check_present(frame, file, column)
+    fail_where(
+        raw.notna() & ~raw.isin(list(allowed)),
+        file,
+        column,
+        lambda i: f"unknown label {raw.iloc[i]!r} (allowed: {', '.join(allowed)})",
+    )
+
+
+def check_pattern(frame: pd.DataFrame, file: str, column: str, pattern: re.Pattern[str], rule: str) -> None:
+    """Every value of a required ``column`` matches ``pattern``; ``rule`` says the rule in words."""
+    raw = frame[column]
+    check_present(frame, file, column)
+    fail_where(~raw.map(lambda v: bool(pattern.fullmatch(v))), file, column, lambda i: f"{raw.iloc[i]!r}: {rule}")
+
+
+def check_grades(frame: pd.DataFrame, file: str, column: str) -> None:
+    """Grade text starts with a known grade (P, S, INF, NF).
+
+    Combined grades (``P/S``, ``S/INF``) and a bracketed qualifier (``P (planned)``) are kept
+    as text; every component must be a known grade.
+    """
+    check_pattern(
+        frame,
+        file,
+        column,
+        GRADE_PATTERN,
+        f"grade must be one of {', '.join(GRADES)}, optionally combined with '/' and followed by ' (qualifier)'",
+    )
+
+
+def grade_is_not_found(grades: pd.Series) -> pd.Series:
+    """True where the (validated) grade text starts with NF, i.e. the value was not found."""
+    return grades.str.match(r"NF\b")
+
+
+def check_unique(frame: pd.DataFrame, file: str, key: Sequence[str]) -> None:
+    """No two rows share the same values in the ``key`` columns."""
+    dup = frame.duplicated(subset=list(key), keep="first")
+    column = key[-1] if len(key) > 1 else key[0]
+    fail_where(
+        dup,
+        file,
+        column,
+        lambda i: (
+            "duplicate key ("
+            + ", ".join(f"{k}={frame[k].iloc[i]!r}" for k in key)
+            + f") already on row {sheet_row(_duplicate_of(frame, key, i))}"
+        ),
+    )
+
+
+def _duplicate_of(frame: pd.DataFrame, key: Sequence[str], position: int) -> int:
+    same = (frame[list(key)] == frame[list(key)].iloc[position]).all(axis=1)
+    return _first(same) or 0
+
+
+def split_ids(value: object, separator: str = ";") -> tuple[str, ...]:
+    """Split a ``;``-separated id list; an empty cell gives an empty tuple."""
+    if not isinstance(value, str) or not value:
+        return ()
+    return tuple(value.split(separator))
+
+
+def check_id_lists(frame: pd.DataFrame, file: str, column: str, known: Collection[str]) -> None:
+    """Each ``;``-separated id in ``column`` is in ``known``, non-empty and not repeated within the cell."""
+    known = set(known)
+    for pos, value in enumerate(frame[column]):
+        ids = split_ids(value)
+        for sid in ids:
+            if not sid or sid != sid.strip():
+                raise DataValidationError(
+                    file, sheet_row(pos), column, f"empty or padded id in {value!r} (use 'a;b;c')"
+                )
+            if sid not in known:
+                raise DataValidationError(file, sheet_row(pos), column, f"unknown study_id {sid!r}")
+        if len(set(ids)) != len(ids):
+            raise DataValidationError(file, sheet_row(pos), column, f"a study_id is listed twice in {value!r}")
+
+
+def check_references(frame: pd.DataFrame, file: str, column: str, known: Collection[str], target: str) -> None:
+    """Every value of ``column`` exists in ``known`` (the keys of the ``target`` file)."""
+    raw = frame[column]
+    check_present(frame, file, column)
+    fail_where(~raw.isin(list(known)), file, column, lambda i: f"{raw.iloc[i]!r} is not in {target}")

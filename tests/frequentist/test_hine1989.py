@@ -1,0 +1,54 @@
+"""Lidocaine after myocardial infarction (Hine et al. 1989; metadat::dat.hine1989): results equal R metafor 3.8-1.
+
+Reference: tests/reference/hine1989.metafor.json from make_reference.R, i.e. for m in RR, OR, RD:
+``rma.mh(ai=e_t, n1i=n_t, ci=e_c, n2i=n_c, measure=m)``; ``es <- escalc(m, ..., to="only0", add=0.5, drop00=TRUE)``;
+``rma(yi, vi, data=es, method=meth)`` for meth in EE, DL, REML, PM (``predict()`` for the REML prediction interval);
+``rma(..., method="REML", test="knha")`` + ``predict()``; ``regtest(rma(..., method="EE"))``; ``rma.peto(...)``.
+Tolerance 1e-6 relative (see _metafor.py).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from models.effects import escalc
+from models.frequentist import egger, mantel_haenszel, peto, rma
+from models.tables import BinaryTable
+
+from ._metafor import REL_TOL, assert_result_matches, entries, load_reference, reference_csv
+
+NAME = "hine1989"
+REF = load_reference(NAME)
+TABLE = BinaryTable.read_csv(reference_csv(NAME))
+
+
+@pytest.mark.parametrize("entry", [e for m in ("EE_", "DL_", "REML_", "PM_") for e in entries(NAME, m)])
+def test_inverse_variance_matches_metafor(entry: str) -> None:
+    method, measure = entry.rsplit("_", 1)
+    hksj = method == "REML_HKSJ"
+    result = rma(escalc(TABLE, measure, "only0", 0.5, drop00=True), "REML" if hksj else method, hksj=hksj)
+    assert_result_matches(result, REF[entry])
+
+
+@pytest.mark.parametrize("measure", ["RR", "OR", "RD"])
+def test_mantel_haenszel_matches_rma_mh(measure: str) -> None:
+    assert_result_matches(mantel_haenszel(TABLE, measure, convention="metafor"), REF[f"MH_{measure}"])
+
+
+def test_peto_matches_rma_peto() -> None:
+    assert_result_matches(peto(TABLE), REF["Peto_OR"])
+
+
+@pytest.mark.parametrize("measure", ["RR", "OR", "RD"])
+def test_egger_matches_regtest(measure: str) -> None:
+    result = egger(escalc(TABLE, measure))
+    assert result.z == pytest.approx(REF[f"Egger_{measure}"]["z"], rel=REL_TOL)
+    assert result.p == pytest.approx(REF[f"Egger_{measure}"]["p"], rel=REL_TOL)
+
+
+def test_homogeneous_data_give_zero_tau2_and_hksj_narrower_than_wald() -> None:
+    """metafor reports tau2 = 0 for every estimator here, and its HKSJ interval is not truncated at the Wald width."""
+    effects = escalc(TABLE, "OR")
+    wald, knha = rma(effects, "REML"), rma(effects, "REML", hksj=True)
+    assert wald.tau2 == 0.0
+    assert knha.ci_high - knha.ci_low < wald.ci_high - wald.ci_low
