@@ -43,7 +43,7 @@ def _fmt(x: float) -> str:
     """Compact number for printing: three decimals below 1, three significant digits above."""
     if x == 0 or not math.isfinite(x):
         return f"{x:g}"
-    if abs(x) >= 1:
+    if abs(x) >= 0.9995:
         return f"{x:.3g}"
     if abs(x) >= 0.01:
         return f"{x:.3f}"

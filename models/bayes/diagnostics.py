@@ -85,11 +85,13 @@ def diagnostics_table(posterior: xr.Dataset, var_names: Sequence[str] | None = N
         raise KeyError(f"posterior has no variable(s) {', '.join(missing)}")
     rows = {}
     for label, draws in _quantities(posterior, var_names).items():
-        rows[label] = {
-            "rhat": float(azs.rhat(draws, method="rank")),
-            "ess_bulk": float(azs.ess(draws, method="bulk")),
-            "ess_tail": float(azs.ess(draws, method="tail", prob=TAIL_PROB)),
-        }
+        # constant draws give 0/0 inside the estimators: report NaN (which fails the gates) without a warning
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rows[label] = {
+                "rhat": float(azs.rhat(draws, method="rank")),
+                "ess_bulk": float(azs.ess(draws, method="bulk")),
+                "ess_tail": float(azs.ess(draws, method="tail", prob=TAIL_PROB)),
+            }
     table = pd.DataFrame.from_dict(rows, orient="index", columns=["rhat", "ess_bulk", "ess_tail"])
     table.index.name = "quantity"
     return table

@@ -34,7 +34,7 @@ import numpy as np
 from numpy.polynomial.legendre import leggauss
 from scipy import optimize, special
 
-from models.bayes.posterior import Posterior, _hdi_from_ppf, check_measure
+from models.bayes.posterior import Posterior, check_measure, hdi_from_ppf
 from models.priors import EffectPrior, TauPrior
 
 _DROP = 40.0  # log-density drop (in s = log tau) at which the grid is cut: mass beyond is of order exp(-40)
@@ -175,7 +175,7 @@ class ExactPosterior(Posterior):
         return float(_mixture_ppf(q, self._w, self._m[:, None], self._sd[:, None])[0])
 
     def _mu_hdi(self, prob: float) -> tuple[float, float]:
-        return _hdi_from_ppf(self._mu_ppf, prob)
+        return hdi_from_ppf(self._mu_ppf, prob)
 
     @cached_property
     def _pred_sd(self) -> np.ndarray:
@@ -188,7 +188,7 @@ class ExactPosterior(Posterior):
         return float(_mixture_ppf(q, self._w, self._m[:, None], self._pred_sd[:, None])[0])
 
     def _pred_hdi(self, prob: float) -> tuple[float, float]:
-        return _hdi_from_ppf(self._pred_ppf, prob)
+        return hdi_from_ppf(self._pred_ppf, prob)
 
     def log_mean(self) -> float:
         """Posterior mean of mu on the analysis scale."""
@@ -272,7 +272,7 @@ class ExactPosterior(Posterior):
         return math.exp(s)
 
     def _tau_hdi(self, prob: float) -> tuple[float, float]:
-        return _hdi_from_ppf(self._tau_ppf, prob)
+        return hdi_from_ppf(self._tau_ppf, prob)
 
     # -- draws for absolute effects ------------------------------------------------------------------------------
 

@@ -77,7 +77,7 @@ class Interval:
         return f"{self.low:.3g} to {self.high:.3g} ({self.prob:.0%} {self.kind.upper()})"
 
 
-def _hdi_from_ppf(ppf: Callable[[float], float], prob: float) -> tuple[float, float]:
+def hdi_from_ppf(ppf: Callable[[float], float], prob: float) -> tuple[float, float]:
     """Shortest interval of a continuous unimodal distribution given its quantile function."""
     eps = 1e-12
     res = optimize.minimize_scalar(
@@ -87,7 +87,7 @@ def _hdi_from_ppf(ppf: Callable[[float], float], prob: float) -> tuple[float, fl
     return ppf(a), ppf(a + prob)
 
 
-def _hdi_from_draws(x: np.ndarray, prob: float) -> tuple[float, float]:
+def hdi_from_draws(x: np.ndarray, prob: float) -> tuple[float, float]:
     """Shortest interval containing ``ceil(prob * n)`` of the draws ``x``."""
     s = np.sort(x)
     n = s.size
@@ -481,7 +481,7 @@ class DrawsPosterior(Posterior):
         return float(np.quantile(self._mu, q))
 
     def _mu_hdi(self, prob: float) -> tuple[float, float]:
-        return _hdi_from_draws(self._mu, prob)
+        return hdi_from_draws(self._mu, prob)
 
     def _pred_cdf(self, x: float) -> float:
         return float(np.mean(self._pred < x))
@@ -490,7 +490,7 @@ class DrawsPosterior(Posterior):
         return float(np.quantile(self._pred, q))
 
     def _pred_hdi(self, prob: float) -> tuple[float, float]:
-        return _hdi_from_draws(self._pred, prob)
+        return hdi_from_draws(self._pred, prob)
 
     def _tau_cdf(self, t: float) -> float:
         return float(np.mean(self._tau <= t))
@@ -499,7 +499,7 @@ class DrawsPosterior(Posterior):
         return float(np.quantile(self._tau, q))
 
     def _tau_hdi(self, prob: float) -> tuple[float, float]:
-        return _hdi_from_draws(self._tau, prob)
+        return hdi_from_draws(self._tau, prob)
 
     def _theta_ppf(self, q: float) -> np.ndarray:
         if self._theta is None:

@@ -1,0 +1,1 @@
+"""The reanalysis pipeline: study sets, prior grids, sensitivity analyses, summary rows and the report."""

@@ -1,0 +1,106 @@
+"""Covariate coding for the meta-regressions on severity, number of infusions, design and dose.
+
+Codings (0/1 indicators, so that ``mu`` is the log-OR of the reference category and each slope a difference of
+log-ORs; slopes get Normal(0, 0.5) priors, which on 0/1 indicators allows ORs ratios of about 0.4 to 2.7 between
+categories at 95%):
+
+* severity: ``critical`` (severity class critical) and ``includes_moderate`` (the study enrolled non-severe
+  patients); reference = severe or severe-critical studies without moderate patients.
+* infusions: ``two_infusions`` and ``three_infusions``; reference = one infusion. Studies whose number of
+  infusions is unknown or varied (haberle2021, wei2021) are left out of this regression.
+* design: ``nrs`` (non-randomised study); reference = RCT. This is the "NRS as their own level" sensitivity
+  analysis: a separate mean for non-randomised studies.
+* dose: ``log_cells_per_kg``, standardised (mean 0, SD 1 over the studies in the model); absolute doses were
+  converted with an assumed 70 kg body weight (see data/README.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Regression:
+    """One meta-regression: the studies it uses, their covariates, and the subgroups to report."""
+
+    key: str
+    title: str
+    covariates: pd.DataFrame
+    subgroups: dict[str, dict[str, float]]
+    published: dict[str, tuple[str, str]]
+    dropped: tuple[str, ...]
+
+
+def severity_regression(cov: pd.DataFrame) -> Regression:
+    """Severity indicators; subgroups severe (reference), critical, includes moderate."""
+    x = pd.DataFrame(
+        {
+            "critical": (cov["severity_class"] == "critical").astype(float),
+            "includes_moderate": cov["includes_moderate"].astype(bool).astype(float),
+        },
+        index=cov.index,
+    )
+    subgroups = {
+        "severe / severe-critical": {"critical": 0.0, "includes_moderate": 0.0},
+        "critical": {"critical": 1.0, "includes_moderate": 0.0},
+        "includes moderate": {"critical": 0.0, "includes_moderate": 1.0},
+    }
+    published = {
+        "severe / severe-critical": ("yao2022", "mortality_severe"),
+        "critical": ("yao2022", "mortality_critical"),
+        "includes moderate": ("scrt2026", "mortality_moderate_included"),
+    }
+    return Regression("severity", "Meta-regression on severity", x, subgroups, published, ())
+
+
+def infusion_regression(cov: pd.DataFrame) -> Regression:
+    """Number-of-infusions indicators; subgroups 1 (reference), 2 and 3 infusions."""
+    known = cov["n_infusions"].notna()
+    c = cov[known]
+    x = pd.DataFrame(
+        {
+            "two_infusions": (c["n_infusions"] == 2).astype(float),
+            "three_infusions": (c["n_infusions"] == 3).astype(float),
+        },
+        index=c.index,
+    )
+    subgroups = {
+        "1 infusion": {"two_infusions": 0.0, "three_infusions": 0.0},
+        "2 infusions": {"two_infusions": 1.0, "three_infusions": 0.0},
+        "3 infusions": {"two_infusions": 0.0, "three_infusions": 1.0},
+    }
+    published = {
+        "1 infusion": ("yao2022", "mortality_1_dose"),
+        "2 infusions": ("yao2022", "mortality_2_doses"),
+        "3 infusions": ("yao2022", "mortality_3_doses"),
+    }
+    dropped = tuple(cov.index[~known])
+    return Regression("infusions", "Meta-regression on the number of infusions", x, subgroups, published, dropped)
+
+
+def design_regression(cov: pd.DataFrame) -> Regression:
+    """Design indicator (NRS vs RCT): non-randomised studies as their own level."""
+    x = pd.DataFrame({"nrs": (cov["design"] == "NRS").astype(float)}, index=cov.index)
+    subgroups = {"RCT": {"nrs": 0.0}, "NRS": {"nrs": 1.0}}
+    return Regression("design", "Meta-regression on design (NRS as their own level)", x, subgroups, {}, ())
+
+
+def dose_regression(cov: pd.DataFrame) -> Regression:
+    """Standardised log cells per kg per infusion; subgroups at the 25th and 75th percentile dose."""
+    known = cov["cells_per_kg"].notna()
+    logdose = np.log(cov.loc[known, "cells_per_kg"].astype(float))
+    mean, sd = float(logdose.mean()), float(logdose.std(ddof=0))
+    x = pd.DataFrame({"log_cells_per_kg": (logdose - mean) / sd}, index=logdose.index)
+    q25, q75 = np.quantile(logdose, [0.25, 0.75])
+    subgroups = {
+        f"{np.exp(q25):.2g} cells/kg (25th pct)": {"log_cells_per_kg": (q25 - mean) / sd},
+        f"{np.exp(q75):.2g} cells/kg (75th pct)": {"log_cells_per_kg": (q75 - mean) / sd},
+    }
+    dropped = tuple(cov.index[~known])
+    return Regression("dose", "Meta-regression on cell dose (log cells/kg)", x, subgroups, {}, dropped)
+
+
+REGRESSIONS = (severity_regression, infusion_regression, design_regression, dose_regression)

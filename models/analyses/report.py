@@ -1,0 +1,233 @@
+"""The reanalysis report: a headline table, a plain-language paragraph per document, details and diagnostics.
+
+Headline per document: the published pooled result, our frequentist recomputation (reproduction table), the
+summary-level Bayesian reanalysis of the published number, and the study-level binomial-normal posterior on the
+studies with known counts, each with its probability of mortality benefit under the primary priors
+(tau: Turner 2015 all-cause mortality, pharmacological vs control; effect: Normal(0, 1) on the log scale).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from models.analyses.runner import RunResult
+from models.analyses.specs import EVIDENCE_BASE
+from models.priors import PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR, effect_prior, tau_prior
+from models.report.document import Report
+
+HEADLINES = (
+    ("scrt2026", "mortality", "Stem Cell Res Ther 2026 meta-analysis (24 studies)"),
+    ("yao2022", "mortality", "Yao et al., EClinicalMedicine 2022 (13 studies)"),
+    ("tang2024", "mortality", "Tang et al., J Transl Med 2024 (14 RCTs)"),
+    ("crosscheck_scrt2023", "mortality", "Cross-check: Stem Cell Res Ther 2023 (7 UC-MSC RCTs)"),
+    ("crosscheck_kirkham2022", "mortality", "Cross-check: living review 2022 (11 studies)"),
+)
+
+
+def _ci(est: float, low: float, high: float) -> str:
+    if est is None or (isinstance(est, float) and math.isnan(est)):
+        return "–"
+    if low is None or (isinstance(low, float) and math.isnan(low)):
+        return f"{est:.2f}"
+    return f"{est:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def _primary(summary: pd.DataFrame, analysis_id: str, model: str) -> pd.Series | None:
+    hit = summary[
+        (summary["analysis_id"] == analysis_id)
+        & (summary["model"] == model)
+        & (summary["tau_prior"] == PRIMARY_TAU_PRIOR)
+        & (summary["effect_prior"] == PRIMARY_EFFECT_PRIOR)
+    ]
+    return None if hit.empty else hit.iloc[0]
+
+
+def headline_table(result: RunResult, reproduction: pd.DataFrame) -> pd.DataFrame:
+    """One row per document headline: published vs recomputed vs Bayesian, with P(benefit)."""
+    summary = result.summary
+    rows = []
+    for doc, ana, label in HEADLINES:
+        key = f"{doc}/{ana}"
+        rep = reproduction[(reproduction["document"] == doc) & (reproduction["analysis"] == ana)]
+        if rep.empty:
+            continue
+        r = rep.iloc[0]
+        sl = _primary(summary, key, "summary_level")
+        bn = _primary(summary, key, "binomial_normal")
+        bn_rr = _primary(summary, key, "binomial_normal_rr_at_baseline")
+        bayes = bn_rr if bn_rr is not None else bn
+        rows.append(
+            {
+                "document": label,
+                "measure": r["measure"],
+                "published": _ci(r["published_estimate"], r["published_ci_low"], r["published_ci_high"]),
+                "recomputed (frequentist)": _ci(
+                    r["recomputed_estimate"], r["recomputed_ci_low"], r["recomputed_ci_high"]
+                ),  # fmt: skip
+                "reproduction": r["status"],
+                "P(benefit), published number": f"{sl['p_benefit']:.3f}" if sl is not None else "–",
+                "Bayesian study-level": _ci(bayes["median"], bayes["low"], bayes["high"]) if bayes is not None else "–",
+                "P(benefit)": f"{bayes['p_benefit']:.3f}" if bayes is not None else "–",
+                "P(ratio < 0.8)": f"{bayes['p_below_0.8']:.3f}" if bayes is not None else "–",
+                "k known / missing": f"{int(bayes['k'])} / {len(str(bayes['missing']).split(';')) if bayes['missing'] else 0}"
+                if bayes is not None and isinstance(bayes["missing"], str)
+                else (f"{int(bayes['k'])} / 0" if bayes is not None else "–"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _paragraph(result: RunResult, reproduction: pd.DataFrame, doc: str, ana: str, label: str) -> str:
+    summary = result.summary
+    key = f"{doc}/{ana}"
+    rep = reproduction[(reproduction["document"] == doc) & (reproduction["analysis"] == ana)].iloc[0]
+    sl = _primary(summary, key, "summary_level")
+    bn = _primary(summary, key, "binomial_normal_rr_at_baseline")
+    bn = bn if bn is not None else _primary(summary, key, "binomial_normal")
+    m = rep["measure"]
+    text = (
+        f"**{label}.** Published pooled {m} "
+        f"{_ci(rep['published_estimate'], rep['published_ci_low'], rep['published_ci_high'])}. "
+        f"Reproduction: {rep['status']} ({rep['reason'].split(';')[0]}). "
+    )
+    if sl is not None:
+        text += (
+            f"Taking the published number at face value, the probability that MSCs reduce mortality is "
+            f"{sl['p_benefit']:.2f} and of a reduction by at least 20% ({m} < 0.8) {sl['p_below_0.8']:.2f}. "
+        )
+    if bn is not None:
+        text += (
+            f"From the {int(bn['k'])} studies with known death counts, the binomial-normal model gives {m} "
+            f"{_ci(bn['median'], bn['low'], bn['high'])} (95% CrI) and P(benefit) {bn['p_benefit']:.2f}"
+        )
+        if isinstance(bn["missing"], str) and bn["missing"]:
+            text += f"; {len(bn['missing'].split(';'))} studies of the set lack death counts and are not filled in"
+        text += ". "
+        grid = summary[(summary["analysis_id"] == key) & (summary["model"] == "binomial_normal")]
+        if grid["tau_prior"].nunique() > 1:
+            text += (
+                f"Across {len(grid)} prior combinations P(benefit) ranges from {grid['p_benefit'].min():.2f} to "
+                f"{grid['p_benefit'].max():.2f}. "
+            )
+    if key in result.tipping:
+        text += "Missing studies: " + result.tipping[key] + "."
+    return text
+
+
+def build_report(result: RunResult, reproduction: pd.DataFrame, out_dir: Path) -> tuple[Path, Path]:
+    """Write ``report.md`` and a self-contained ``report.html`` into ``out_dir``."""
+    summary = result.summary
+    report = Report("Bayesian reanalysis of MSC therapy for COVID-19 mortality")
+    failed = result.failed_fits
+    if failed:
+        report.add_callout(
+            f"{len(failed)} MCMC fit(s) FAILED their convergence gates (R-hat <= 1.01, bulk and tail ESS >= 1000, "
+            "0 divergences) and must not be used: "
+            + "; ".join(f"{label}: {', '.join(fit.diagnostics.failures)}" for label, fit in failed),  # fmt: skip
+            kind="error",
+        )
+    if result.settings.quick:
+        report.add_callout("Quick mode: few draws and relaxed gates. These numbers are a smoke test, not results.")
+    report.add_heading("Headline: published vs recomputed vs Bayesian", 2)
+    report.add_paragraph(
+        "Primary priors: tau ~ " + str(tau_prior(PRIMARY_TAU_PRIOR)) + "; effect ~ " + str(effect_prior(
+            PRIMARY_EFFECT_PRIOR)) + ". P(benefit) is the posterior probability that the pooled ratio is below 1 "
+        "(fewer deaths with MSCs). Intervals are 95% (equal-tailed credible intervals for Bayesian results). For "
+        "RR analyses the binomial-normal model's RR is the one implied by its pooled OR at the model's baseline "
+        "(control) risk; Turner's tau priors were derived for log-OR and are applied to log-RR as an approximation."
+    )  # fmt: skip
+    report.add_table(headline_table(result, reproduction), caption="Headline results (primary priors)")
+    report.add_heading("What each document's claim amounts to", 2)
+    for doc, ana, label in HEADLINES:
+        if ((reproduction["document"] == doc) & (reproduction["analysis"] == ana)).any():
+            report.add_paragraph(_paragraph(result, reproduction, doc, ana, label))
+    _followup(report, summary)
+    report.add_heading("Details by study set", 2)
+    for key, s in result.study_sets.items():
+        if key not in result.figures:
+            continue
+        report.add_heading(s.title, 3)
+        report.add_paragraph(
+            f"Studies with known counts ({s.table.k}): {', '.join(s.table.study)}. Source: {s.set_source}."
+            + (f" Unknown counts (not filled in): {', '.join(s.missing)}." if s.missing else "")
+        )
+        rows = summary[(summary["analysis_id"] == key)
+                       & (summary["tau_prior"] == PRIMARY_TAU_PRIOR) & (summary["effect_prior"] == PRIMARY_EFFECT_PRIOR)]  # fmt: skip
+        report.add_table(_compact(rows), caption="Primary priors, by model")
+        for path, caption in result.figures[key]:
+            report.add_figure(path, caption)
+    if "regression" in result.figures:
+        report.add_heading("Severity, dose and design (meta-regression on all studies with known counts)", 2)
+        for path, caption in result.figures["regression"]:
+            report.add_figure(path, caption)
+    sens = summary[summary["document"] == EVIDENCE_BASE]
+    if not sens.empty:
+        report.add_heading("Evidence base and sensitivity analyses", 2)
+        primary = sens[(sens["tau_prior"] == PRIMARY_TAU_PRIOR) & (sens["effect_prior"] == PRIMARY_EFFECT_PRIOR)]
+        report.add_table(_compact(primary, with_title=True), caption="All studies with known counts: design, "
+                         "zero-event, conflict, down-weighting and cumulative analyses (primary priors)")  # fmt: skip
+        for path, caption in result.figures.get("evidence", []):
+            report.add_figure(path, caption)
+    loo = summary[summary["analysis_id"].str.contains("/without_")]
+    if not loo.empty:
+        report.add_heading("Leave one study out", 2)
+        report.add_table(_compact(loo, with_title=False, with_id=True), caption="Binomial-normal, primary priors")
+    report.add_heading("Reproduction of every published number", 2)
+    counts = reproduction["status"].value_counts()
+    report.add_paragraph(", ".join(f"{s}: {int(n)}" for s, n in counts.items()) + ". See reproduction.md.")
+    cols = ["document", "analysis", "measure", "published_estimate", "recomputed_estimate", "status", "reason"]
+    report.add_table(reproduction[cols], caption="Reproduction table (reasons in full in reproduction.md)")
+    report.add_heading("Diagnostics of every MCMC fit", 2)
+    report.add_table(_diagnostics(result), caption="Rank-normalised R-hat, bulk and tail ESS, divergences")
+    report.add_heading("Run", 2)
+    report.add_paragraph(
+        f"Seed {result.settings.seed}; data sha256 {result.dataset.data_hash[:16]}...; "
+        f"{len(result.fits)} MCMC fits; wall time {result.wall_seconds:.0f} s. Package versions and settings are "
+        "in run_info.json and in the attributes of every NetCDF file."
+    )
+    md = report.write_markdown(out_dir / "report.md")
+    html = report.write_html(out_dir / "report.html")
+    return md, html
+
+
+def _followup(report: Report, summary: pd.DataFrame) -> None:
+    rows = summary[summary["document"] == "shi_followup_3y"]
+    if rows.empty:
+        return
+    report.add_heading("Shi 2021 trial, 3-year follow-up (single-trial reanalysis)", 3)
+    report.add_paragraph(
+        "2x2 outcomes: independent Beta(1, 1) priors on each arm's risk (exact conjugate posterior). SF-36 general "
+        "health: the standard error recovered from the reported difference and two-sided p-value (a normal "
+        "approximation; the paper compared medians), prior Normal(0, 20^2) points. P(benefit) = P(OR > 1) for a "
+        "normal chest CT and for SF-36, P(OR < 1) for reinfection and hospitalisation."
+    )
+    table = rows[["analysis", "model", "measure", "median", "low", "high", "p_benefit", "published_estimate"]]
+    report.add_table(table, caption="Posterior median and 95% CrI")
+
+
+def _compact(rows: pd.DataFrame, with_title: bool = False, with_id: bool = False) -> pd.DataFrame:
+    cols = (["analysis_id"] if with_id else []) + (["title"] if with_title else []) + [
+        "model", "k", "median", "low", "high", "p_benefit", "p_below_0.8", "p_arr_above_2pct", "baseline_risk",
+        "tau_median", "pred_low", "pred_high", "p_new_benefit", "gate"]  # fmt: skip
+    return rows[cols]
+
+
+def _diagnostics(result: RunResult) -> pd.DataFrame:
+    rows = []
+    for label, fit, file in result.fits:
+        t = fit.diagnostics.table
+        rows.append(
+            {
+                "fit": label,
+                "file": file,
+                "max R-hat": t["rhat"].max(),
+                "min bulk ESS": t["ess_bulk"].min(),
+                "min tail ESS": t["ess_tail"].min(),
+                "divergences": fit.diagnostics.divergences,
+                "gate": "pass" if fit.diagnostics.passed else "FAIL",
+            }
+        )
+    return pd.DataFrame(rows)

@@ -1,0 +1,537 @@
+"""The main job: every published analysis reanalysed, with ArviZ files, summary tables and figures.
+
+:func:`run_reanalysis` builds a list of jobs (one per fit or per group of cheap exact fits), runs them with a
+progress bar, and returns a :class:`RunResult` that the report builder turns into ``report.md``/``report.html``.
+Each MCMC fit is seeded from the run seed and a stable hash of its label, so a job's numbers do not depend on which
+other jobs ran (``--only``) or in what order.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from tqdm.auto import tqdm
+
+from models.analyses import figures as figs
+from models.analyses.missing import describe_boundary, tipping_grid
+from models.analyses.regression import REGRESSIONS, Regression
+from models.analyses.rows import COLUMNS, diagnostic_columns, posterior_row
+from models.analyses.specs import (
+    BINARY_TAU_PRESETS,
+    EFFECT_PRESETS_GRID,
+    EVIDENCE_BASE,
+    Published,
+    StudySet,
+    published_of,
+    study_sets,
+)
+from models.bayes.diagnostics import GATES
+from models.bayes.exact import exact_from_effects, exact_normal_normal
+from models.bayes.fit import Fit
+from models.bayes.posterior import DrawsPosterior
+from models.bayes.sampling import fit_binomial_normal, fit_normal_normal
+from models.bayes.summary_level import SummaryLevelPosterior
+from models.datasets import Dataset
+from models.effects import escalc
+from models.priors import PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR, effect_prior, tau_prior
+from models.single_trial import difference_posterior, se_from_p_value, two_arm_posterior
+
+GRID_SETS = ("tang2024/mortality", "yao2022/mortality", "scrt2026/mortality", f"{EVIDENCE_BASE}/all")
+"""Study sets whose binomial-normal model is fitted over the whole prior grid (others: primary priors only)."""
+
+LOO_SETS = ("tang2024/mortality", f"{EVIDENCE_BASE}/all")
+"""Study sets with a leave-one-study-out analysis."""
+
+QUICK_GATES = {"rhat_max": 1.05, "ess_min": 100, "divergences_max": 0}
+"""Relaxed gates for ``--quick`` smoke runs (few draws); quick results are not for inference."""
+
+SF36_PRIOR_SD = 20.0
+"""Prior SD (points) of the SF-36 general-health difference: about one population SD of the scale."""
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Settings of one run; recorded in every output."""
+
+    seed: int = 2026
+    quick: bool = False
+    only: str | None = None
+
+    @property
+    def sampler(self) -> dict[str, Any]:
+        """Keyword arguments for the fit functions."""
+        if self.quick:
+            return {"draws": 300, "tune": 300, "chains": 2, "gates": QUICK_GATES, "prior_draws": 500}
+        return {"gates": GATES}
+
+    def wants(self, document: str, analysis: str) -> bool:
+        """True when ``--only`` selects (document, analysis)."""
+        if not self.only:
+            return True
+        doc, _, ana = self.only.partition("/")
+        return document == doc and (not ana or analysis == ana)
+
+
+@dataclass
+class RunResult:
+    """Everything the report needs."""
+
+    settings: RunSettings
+    dataset: Dataset
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    fits: list[tuple[str, Fit, str]] = field(default_factory=list)
+    figures: dict[str, list[tuple[Path, str]]] = field(default_factory=dict)
+    tipping: dict[str, str] = field(default_factory=dict)
+    regressions: dict[str, pd.DataFrame] = field(default_factory=dict)
+    loo: dict[str, pd.DataFrame] = field(default_factory=dict)
+    cumulative: pd.DataFrame | None = None
+    study_sets: dict[str, StudySet] = field(default_factory=dict)
+    wall_seconds: float = 0.0
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """The summary table (one row per analysis x model x prior)."""
+        return pd.DataFrame(self.rows, columns=list(COLUMNS))
+
+    @property
+    def failed_fits(self) -> list[tuple[str, Fit]]:
+        """Fits that failed their gates."""
+        return [(label, fit) for label, fit, _ in self.fits if not fit.diagnostics.passed]
+
+    def add_figure(self, section: str, path: Path, caption: str) -> None:
+        """Register a figure under a report section."""
+        self.figures.setdefault(section, []).append((path, caption))
+
+
+def fit_seed(seed: int, label: str) -> int:
+    """A per-fit seed from the run seed and a stable hash of the fit's label."""
+    return (seed * 1_000_003 + zlib.crc32(label.encode())) % (2**31 - 1)
+
+
+class Reanalysis:
+    """Builds and runs the jobs of one reanalysis into ``out_dir``."""
+
+    def __init__(self, dataset: Dataset, settings: RunSettings, out_dir: Path) -> None:
+        self.dataset = dataset
+        self.settings = settings
+        self.out = Path(out_dir)
+        self.fit_dir = self.out / "fits"
+        self.fig_dir = self.out / "figures"
+        self.result = RunResult(settings, dataset)
+        self.sets = {s.key: s for s in study_sets(dataset)}
+        self.result.study_sets = self.sets
+
+    # -- helpers --------------------------------------------------------------------------------------------
+
+    def _primary(self):
+        return tau_prior(PRIMARY_TAU_PRIOR), effect_prior(PRIMARY_EFFECT_PRIOR)
+
+    def _save(self, fit: Fit, name: str) -> str:
+        self.fit_dir.mkdir(parents=True, exist_ok=True)
+        path = fit.save(self.fit_dir / f"{name}.nc")
+        self.result.fits.append((fit.label, fit, path.name))
+        return f"fits/{path.name}"
+
+    def _bn(self, s: StudySet, tp, ep, *, label: str, covariates: pd.DataFrame | None = None, table=None) -> Fit:
+        return fit_binomial_normal(
+            table if table is not None else s.table,
+            tp,
+            ep,
+            covariates=covariates,
+            seed=fit_seed(self.settings.seed, label),
+            label=label,
+            **self.settings.sampler,
+        )
+
+    def _row(self, post, s: StudySet, *, model: str, tp: str, ep: str, analysis: str | None = None, **kw) -> None:
+        baseline = kw.pop("baseline_risk", None)
+        if (
+            baseline is None
+            and post.measure in ("OR", "RR")
+            and getattr(post, "_baseline_draws", lambda: None)() is None
+        ):
+            baseline = s.crude_control_risk
+        self.result.rows.append(
+            posterior_row(
+                post,
+                analysis_id=s.key if analysis is None else f"{s.document}/{analysis}",
+                document=s.document,
+                analysis=s.analysis if analysis is None else analysis,
+                title=s.title,
+                model=model,
+                tau_prior=tp,
+                effect_prior=ep,
+                studies=kw.pop("studies", s.table.study),
+                missing=kw.pop("missing", s.missing),
+                higher_is_benefit=s.higher_is_benefit,
+                baseline_risk=baseline,
+                published=kw.pop("published", s.published),
+                **kw,
+            )
+        )
+
+    # -- job builders ---------------------------------------------------------------------------------------
+
+    def jobs(self) -> list[tuple[str, Callable[[], None]]]:
+        """Every job of the run, in order, as (label, callable)."""
+        jobs: list[tuple[str, Callable[[], None]]] = []
+        for _, pub in self.dataset.published.iterrows():
+            doc, ana = str(pub["document"]), str(pub["analysis"])
+            if self.settings.wants(doc, ana) and pub["measure"] in ("OR", "RR") and not math.isnan(pub["ci_low"]):
+                jobs.append((f"summary-level {doc}/{ana}", lambda d=doc, a=ana: self.summary_level(d, a)))
+        for key, s in self.sets.items():
+            if not self.settings.wants(s.document, s.analysis):
+                continue
+            jobs.append((f"exact grid {key}", lambda s=s: self.exact_grid(s)))
+            jobs.append((f"binomial-normal {key}", lambda s=s: self.study_level(s)))
+            if key in GRID_SETS and not self.settings.quick:
+                for tk in BINARY_TAU_PRESETS:
+                    for ek in EFFECT_PRESETS_GRID:
+                        if (tk, ek) != (PRIMARY_TAU_PRIOR, PRIMARY_EFFECT_PRIOR):
+                            jobs.append((f"grid {key} {tk}/{ek}", lambda s=s, t=tk, e=ek: self.grid_fit(s, t, e)))
+            if s.missing and s.document != EVIDENCE_BASE:
+                jobs.append((f"missing studies {key}", lambda s=s: self.missing_studies(s)))
+            if key in LOO_SETS:
+                for omit in s.table.study:
+                    jobs.append((f"leave out {omit} ({key})", lambda s=s, o=omit: self.leave_one_out(s, o)))
+        if self.settings.wants(EVIDENCE_BASE, "all"):
+            base = self.sets[f"{EVIDENCE_BASE}/all"]
+            for make in REGRESSIONS:
+                jobs.append((f"meta-regression {make.__name__}", lambda m=make, b=base: self.regression(b, m)))
+            jobs.append(("design down-weighting", lambda b=base: self.downweight_nrs(b)))
+            jobs.append(("evidence over time", lambda b=base: self.over_time(b)))
+        if self.settings.wants("shi_followup_3y", ""):
+            jobs.append(("3-year follow-up", self.followup))
+        jobs.append(("figures", self.figures))
+        return jobs
+
+    def run(self, progress: bool = True) -> RunResult:
+        """Run every job; returns the result (fits saved, figures written)."""
+        start = time.perf_counter()
+        jobs = self.jobs()
+        bar = tqdm(jobs, desc="reanalysis", unit="job", disable=not progress, dynamic_ncols=True)
+        for label, job in bar:
+            bar.set_postfix_str(label[:60])
+            job()
+        self.result.wall_seconds = time.perf_counter() - start
+        return self.result
+
+    # -- the analyses ---------------------------------------------------------------------------------------
+
+    def summary_level(self, document: str, analysis: str) -> None:
+        """Every published pooled ratio reanalysed at summary level over the whole prior grid."""
+        pub = published_of(self.dataset, document, analysis)
+        assert pub is not None
+        s = self.sets.get(f"{document}/{analysis}") or self.sets.get(f"{document}/mortality")
+        baseline = s.crude_control_risk if s is not None else self.sets[f"{EVIDENCE_BASE}/all"].crude_control_risk
+        higher = any(analysis.startswith(o) for o in ("clinical_improvement",))
+        for tk in BINARY_TAU_PRESETS:
+            for ek in EFFECT_PRESETS_GRID:
+                post = SummaryLevelPosterior(
+                    pub.estimate, pub.ci_low, pub.ci_high, pub.measure, tau_prior(tk), effect_prior(ek),
+                    seed=fit_seed(self.settings.seed, f"summary {document}/{analysis}"),
+                )  # fmt: skip
+                row = posterior_row(
+                    post,
+                    analysis_id=f"{document}/{analysis}",
+                    document=document,
+                    analysis=analysis,
+                    title=f"{document} {analysis.replace('_', ' ')} (published pooled estimate)",
+                    model="summary_level",
+                    tau_prior=tk,
+                    effect_prior=ek,
+                    studies=("published",),
+                    higher_is_benefit=higher,
+                    baseline_risk=baseline,
+                    published=pub,
+                )
+                self.result.rows.append(row)
+
+    def _effects(self, s: StudySet, measure: str | None = None):
+        return escalc(s.table, measure or s.measure, correction="only0", drop00=True)
+
+    def exact_grid(self, s: StudySet) -> None:
+        """Exact normal-normal posterior (paper's measure, 0.5 correction) over the whole prior grid."""
+        effects = self._effects(s)
+        for tk in BINARY_TAU_PRESETS:
+            for ek in EFFECT_PRESETS_GRID:
+                post = exact_from_effects(effects, tau_prior(tk), effect_prior(ek), n_draws=20_000)
+                self._row(post, s, model="normal_normal_exact", tp=tk, ep=ek, studies=effects.study)
+
+    def study_level(self, s: StudySet) -> None:
+        """Binomial-normal (primary) and normal-normal MCMC fits under the primary priors."""
+        tp, ep = self._primary()
+        fit = self._bn(s, tp, ep, label=f"{s.key} binomial-normal primary")
+        path = self._save(fit, f"{s.file_stem}__binomial_normal__primary")
+        post = fit.posterior(seed=self.settings.seed)
+        self._row(post, s, model="binomial_normal", tp=tp.key, ep=ep.key, fit=fit, fit_file=path)
+        if s.measure == "RR":
+            self._rr_row(fit, s, path)
+        effects = self._effects(s)
+        nn = fit_normal_normal(
+            effects, tp, ep, seed=fit_seed(self.settings.seed, f"{s.key} nn"), label=f"{s.key} normal-normal primary",
+            **self.settings.sampler,
+        )  # fmt: skip
+        nn_path = self._save(nn, f"{s.file_stem}__normal_normal__primary")
+        self._row(
+            nn.posterior(seed=self.settings.seed), s, model="normal_normal", tp=tp.key, ep=ep.key, fit=nn,
+            fit_file=nn_path, studies=effects.study,
+        )  # fmt: skip
+        self.result.study_sets[s.key] = s
+        self._figures_for_set(s, fit, nn, effects)
+
+    def _rr_row(self, fit: Fit, s: StudySet, path: str) -> None:
+        """The binomial-normal model's RR implied at its baseline risk, as its own row (no predictive columns)."""
+        ds = fit.idata["posterior"].to_dataset()
+        rr = xr.Dataset({"mu": np.log(ds["rr"]), "tau": ds["tau"], "baseline_risk": ds["baseline_risk"]})
+        post = DrawsPosterior(rr, "RR", seed=self.settings.seed)
+        tp, ep = self._primary()
+        self._row(post, s, model="binomial_normal_rr_at_baseline", tp=tp.key, ep=ep.key, fit=fit, fit_file=path)
+        row = self.result.rows[-1]
+        for col in ("tau_median", "p_tau_above_0.5", "pred_low", "pred_high", "p_new_benefit"):
+            row[col] = math.nan
+
+    def grid_fit(self, s: StudySet, tk: str, ek: str) -> None:
+        """One binomial-normal fit of the prior grid."""
+        fit = self._bn(s, tau_prior(tk), effect_prior(ek), label=f"{s.key} binomial-normal {tk}/{ek}")
+        path = self._save(fit, f"{s.file_stem}__binomial_normal__{tk}__{ek}")
+        self._row(fit.posterior(seed=self.settings.seed), s, model="binomial_normal", tp=tk, ep=ek, fit=fit,
+                  fit_file=path)  # fmt: skip
+
+    def missing_studies(self, s: StudySet) -> None:
+        """Tipping-point grid over the deaths in the studies with unknown counts."""
+        studies = self.dataset.studies
+        outcomes = self.dataset.outcomes
+        sizes = []
+        for sid in s.missing:
+            rows = outcomes[(outcomes["study_id"] == sid) & (outcomes["outcome"] == s.outcome)]
+            rows = rows[rows["variant"] == "primary"]
+            n_t = rows.loc[rows["arm"] == "msc", "total"]
+            n_c = rows.loc[rows["arm"] == "control", "total"]
+            if n_t.empty or n_c.empty or n_t.isna().any() or n_c.isna().any():
+                return
+            sizes.append((int(n_t.iloc[0]), int(n_c.iloc[0])))
+        del studies
+        n_t = np.array([a for a, _ in sizes])
+        n_c = np.array([b for _, b in sizes])
+        total = int(n_t.sum() + n_c.sum())
+        step = 1 if total <= 120 else max(1, total // 120)
+        tp, ep = self._primary()
+        grid = tipping_grid(s.table, n_t, n_c, s.missing, tp, ep, step=step, higher_is_benefit=s.higher_is_benefit)
+        self.out.mkdir(parents=True, exist_ok=True)
+        text = (
+            f"{len(s.missing)} studies lack counts ({', '.join(s.missing)}; {n_t.sum()} MSC and {n_c.sum()} control "
+            f"patients). " + describe_boundary(grid)
+        )
+        self.result.tipping[s.key] = text
+        fig = figs.tipping_map(grid, title=f"{s.title}: deaths the missing studies would need")
+        self.result.add_figure(s.key, figs.save(fig, self.fig_dir / f"{s.file_stem}__missing.png"), text)
+
+    def leave_one_out(self, s: StudySet, omit: str) -> None:
+        """Binomial-normal primary fit without one study."""
+        keep = [x for x in s.table.study if x != omit]
+        tp, ep = self._primary()
+        fit = self._bn(s, tp, ep, label=f"{s.key} without {omit}", table=s.table.subset(keep))
+        path = self._save(fit, f"{s.file_stem}__loo__{omit}")
+        self._row(
+            fit.posterior(seed=self.settings.seed), s, model="binomial_normal", tp=tp.key, ep=ep.key,
+            analysis=f"{s.analysis}/without_{omit}", studies=tuple(keep), fit=fit, fit_file=path,
+        )  # fmt: skip
+        self.result.rows[-1]["analysis_id"] = f"{s.key}/without_{omit}"
+
+    def regression(self, base: StudySet, make: Callable[[pd.DataFrame], Regression]) -> None:
+        """A binomial-normal meta-regression and its subgroup ORs beside the published subgroup ORs."""
+        reg = make(self.dataset.covariates(list(base.table.study)))
+        table = base.table.subset(list(reg.covariates.index))
+        tp, ep = self._primary()
+        label = f"{base.key} meta-regression {reg.key}"
+        fit = self._bn(base, tp, ep, label=label, covariates=reg.covariates, table=table)
+        path = self._save(fit, f"{base.file_stem}__regression__{reg.key}")
+        ds = fit.idata["posterior"].to_dataset()
+        mu = ds["mu"].values.reshape(-1)
+        beta = ds["beta"].transpose("chain", "draw", "covariate").values.reshape(mu.size, -1)
+        labels = [str(c) for c in ds["covariate"].values]
+        rows = []
+        for group, x in reg.subgroups.items():
+            log_or = mu + beta @ np.array([x[c] for c in labels])
+            pub_key = reg.published.get(group)
+            pub = published_of(self.dataset, *pub_key) if pub_key else None
+            low, high = np.quantile(log_or, [0.025, 0.975])
+            rows.append(
+                {
+                    "group": group,
+                    "median": float(np.exp(np.median(log_or))),
+                    "low": float(np.exp(low)),
+                    "high": float(np.exp(high)),
+                    "p_benefit": float(np.mean(log_or < 0)),
+                    "k": int(
+                        sum(all(reg.covariates.loc[sid, c] == x[c] for c in labels if c in x) for sid in table.study)
+                    )
+                    if reg.key != "dose"
+                    else table.k,
+                    "published": pub.estimate if pub else math.nan,
+                    "published_low": pub.ci_low if pub else math.nan,
+                    "published_high": pub.ci_high if pub else math.nan,
+                    "published_source": f"{pub.document} {pub.analysis}" if pub else "",
+                }
+            )
+            row = {c: math.nan for c in COLUMNS}
+            row.update(
+                analysis_id=f"{base.key}/regression_{reg.key}/{group}", document=EVIDENCE_BASE,
+                analysis=f"regression_{reg.key}", title=f"{reg.title}: {group}", model="binomial_normal_regression",
+                measure="OR", tau_prior=tp.key, effect_prior=ep.key, k=table.k, studies=";".join(table.study),
+                missing=";".join(reg.dropped), median=rows[-1]["median"], low=rows[-1]["low"],
+                high=rows[-1]["high"], p_benefit=rows[-1]["p_benefit"], p_below_1=rows[-1]["p_benefit"],
+                **{"p_below_0.9": float(np.mean(log_or < np.log(0.9))), "p_below_0.8": float(np.mean(log_or < np.log(0.8)))},
+                published_estimate=rows[-1]["published"], published_low=rows[-1]["published_low"],
+                published_high=rows[-1]["published_high"], fit_file=path, tau_median=float(np.median(ds["tau"])),
+                **{"p_tau_above_0.5": float(np.mean(ds["tau"].values > 0.5))},
+            )  # fmt: skip
+            row.update(diagnostic_columns(fit))
+            self.result.rows.append(row)
+        frame = pd.DataFrame(rows)
+        self.result.regressions[reg.key] = frame
+        fig = figs.subgroups(frame, title=reg.title + " (binomial-normal, primary priors)")
+        caption = f"{reg.title}: posterior OR by subgroup (95% CrI) beside the published subgroup OR where one exists."
+        if reg.dropped:
+            caption += f" Left out (covariate unknown): {', '.join(reg.dropped)}."
+        self.result.add_figure("regression", figs.save(fig, self.fig_dir / f"regression_{reg.key}.png"), caption)
+
+    def downweight_nrs(self, base: StudySet) -> None:
+        """Non-randomised studies down-weighted: their variances doubled (weight 1/2), exact normal-normal."""
+        effects = self._effects(base, "OR")
+        cov = self.dataset.covariates(list(effects.study))
+        factor = np.where(cov["design"].to_numpy() == "NRS", 2.0, 1.0)
+        tp, ep = self._primary()
+        post = exact_normal_normal(effects.yi, effects.vi * factor, tp, ep, study=effects.study, measure="OR")
+        self._row(post, base, model="normal_normal_exact", tp=tp.key, ep=ep.key, analysis="nrs_half_weight",
+                  studies=effects.study)  # fmt: skip
+        self.result.rows[-1]["title"] = "All studies, non-randomised studies at half weight (variance x2)"
+
+    def over_time(self, base: StudySet) -> None:
+        """Cumulative binomial-normal analysis by publication year."""
+        years = self.dataset.covariates(list(base.table.study))["year"].astype(int)
+        tp, ep = self._primary()
+        rows = []
+        for year in sorted(set(years)):
+            keep = [s for s in base.table.study if years[s] <= year]
+            if len(keep) < 2:
+                continue
+            fit = self._bn(base, tp, ep, label=f"evidence up to {year}", table=base.table.subset(keep))
+            path = self._save(fit, f"{base.file_stem}__cumulative__{year}")
+            post = fit.posterior(seed=self.settings.seed)
+            ci = post.interval(0.95)
+            rows.append({"year": year, "k": len(keep), "median": post.median(), "low": ci.low, "high": ci.high,
+                         "p_benefit": post.prob_below(1.0)})  # fmt: skip
+            self._row(post, base, model="binomial_normal", tp=tp.key, ep=ep.key, analysis=f"up_to_{year}",
+                      studies=tuple(keep), fit=fit, fit_file=path)  # fmt: skip
+            self.result.rows[-1]["title"] = f"Studies published up to {year}"
+        self.result.cumulative = pd.DataFrame(rows)
+        fig = figs.over_time(self.result.cumulative, title="Evidence over time (binomial-normal, primary priors)")
+        self.result.add_figure(
+            "evidence", figs.save(fig, self.fig_dir / "evidence_over_time.png"),
+            "Pooled OR and P(OR < 1) as the studies with known counts accumulated, by publication year.",
+        )  # fmt: skip
+
+    def followup(self) -> None:
+        """Single-trial reanalysis of the Shi 2021 3-year follow-up."""
+        pubs = self.dataset.published[self.dataset.published["document"] == "shi_followup_3y"]
+        for _, pub in pubs.iterrows():
+            ana = str(pub["analysis"])
+            aset = self.dataset.analysis_set("shi_followup_3y", ana)
+            row = {c: math.nan for c in COLUMNS}
+            row.update(analysis_id=f"shi_followup_3y/{ana}", document="shi_followup_3y", analysis=ana,
+                       title=str(pub["outcome"]), k=1, studies="shi2021", missing="", gate="n/a", fit_file="",
+                       published_estimate=pub["estimate"])  # fmt: skip
+            higher = aset.outcome in ("ct_normal", "sf36_general_health")
+            if pub["measure"] == "difference":
+                se = se_from_p_value(float(pub["estimate"]), float(pub["p_value"]))
+                post = difference_posterior(float(pub["estimate"]), se, prior_sd=SF36_PRIOR_SD)
+                ci = post.interval(0.95)
+                row.update(model="normal_difference", measure="difference (points)", tau_prior="none",
+                           effect_prior=f"Normal(0, {SF36_PRIOR_SD:g}^2)", median=post.mean, low=ci.low,
+                           high=ci.high, p_benefit=post.prob_above(0.0))  # fmt: skip
+            else:
+                table, _ = self.dataset.binary_table(aset.outcome, ["shi2021"])
+                post = two_arm_posterior(int(table.e_t[0]), int(table.n_t[0]), int(table.e_c[0]), int(table.n_c[0]),
+                                         seed=fit_seed(self.settings.seed, ana))  # fmt: skip
+                s = post.summary()
+                row.update(model="beta_binomial", measure="OR", tau_prior="none", effect_prior="Beta(1,1) per arm",
+                           median=s["or_median"], low=s["or_low"], high=s["or_high"],
+                           p_benefit=s["p_or_above_1"] if higher else s["p_or_below_1"],
+                           p_below_1=s["p_or_below_1"])  # fmt: skip
+            self.result.rows.append(row)
+
+    # -- figures --------------------------------------------------------------------------------------------
+
+    def _figures_for_set(self, s: StudySet, bn: Fit, nn: Fit, effects) -> None:
+        """Forest plot, posterior density and tau prior-vs-posterior for one study set."""
+        ratio_fit = nn if s.measure == "RR" else bn
+        post = ratio_fit.posterior(seed=self.settings.seed)
+        observed = self._effects(s, s.measure)
+        fig = figs.forest(
+            s,
+            observed,
+            post,
+            title=f"{s.title}: {'normal-normal (log RR)' if s.measure == 'RR' else 'binomial-normal'}",
+        )
+        self.result.add_figure(s.key, figs.save(fig, self.fig_dir / f"{s.file_stem}__forest.png"),
+                               f"Forest plot: observed study {s.measure}s (95% CI; 0.5 added to zero cells), shrunken "
+                               f"estimates and pooled posterior (95% CrI), predictive interval for a new study, and the "
+                               f"published pooled {s.measure}.")  # fmt: skip
+        ds = bn.idata["posterior"].to_dataset()
+        draws = np.log(ds["rr"].values.reshape(-1)) if s.measure == "RR" else ds["mu"].values.reshape(-1)
+        fig = figs.density(draws, s, title=f"{s.title}: posterior of the pooled {s.measure} (binomial-normal)")
+        what = "RR implied at the model's baseline risk" if s.measure == "RR" else "OR"
+        self.result.add_figure(s.key, figs.save(fig, self.fig_dir / f"{s.file_stem}__density.png"),
+                               f"Posterior of the pooled {what} (binomial-normal, primary priors) with P(benefit) "
+                               "shaded and the published 95% CI marked.")  # fmt: skip
+        fig = figs.tau(ds["tau"].values.reshape(-1), bn.tau_prior, title=f"{s.title}: heterogeneity")
+        self.result.add_figure(
+            s.key,
+            figs.save(fig, self.fig_dir / f"{s.file_stem}__tau.png"),
+            f"Posterior of tau (binomial-normal) against its prior ({bn.tau_prior.label}).",
+        )
+
+    def figures(self) -> None:
+        """Prior-sensitivity heatmaps, drawn once all grid rows exist."""
+        summary = self.result.summary
+        for key, s in self.sets.items():
+            if not self.settings.wants(s.document, s.analysis):
+                continue
+            for model in ("binomial_normal", "normal_normal_exact"):
+                sub = summary[(summary["analysis_id"] == key) & (summary["model"] == model)]
+                if sub["tau_prior"].nunique() < 2:
+                    continue
+                table = sub.pivot_table(index="tau_prior", columns="effect_prior", values="p_benefit")
+                table = table.reindex(index=[t for t in BINARY_TAU_PRESETS if t in table.index],
+                                      columns=[e for e in EFFECT_PRESETS_GRID if e in table.columns])  # fmt: skip
+                label = "P(benefit)"
+                fig = figs.sensitivity(table, title=f"{s.title}: prior sensitivity ({model.replace('_', '-')})",
+                                       value_label=label)  # fmt: skip
+                self.result.add_figure(key, figs.save(fig, self.fig_dir / f"{s.file_stem}__priors__{model}.png"),
+                                       f"Prior sensitivity: P(benefit) by tau prior (rows) and effect prior (columns), "
+                                       f"{model.replace('_', '-')} model.")  # fmt: skip
+
+
+def published_label(pub: Published | None) -> str:
+    """'0.76 [0.60, 0.96]' or '' when there is nothing published."""
+    if pub is None or math.isnan(pub.estimate):
+        return ""
+    if not pub.has_ci:
+        return f"{pub.estimate:.2f}"
+    return f"{pub.estimate:.2f} [{pub.ci_low:.2f}, {pub.ci_high:.2f}]"
+
+
+def run_reanalysis(dataset: Dataset, settings: RunSettings, out_dir: Path, progress: bool = True) -> RunResult:
+    """Run the whole reanalysis into ``out_dir`` (fits and figures; the caller writes tables and the report)."""
+    return Reanalysis(dataset, settings, out_dir).run(progress=progress)

@@ -1,0 +1,223 @@
+"""What the reanalysis analyses: study sets built from the data, benefit direction, published comparators, priors.
+
+A :class:`StudySet` is one set of studies with known arm counts for one binary outcome, with the studies of the
+intended set whose counts are unknown listed (never filled in), the direction in which an effect is a benefit
+(fewer deaths: ratio < 1; more clinical improvement: ratio > 1) and the published pooled result to set beside it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from models.datasets import Dataset
+from models.reproduction import SUBGROUP_FILTERS
+from models.tables import BinaryTable
+
+BINARY_TAU_PRESETS = (
+    "turner2015_mortality_pharma",
+    "turner2015_mortality_nonpharma",
+    "turner2015_general",
+    "turner2012_mortality_pharma",
+    "halfnormal_0.5",
+    "halfnormal_1",
+    "halfcauchy_1",
+    "invgamma_bartos2023",
+)
+"""Tau presets of the prior grid for log-OR/log-RR analyses (Rhodes 2015 is for SMD and is left out)."""
+
+EFFECT_PRESETS_GRID = ("weakly_informative", "vague", "sceptical", "enthusiastic")
+"""Effect priors of the prior grid."""
+
+HIGHER_IS_BENEFIT = ("clinical_improvement", "ct_normal", "sf36_general_health")
+"""Outcomes for which a ratio above 1 (or a positive difference) is a benefit; all others: below 1."""
+
+EVIDENCE_BASE = "evidence_base"
+"""Pseudo-document of the analyses of all studies with known counts (not a published meta-analysis)."""
+
+
+@dataclass(frozen=True)
+class Published:
+    """A published pooled result on the reported scale (ratio scale for OR/RR)."""
+
+    document: str
+    analysis: str
+    measure: str
+    estimate: float
+    ci_low: float
+    ci_high: float
+    label: str
+
+    @property
+    def has_ci(self) -> bool:
+        """True when estimate and both 95% limits are known."""
+        return not any(math.isnan(x) for x in (self.estimate, self.ci_low, self.ci_high))
+
+
+@dataclass(frozen=True)
+class StudySet:
+    """One study set for the hierarchical models.
+
+    ``key`` is ``document/analysis[/variant]``; ``table`` holds the studies with known counts; ``missing`` the
+    intended studies whose counts are unknown; ``measure`` is the measure the paper reported (OR or RR);
+    ``set_source`` says whether the studies are the paper's list, a candidate set, or our own selection.
+    """
+
+    key: str
+    document: str
+    analysis: str
+    title: str
+    outcome: str
+    measure: str
+    table: BinaryTable
+    missing: tuple[str, ...]
+    set_source: str
+    published: Published | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def higher_is_benefit(self) -> bool:
+        """True when a ratio above 1 is a benefit (e.g. clinical improvement)."""
+        return self.outcome in HIGHER_IS_BENEFIT
+
+    @property
+    def crude_control_risk(self) -> float:
+        """Pooled control-arm risk of the studies with known counts (sum of events / sum of totals)."""
+        return float(self.table.e_c.sum() / self.table.n_c.sum())
+
+    @property
+    def file_stem(self) -> str:
+        """A file-name-safe version of ``key``."""
+        return re.sub(r"[^A-Za-z0-9_.-]+", "_", self.key.replace("/", "__"))
+
+
+def published_of(dataset: Dataset, document: str, analysis: str) -> Published | None:
+    """The published result of (document, analysis), or None when the data have no such row."""
+    hit = dataset.published[(dataset.published["document"] == document) & (dataset.published["analysis"] == analysis)]
+    if hit.empty:
+        return None
+    row = hit.iloc[0]
+    label = f"{document} published {row['measure']} ({row['model']})"
+    return Published(
+        document,
+        analysis,
+        str(row["measure"]),
+        float(row["estimate"]),
+        float(row["ci_low"]),
+        float(row["ci_high"]),
+        label,
+    )
+
+
+def _timepoint_for(dataset: Dataset, outcome: str, rule: str) -> str | None:
+    """The timepoint label a study set uses: a concrete label (e.g. ``day 7``) when the rule names one."""
+    labels = set(dataset.outcomes.loc[dataset.outcomes["outcome"] == outcome, "timepoint"])
+    return rule if rule in labels else None
+
+
+def study_sets(dataset: Dataset) -> list[StudySet]:
+    """Every published binary analysis with a known or candidate study set, plus the evidence-base sets.
+
+    Subgroup analyses without their own study list are not study sets (they are answered by meta-regression).
+    """
+    sets: list[StudySet] = []
+    for aset in dataset.analysis_sets_list():
+        published = published_of(dataset, aset.document, aset.analysis)
+        if published is None or published.measure not in ("OR", "RR") or not aset.best_studies:
+            continue
+        if aset.document == "shi_followup_3y" or (aset.document, aset.analysis) in SUBGROUP_FILTERS:
+            continue
+        timepoint = _timepoint_for(dataset, aset.outcome, aset.timepoint_rule)
+        try:
+            table, missing = dataset.binary_table(aset.outcome, aset.best_studies, timepoint=timepoint)
+        except (KeyError, ValueError):
+            continue
+        if table.k < 2:
+            continue
+        source = "the paper's study list" if aset.studies else "candidate set (the paper's list is not published)"
+        sets.append(
+            StudySet(
+                key=f"{aset.document}/{aset.analysis}",
+                document=aset.document,
+                analysis=aset.analysis,
+                title=f"{aset.document} {aset.analysis.replace('_', ' ')}",
+                outcome=aset.outcome,
+                measure=published.measure,
+                table=table,
+                missing=missing,
+                set_source=source,
+                published=published,
+                notes=(aset.note,) if aset.note else (),
+            )
+        )
+    sets.extend(evidence_base_sets(dataset))
+    return sets
+
+
+def evidence_base_sets(dataset: Dataset) -> list[StudySet]:
+    """All studies with known mortality counts, and its design / zero-event / conflict sensitivity subsets."""
+    table, missing = dataset.binary_table("mortality", list(dataset.studies.index))
+    cov = dataset.covariates(table.study)
+    zero_event = tuple(s for s, et, ec in zip(table.study, table.e_t, table.e_c, strict=True) if et == 0 or ec == 0)
+    rct = tuple(s for s in table.study if cov.loc[s, "design"] == "RCT")
+    rct_uncontested = tuple(s for s in rct if not bool(cov.loc[s, "design_contested"]))
+    base = dict(document=EVIDENCE_BASE, outcome="mortality", measure="OR", published=None)
+    out = [
+        StudySet(
+            key=f"{EVIDENCE_BASE}/all",
+            analysis="all",
+            title="All studies with known death counts (RCT + NRS)",
+            table=table,
+            missing=missing,
+            set_source="all 24 candidate studies; those with known counts",
+            **base,
+        ),
+        StudySet(
+            key=f"{EVIDENCE_BASE}/rct",
+            analysis="rct",
+            title="Randomised trials only",
+            table=table.subset(rct),
+            missing=tuple(s for s in missing if dataset.studies.loc[s, "design"] == "RCT"),
+            set_source="RCTs with known counts",
+            **base,
+        ),
+        StudySet(
+            key=f"{EVIDENCE_BASE}/rct_uncontested",
+            analysis="rct_uncontested",
+            title="Randomised trials whose design no review contests",
+            table=table.subset(rct_uncontested),
+            missing=(),
+            set_source="RCTs with known counts, design not contested",
+            **base,
+        ),
+        StudySet(
+            key=f"{EVIDENCE_BASE}/no_zero_event",
+            analysis="no_zero_event",
+            title="Studies with at least one death in each arm",
+            table=table.subset([s for s in table.study if s not in zero_event]),
+            missing=(),
+            set_source="all studies with known counts minus zero-event studies",
+            **base,
+        ),
+    ]
+    variant, _ = dataset.binary_table("mortality", list(table.study), variants={"lanzoni2021": "lanzoni_1of12"})
+    out.append(
+        StudySet(
+            key=f"{EVIDENCE_BASE}/lanzoni_1of12",
+            analysis="lanzoni_1of12",
+            title="All studies, Lanzoni 2021 MSC deaths 1/12 (the other review's count)",
+            table=variant,
+            missing=missing,
+            set_source="all studies with known counts, conflict variant",
+            **base,
+        )
+    )
+    return out
+
+
+def covariate_frame(dataset: Dataset, studies: tuple[str, ...]) -> pd.DataFrame:
+    """The study covariates used by the meta-regressions, indexed by study id."""
+    return dataset.covariates(list(studies))
