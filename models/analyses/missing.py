@@ -8,7 +8,9 @@ proportion to their arm sizes (largest-remainder rounding), which is the least i
 Hundreds of refits per set are needed, so this uses the exact normal-normal posterior on the log-OR scale (0.5 added
 to the cells of single-zero studies, double-zero studies dropped, as in ``models.effects.escalc``), under the
 primary priors: milliseconds per grid point. It approximates the binomial-normal primary model, which the report
-states; the grid's purpose is the location of the boundary, not the third decimal.
+states; the grid's purpose is the location of the boundary, not the third decimal. At the edges of the grid (no
+deaths, or every patient dead, in a missing arm) the 0.5 continuity correction inflates that study's variance, so
+P(benefit) is not monotone there: an artefact of the normal approximation that the binomial-normal model avoids.
 """
 
 from __future__ import annotations

@@ -21,7 +21,12 @@ TABLE = BinaryTable(("zero_t", "double_zero", "plain"), [0, 0, 5], [12, 15, 21],
 
 
 def _point(mu, log_tau, z, alpha):
-    return {"mu": np.array(mu), "log_tau": np.array(log_tau), "z": np.asarray(z, float), "alpha": np.asarray(alpha, float)}
+    return {
+        "mu": np.array(mu),
+        "log_tau": np.array(log_tau),
+        "z": np.asarray(z, float),
+        "alpha": np.asarray(alpha, float),
+    }
 
 
 def test_model_has_named_variables_and_labelled_dims():

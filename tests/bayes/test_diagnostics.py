@@ -42,8 +42,11 @@ def _ar1(rng: np.random.Generator, phi: float) -> np.ndarray:
 
 def test_independent_normal_draws_pass():
     rng = np.random.default_rng(1)
-    post = _posterior(mu=rng.standard_normal((CHAINS, DRAWS)), tau=np.abs(rng.standard_normal((CHAINS, DRAWS))),
-                      theta=rng.standard_normal((CHAINS, DRAWS, 3)))
+    post = _posterior(
+        mu=rng.standard_normal((CHAINS, DRAWS)),
+        tau=np.abs(rng.standard_normal((CHAINS, DRAWS))),
+        theta=rng.standard_normal((CHAINS, DRAWS, 3)),
+    )
     diag = diagnose(post, _stats(0))
     assert diag.passed and diag.failures == ()
     assert list(diag.table.index) == ["mu", "tau", "theta[s0]", "theta[s1]", "theta[s2]"]

@@ -34,8 +34,10 @@ def _fake_sample(compiled, data, *, seed, draws, chains, **_):
     study_vars = {name: rng.standard_normal((*shape, n)) for name in ("z", "alpha")}
     study_vars["theta"] = post["mu"][..., None] + post["tau"][..., None] * study_vars["z"]
     ds = xr.Dataset(
-        {**{k: (("chain", "draw"), v) for k, v in post.items()},
-         **{k: (("chain", "draw", "study"), v) for k, v in study_vars.items()}},
+        {
+            **{k: (("chain", "draw"), v) for k, v in post.items()},
+            **{k: (("chain", "draw", "study"), v) for k, v in study_vars.items()},
+        },
         coords={"study": [f"slot{i}" for i in range(n)]},
     )
     stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros(shape, dtype=bool))})

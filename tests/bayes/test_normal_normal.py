@@ -112,7 +112,12 @@ def test_meta_regression_theta_is_its_conditional_posterior_draw():
     model = build_normal_normal(EFFECTS, TP, EP, covariates=cov, n_slots=8)
     assert list(model.coords["covariate"]) == ["dose", "severe"]
     assert model.named_vars_to_dims["beta"] == ("covariate",)
-    point = {"mu": np.array(-0.2), "log_tau": np.log(np.array(0.5)), "z": np.linspace(-1, 1, 8), "beta": np.array([0.3, -0.4])}
+    point = {
+        "mu": np.array(-0.2),
+        "log_tau": np.log(np.array(0.5)),
+        "z": np.linspace(-1, 1, 8),
+        "beta": np.array([0.3, -0.4]),
+    }
     (theta_graph,) = model.replace_rvs_by_values([model["theta"]])
     theta = model.compile_fn(theta_graph, inputs=model.value_vars, **FAST)(point)
     x = np.array([[0.0, 1.0], [-1.0, 1.0], [1.0, 0.0]])  # rows a, b, c
@@ -139,10 +144,22 @@ def test_tau_prior_data_one_hot_in_family_order():
     [
         ({"n_slots": 2}, EFFECTS, "n_slots = 2 is smaller than the number of studies"),
         ({}, Effects(("a", "b"), np.array([0.1, 0.2]), np.array([0.1, 0.0])), "vi must be positive; study 'b'"),
-        ({}, Effects(("a", "b"), np.array([0.1, np.nan]), np.array([0.1, 0.1])), "yi is missing or not finite for study 'b'"),
+        (
+            {},
+            Effects(("a", "b"), np.array([0.1, np.nan]), np.array([0.1, 0.1])),
+            "yi is missing or not finite for study 'b'",
+        ),
         ({"covariates": pd.DataFrame({"d": [1.0, 2.0]}, index=["a", "b"])}, EFFECTS, "no row for study 'c'"),
-        ({"covariates": pd.DataFrame({"d": [1, 2, 3, 4]}, index=["a", "b", "c", "x"])}, EFFECTS, "row 'x' is not a study"),
-        ({"covariates": pd.DataFrame({"d": ["1", "x", "2"]}, index=["a", "b", "c"])}, EFFECTS, "column 'd' must be numeric"),
+        (
+            {"covariates": pd.DataFrame({"d": [1, 2, 3, 4]}, index=["a", "b", "c", "x"])},
+            EFFECTS,
+            "row 'x' is not a study",
+        ),
+        (
+            {"covariates": pd.DataFrame({"d": ["1", "x", "2"]}, index=["a", "b", "c"])},
+            EFFECTS,
+            "column 'd' must be numeric",
+        ),
         ({"covariates": pd.DataFrame({"d": [1, None, 2]}, index=["a", "b", "c"])}, EFFECTS, "column 'd' .* study 'b'"),
         ({"covariates": pd.DataFrame({"d": [1, 2, 3]}, index=["a", "b", "c"]), "beta_sd": 0.0}, EFFECTS, "beta_sd"),
     ],

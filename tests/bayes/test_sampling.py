@@ -98,7 +98,12 @@ def test_binomial_fit_drops_padding_and_labels_studies(mocked):
     fit = sampling.fit_binomial_normal(MSC, TP, EP, seed=3, draws=200, label="tang2024")
     assert mocked == [("binomial_normal", 16, 0)]
     assert set(fit.idata.children) == {
-        "posterior", "prior", "observed_data", "constant_data", "log_likelihood", "sample_stats"
+        "posterior",
+        "prior",
+        "observed_data",
+        "constant_data",
+        "log_likelihood",
+        "sample_stats",
     }
     for group in ("posterior", "prior", "observed_data", "constant_data", "log_likelihood"):
         ds = fit.idata[group]
@@ -164,6 +169,7 @@ def test_same_structure_is_compiled_once(monkeypatch):
 
     monkeypatch.setattr(nutpie, "compile_pymc_model", fake_compile)
     monkeypatch.setattr(sampling, "_sample", fake_nutpie_sample)
+
     def table(k: int) -> BinaryTable:
         return BinaryTable(tuple(f"s{i}" for i in range(k)), [1] * k, [10] * k, [2] * k, [10] * k)
 

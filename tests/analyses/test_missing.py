@@ -1,0 +1,30 @@
+"""Tipping-point grid over the deaths of studies with unknown counts."""
+
+import numpy as np
+import pytest
+
+from models.analyses.missing import describe_boundary, split_counts, tipping_grid
+from models.priors import effect_prior, tau_prior
+from models.tables import BinaryTable
+
+
+@pytest.mark.parametrize(("total", "sizes"), [(0, [10, 21]), (7, [10, 21]), (31, [10, 21]), (5, [3, 3, 3])])
+def test_split_counts_sums_and_respects_sizes(total, sizes):
+    out = split_counts(total, np.array(sizes))
+    assert out.sum() == total
+    assert (out <= np.array(sizes)).all() and (out >= 0).all()
+
+
+def test_split_is_proportional():
+    assert split_counts(10, np.array([10, 40])).tolist() == [2, 8]
+
+
+def test_grid_probability_falls_as_msc_deaths_rise():
+    known = BinaryTable(("a", "b"), [2, 3], [20, 20], [6, 7], [20, 20])
+    grid = tipping_grid(known, np.array([10]), np.array([10]), ("m",), tau_prior("turner2015_mortality_pharma"),
+                        effect_prior("weakly_informative"))  # fmt: skip
+    assert len(grid) == 11 * 11
+    row = grid[grid["deaths_control"] == 5].sort_values("deaths_msc")
+    interior = row[(row["deaths_msc"] > 0) & (row["deaths_msc"] < 10)]  # edges carry a 0.5 continuity correction
+    assert np.all(np.diff(interior["p_benefit"].to_numpy()) < 0)
+    assert "possible death splits" in describe_boundary(grid)

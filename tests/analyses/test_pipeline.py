@@ -1,0 +1,100 @@
+"""The main job end to end in quick mode on a small study set (the 7 cross-check trials).
+
+Covers the promises of the main job: every output written, fits readable by ArviZ tooling (NetCDF groups), the
+same seed gives an identical summary.csv, an interrupted write leaves no partial file, bad input exits with 2.
+"""
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import xarray as xr
+
+import models.analyses.outputs as outputs
+from scripts_loader import reanalyse_main
+
+ONLY = "crosscheck_scrt2023/mortality"
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run1")
+    code = reanalyse_main(["--quick", "--only", ONLY, "--results", str(out), "--no-progress", "--seed", "7"])
+    return code, out
+
+
+def test_quick_run_writes_every_output(first_run):
+    code, out = first_run
+    assert code == 0
+    for name in ("summary.csv", "summary.md", "reproduction.csv", "reproduction.md", "report.md", "report.html",
+                 "run_info.json"):  # fmt: skip
+        assert (out / name).stat().st_size > 0, name
+    assert len(list((out / "figures").glob("*.png"))) >= 3
+    html = (out / "report.html").read_text()
+    assert "data:image/png;base64," in html and "Quick mode" in html
+
+
+def test_fits_are_netcdf_with_the_arviz_groups(first_run):
+    _, out = first_run
+    files = sorted((out / "fits").glob("*.nc"))
+    assert files
+    tree = xr.open_datatree(files[0], engine="h5netcdf")
+    for group in ("posterior", "prior", "observed_data", "constant_data", "log_likelihood", "sample_stats"):
+        assert group in tree.children, group
+    assert "data_hash" in tree.attrs and "package_versions" in tree.attrs
+    assert list(tree["posterior"]["study"].values)[:2] == ["shu2020", "shi2021"]
+    tree.close()
+
+
+def test_summary_rows_carry_published_figure_and_gates(first_run):
+    _, out = first_run
+    summary = pd.read_csv(out / "summary.csv")
+    bn = summary[(summary["model"] == "binomial_normal") & (summary["analysis_id"] == ONLY)]
+    assert len(bn) == 1
+    assert bn["published_estimate"].iloc[0] == 0.58  # Stem Cell Res Ther 2023, RR 0.58 [0.38, 0.87]
+    assert bn["gate"].iloc[0] in ("pass", "FAIL")
+    assert 0 <= bn["p_benefit"].iloc[0] <= 1
+    assert set(summary["model"]) >= {"summary_level", "normal_normal_exact", "binomial_normal", "normal_normal"}
+
+
+def test_same_seed_gives_identical_summary(first_run, tmp_path):
+    _, out = first_run
+    code = reanalyse_main(["--quick", "--only", ONLY, "--results", str(tmp_path), "--no-progress", "--seed", "7"])
+    assert code == 0
+    assert (tmp_path / "summary.csv").read_bytes() == (out / "summary.csv").read_bytes()
+
+
+def test_interrupted_report_leaves_no_partial_files(first_run, tmp_path, monkeypatch):
+    _, out = first_run
+    shutil.copytree(out, tmp_path / "res")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "res").iterdir() if p.is_file()}
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(outputs, "build_report", crash)
+    with pytest.raises(KeyboardInterrupt):
+        reanalyse_main(["--quick", "--only", ONLY, "--results", str(tmp_path / "res"), "--no-progress"])
+    after = {p.name: p.read_bytes() for p in (tmp_path / "res").iterdir() if p.is_file()}
+    assert set(after) == set(before)  # no temporary files left behind
+    assert after["report.md"] == before["report.md"]  # the old report is intact
+    assert not list(Path(tmp_path / "res").rglob("*.tmp"))
+
+
+def test_unknown_only_target_exits_2(tmp_path, capsys):
+    assert reanalyse_main(["--only", "nosuchpaper", "--results", str(tmp_path)]) == 2
+    assert "names no document" in capsys.readouterr().err
+
+
+def test_bad_data_exits_2_naming_the_file(tmp_path, capsys):
+    data = tmp_path / "data"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "data", data)
+    text = (
+        (data / "outcomes_binary.csv")
+        .read_text()
+        .replace("shu2020,mortality,day 28,msc,0,12", "shu2020,mortality,day 28,msc,-1,12", 1)
+    )
+    (data / "outcomes_binary.csv").write_text(text)
+    assert reanalyse_main(["--data", str(data), "--results", str(tmp_path / "r")]) == 2
+    assert "outcomes_binary.csv" in capsys.readouterr().err
