@@ -45,6 +45,15 @@ def _primary(summary: pd.DataFrame, analysis_id: str, model: str) -> pd.Series |
     return None if hit.empty else hit.iloc[0]
 
 
+def _n_missing(row: pd.Series) -> int:
+    missing = row["missing"]
+    return len(missing.split(";")) if isinstance(missing, str) and missing else 0
+
+
+def _known_missing(row: pd.Series | None) -> str:
+    return "–" if row is None else f"{int(row['k'])} / {_n_missing(row)}"
+
+
 def headline_table(result: RunResult, reproduction: pd.DataFrame) -> pd.DataFrame:
     """One row per document headline: published vs recomputed vs Bayesian, with P(benefit)."""
     summary = result.summary
@@ -72,9 +81,7 @@ def headline_table(result: RunResult, reproduction: pd.DataFrame) -> pd.DataFram
                 "Bayesian study-level": _ci(bayes["median"], bayes["low"], bayes["high"]) if bayes is not None else "–",
                 "P(benefit)": f"{bayes['p_benefit']:.3f}" if bayes is not None else "–",
                 "P(ratio < 0.8)": f"{bayes['p_below_0.8']:.3f}" if bayes is not None else "–",
-                "k known / missing": f"{int(bayes['k'])} / {len(str(bayes['missing']).split(';')) if bayes['missing'] else 0}"
-                if bayes is not None and isinstance(bayes["missing"], str)
-                else (f"{int(bayes['k'])} / 0" if bayes is not None else "–"),
+                "k known / missing": _known_missing(bayes),
             }
         )
     return pd.DataFrame(rows)
@@ -103,8 +110,8 @@ def _paragraph(result: RunResult, reproduction: pd.DataFrame, doc: str, ana: str
             f"From the {int(bn['k'])} studies with known death counts, the binomial-normal model gives {m} "
             f"{_ci(bn['median'], bn['low'], bn['high'])} (95% CrI) and P(benefit) {bn['p_benefit']:.2f}"
         )
-        if isinstance(bn["missing"], str) and bn["missing"]:
-            text += f"; {len(bn['missing'].split(';'))} studies of the set lack death counts and are not filled in"
+        if _n_missing(bn):
+            text += f"; {_n_missing(bn)} studies of the set lack death counts and are not filled in"
         text += ". "
         grid = summary[(summary["analysis_id"] == key) & (summary["model"] == "binomial_normal")]
         if grid["tau_prior"].nunique() > 1:
@@ -154,8 +161,8 @@ def build_report(result: RunResult, reproduction: pd.DataFrame, out_dir: Path) -
             f"Studies with known counts ({s.table.k}): {', '.join(s.table.study)}. Source: {s.set_source}."
             + (f" Unknown counts (not filled in): {', '.join(s.missing)}." if s.missing else "")
         )
-        rows = summary[(summary["analysis_id"] == key)
-                       & (summary["tau_prior"] == PRIMARY_TAU_PRIOR) & (summary["effect_prior"] == PRIMARY_EFFECT_PRIOR)]  # fmt: skip
+        primary = (summary["tau_prior"] == PRIMARY_TAU_PRIOR) & (summary["effect_prior"] == PRIMARY_EFFECT_PRIOR)
+        rows = summary[(summary["analysis_id"] == key) & primary]
         report.add_table(_compact(rows), caption="Primary priors, by model")
         for path, caption in result.figures[key]:
             report.add_figure(path, caption)

@@ -391,7 +391,8 @@ class Reanalysis:
                 measure="OR", tau_prior=tp.key, effect_prior=ep.key, k=table.k, studies=";".join(table.study),
                 missing=";".join(reg.dropped), median=rows[-1]["median"], low=rows[-1]["low"],
                 high=rows[-1]["high"], p_benefit=rows[-1]["p_benefit"], p_below_1=rows[-1]["p_benefit"],
-                **{"p_below_0.9": float(np.mean(log_or < np.log(0.9))), "p_below_0.8": float(np.mean(log_or < np.log(0.8)))},
+                **{"p_below_0.9": float(np.mean(log_or < np.log(0.9))),
+                   "p_below_0.8": float(np.mean(log_or < np.log(0.8)))},
                 published_estimate=rows[-1]["published"], published_low=rows[-1]["published_low"],
                 published_high=rows[-1]["published_high"], fit_file=path, tau_median=float(np.median(ds["tau"])),
                 **{"p_tau_above_0.5": float(np.mean(ds["tau"].values > 0.5))},
@@ -485,9 +486,9 @@ class Reanalysis:
             title=f"{s.title}: {'normal-normal (log RR)' if s.measure == 'RR' else 'binomial-normal'}",
         )
         self.result.add_figure(s.key, figs.save(fig, self.fig_dir / f"{s.file_stem}__forest.png"),
-                               f"Forest plot: observed study {s.measure}s (95% CI; 0.5 added to zero cells), shrunken "
-                               f"estimates and pooled posterior (95% CrI), predictive interval for a new study, and the "
-                               f"published pooled {s.measure}.")  # fmt: skip
+                               f"Forest plot: observed study {s.measure}s (95% CI; 0.5 added to zero cells), "
+                               "shrunken estimates and pooled posterior (95% CrI), predictive interval for a new "
+                               f"study, and the published pooled {s.measure}.")  # fmt: skip
         ds = bn.idata["posterior"].to_dataset()
         draws = np.log(ds["rr"].values.reshape(-1)) if s.measure == "RR" else ds["mu"].values.reshape(-1)
         fig = figs.density(draws, s, title=f"{s.title}: posterior of the pooled {s.measure} (binomial-normal)")

@@ -179,7 +179,7 @@ def _prior_draws(
     out["theta"] = linear + tau[:, None] * z
     if kind == "binomial_normal":
         alpha = rng.normal(0.0, baseline_sd, size=(n, k))
-        logit_p0 = alpha.mean(axis=1)
+        logit_p0 = (alpha - out["theta"] / 2).mean(axis=1)
         out["alpha"] = alpha
         out["baseline_risk"] = special.expit(logit_p0)
         out["rr"] = special.expit(logit_p0 + mu) / out["baseline_risk"]
@@ -200,7 +200,11 @@ def _as_dataset(draws: Mapping[str, np.ndarray], study: Sequence[str], cov_label
 
 
 def binomial_loglik(posterior: xr.Dataset, e_t, n_t, e_c, n_c) -> xr.DataArray:
-    """Pointwise log-likelihood per study and draw: log Binom(e_t | n_t, p_t) + log Binom(e_c | n_c, p_c)."""
+    """Pointwise log-likelihood per study and draw: log Binom(e_t | n_t, p_t) + log Binom(e_c | n_c, p_c).
+
+    Symmetric parametrisation (see :mod:`models.bayes.binomial_normal`): logit p_t = alpha + theta / 2,
+    logit p_c = alpha - theta / 2.
+    """
     alpha = posterior["alpha"]
     theta = posterior["theta"]
     arms = {
@@ -212,7 +216,7 @@ def binomial_loglik(posterior: xr.Dataset, e_t, n_t, e_c, n_c) -> xr.DataArray:
         log_choose = special.gammaln(n + 1) - special.gammaln(e + 1) - special.gammaln(n - e + 1)
         return log_choose + e * special.log_expit(logit_p) + (n - e) * special.log_expit(-logit_p)
 
-    return arm(arms["e_t"], arms["n_t"], alpha + theta) + arm(arms["e_c"], arms["n_c"], alpha)
+    return arm(arms["e_t"], arms["n_t"], alpha + theta / 2) + arm(arms["e_c"], arms["n_c"], alpha - theta / 2)
 
 
 def normal_loglik(posterior: xr.Dataset, y, v) -> xr.DataArray:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import xarray as xr
+from scripts_loader import reanalyse_main
 
 import models.analyses.outputs as outputs
-from scripts_loader import reanalyse_main
 
 ONLY = "crosscheck_scrt2023/mortality"
 

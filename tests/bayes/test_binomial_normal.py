@@ -57,8 +57,8 @@ def test_log_density_is_the_closed_form_binomial_normal_density():
         + log_tau
         + stats.norm.logpdf(z).sum()
         + stats.norm.logpdf(alpha, 0.0, 2.5).sum()
-        + stats.binom.logpmf(TABLE.e_c, TABLE.n_c, special.expit(alpha)).sum()
-        + stats.binom.logpmf(TABLE.e_t, TABLE.n_t, special.expit(alpha + theta)).sum()
+        + stats.binom.logpmf(TABLE.e_c, TABLE.n_c, special.expit(alpha - theta / 2)).sum()
+        + stats.binom.logpmf(TABLE.e_t, TABLE.n_t, special.expit(alpha + theta / 2)).sum()
     )
     assert model.compile_logp(**FAST)(_point(mu, log_tau, z, alpha)) == pytest.approx(expected, rel=1e-10)
 
@@ -79,10 +79,10 @@ def test_padding_adds_only_the_priors_of_the_padded_slots():
 def test_baseline_risk_and_rr_use_real_studies_only():
     model = build_binomial_normal(TABLE, TP, EP, n_slots=8)
     alpha = np.array([-2.0, -3.5, -1.4, 5.0, 5.0, 5.0, 5.0, 5.0])  # padded alphas far from the real ones
-    point = _point(-0.4, -1.2, np.zeros(8), alpha)
+    point = _point(-0.4, -1.2, np.zeros(8), alpha)  # z = 0: theta = mu = -0.4 in every study
     graphs = model.replace_rvs_by_values([model["baseline_risk"], model["rr"]])
     risk, rr = model.compile_fn(graphs, inputs=model.value_vars, on_unused_input="ignore", **FAST)(point)
-    p0 = special.expit(np.mean(alpha[:3]))
+    p0 = special.expit(np.mean(alpha[:3] + 0.4 / 2))  # control log-odds alpha - theta / 2
     assert risk == pytest.approx(p0, rel=1e-12)
     # RR implied by OR = exp(-0.4) at control risk p0: p_t / p0 with odds_t = OR * odds_0
     odds_t = np.exp(-0.4) * p0 / (1 - p0)
@@ -99,7 +99,7 @@ def test_swapping_counts_is_a_data_swap():
         pm.set_data({k: data[k] for k in ("e_t", "n_t", "e_c", "n_c", "mask")})
     f = model.compile_logp(vars=[model["events_c"]], **FAST)
     alpha = np.full(8, -0.5)
-    expected = stats.binom.logpmf(other.e_c, other.n_c, special.expit(-0.5)).sum()
+    expected = stats.binom.logpmf(other.e_c, other.n_c, special.expit(-0.5)).sum()  # theta = mu = 0
     assert f(_point(0.0, 0.0, np.zeros(8), alpha)) == pytest.approx(expected, rel=1e-12)
 
 

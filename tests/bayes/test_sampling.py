@@ -123,8 +123,8 @@ def test_binomial_log_likelihood_is_the_sum_of_the_arm_binomials(mocked):
     post = fit.idata["posterior"]
     alpha = post["alpha"].values[1, 7]
     theta = post["theta"].values[1, 7]
-    expected = stats.binom.logpmf(MSC.e_t, MSC.n_t, special.expit(alpha + theta)) + stats.binom.logpmf(
-        MSC.e_c, MSC.n_c, special.expit(alpha)
+    expected = stats.binom.logpmf(MSC.e_t, MSC.n_t, special.expit(alpha + theta / 2)) + stats.binom.logpmf(
+        MSC.e_c, MSC.n_c, special.expit(alpha - theta / 2)
     )
     ll = fit.idata["log_likelihood"]["events"]
     assert ll.dims == ("chain", "draw", "study")
