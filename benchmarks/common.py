@@ -36,9 +36,9 @@ def cache_env(cache_root: Path, base: Mapping[str, str] | None = None) -> dict[s
     numba_dir.mkdir(parents=True, exist_ok=True)
     pytensor_dir.mkdir(parents=True, exist_ok=True)
     env["NUMBA_CACHE_DIR"] = str(numba_dir)
-    flags = [f for f in env.get("PYTENSOR_FLAGS", "").split(",") if f and not f.startswith(("base_compiledir=", "compiledir="))]
+    own = ("base_compiledir=", "compiledir=")
+    flags = [f for f in env.get("PYTENSOR_FLAGS", "").split(",") if f and not f.startswith(own)]
     env["PYTENSOR_FLAGS"] = ",".join([*flags, f"base_compiledir={pytensor_dir}"])
-    env.setdefault("PYTHONHASHSEED", "0")
     return env
 
 

@@ -27,6 +27,11 @@ HEADLINES = (
 )
 
 
+def _fmt3(x: float) -> str:
+    """Three significant digits for effects and probabilities, whole numbers for large counts such as ESS."""
+    return f"{x:.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
 def _ci(est: float, low: float, high: float) -> str:
     if est is None or (isinstance(est, float) and math.isnan(est)):
         return "–"
@@ -55,7 +60,11 @@ def _known_missing(row: pd.Series | None) -> str:
 
 
 def headline_table(result: RunResult, reproduction: pd.DataFrame) -> pd.DataFrame:
-    """One row per document headline: published vs recomputed vs Bayesian, with P(benefit)."""
+    """One row per document headline: published vs recomputed vs Bayesian, with P(benefit).
+
+    The binomial-normal model (primary) is on the OR scale; the normal-normal model beside it uses the paper's own
+    measure (log RR for the RR analyses), so that a published RR is compared with a posterior RR.
+    """
     summary = result.summary
     rows = []
     for doc, ana, label in HEADLINES:
@@ -66,25 +75,30 @@ def headline_table(result: RunResult, reproduction: pd.DataFrame) -> pd.DataFram
         r = rep.iloc[0]
         sl = _primary(summary, key, "summary_level")
         bn = _primary(summary, key, "binomial_normal")
-        bn_rr = _primary(summary, key, "binomial_normal_rr_at_baseline")
-        bayes = bn_rr if bn_rr is not None else bn
+        nn = _primary(summary, key, "normal_normal")
+        m = r["measure"]
         rows.append(
             {
                 "document": label,
-                "measure": r["measure"],
-                "published": _ci(r["published_estimate"], r["published_ci_low"], r["published_ci_high"]),
+                "published": f"{m} " + _ci(r["published_estimate"], r["published_ci_low"], r["published_ci_high"]),
                 "recomputed (frequentist)": _ci(
                     r["recomputed_estimate"], r["recomputed_ci_low"], r["recomputed_ci_high"]
-                ),  # fmt: skip
-                "reproduction": r["status"],
-                "P(benefit), published number": f"{sl['p_benefit']:.3f}" if sl is not None else "–",
-                "Bayesian study-level": _ci(bayes["median"], bayes["low"], bayes["high"]) if bayes is not None else "–",
-                "P(benefit)": f"{bayes['p_benefit']:.3f}" if bayes is not None else "–",
-                "P(ratio < 0.8)": f"{bayes['p_below_0.8']:.3f}" if bayes is not None else "–",
-                "k known / missing": _known_missing(bayes),
+                )
+                + f" ({r['status']})",  # fmt: skip
+                "P(benefit) from the published number": _p(sl, "p_benefit"),
+                "binomial-normal OR": _ci(bn["median"], bn["low"], bn["high"]) if bn is not None else "–",
+                "P(OR < 1)": _p(bn, "p_benefit"),
+                "P(OR < 0.8)": _p(bn, "p_below_0.8"),
+                f"normal-normal {m}": _ci(nn["median"], nn["low"], nn["high"]) if nn is not None else "–",
+                f"P({m} < 1)": _p(nn, "p_benefit"),
+                "studies known / unknown": _known_missing(bn),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _p(row: pd.Series | None, column: str) -> str:
+    return "–" if row is None else f"{row[column]:.3f}"
 
 
 def _paragraph(result: RunResult, reproduction: pd.DataFrame, doc: str, ana: str, label: str) -> str:
@@ -92,8 +106,8 @@ def _paragraph(result: RunResult, reproduction: pd.DataFrame, doc: str, ana: str
     key = f"{doc}/{ana}"
     rep = reproduction[(reproduction["document"] == doc) & (reproduction["analysis"] == ana)].iloc[0]
     sl = _primary(summary, key, "summary_level")
-    bn = _primary(summary, key, "binomial_normal_rr_at_baseline")
-    bn = bn if bn is not None else _primary(summary, key, "binomial_normal")
+    bn = _primary(summary, key, "binomial_normal")
+    nn = _primary(summary, key, "normal_normal")
     m = rep["measure"]
     text = (
         f"**{label}.** Published pooled {m} "
@@ -107,11 +121,16 @@ def _paragraph(result: RunResult, reproduction: pd.DataFrame, doc: str, ana: str
         )
     if bn is not None:
         text += (
-            f"From the {int(bn['k'])} studies with known death counts, the binomial-normal model gives {m} "
-            f"{_ci(bn['median'], bn['low'], bn['high'])} (95% CrI) and P(benefit) {bn['p_benefit']:.2f}"
+            f"From the {int(bn['k'])} studies with known death counts, the binomial-normal model gives OR "
+            f"{_ci(bn['median'], bn['low'], bn['high'])} (95% CrI), P(OR < 1) {bn['p_benefit']:.3f} and "
+            f"P(OR < 0.8) {bn['p_below_0.8']:.3f}"
         )
-        if _n_missing(bn):
-            text += f"; {_n_missing(bn)} studies of the set lack death counts and are not filled in"
+        if nn is not None and m == "RR":
+            text += f" (normal-normal on log RR: RR {_ci(nn['median'], nn['low'], nn['high'])})"
+        n_missing = _n_missing(bn)
+        if n_missing:
+            text += f"; {n_missing} {'study' if n_missing == 1 else 'studies'} of the set lack death counts and are "
+            text += "not filled in"
         text += ". "
         grid = summary[(summary["analysis_id"] == key) & (summary["model"] == "binomial_normal")]
         if grid["tau_prior"].nunique() > 1:
@@ -120,7 +139,7 @@ def _paragraph(result: RunResult, reproduction: pd.DataFrame, doc: str, ana: str
                 f"{grid['p_benefit'].max():.2f}. "
             )
     if key in result.tipping:
-        text += "Missing studies: " + result.tipping[key] + "."
+        text += "Studies with unknown counts: " + result.tipping[key] + "."
     return text
 
 
@@ -142,11 +161,18 @@ def build_report(result: RunResult, reproduction: pd.DataFrame, out_dir: Path) -
     report.add_paragraph(
         "Primary priors: tau ~ " + str(tau_prior(PRIMARY_TAU_PRIOR)) + "; effect ~ " + str(effect_prior(
             PRIMARY_EFFECT_PRIOR)) + ". P(benefit) is the posterior probability that the pooled ratio is below 1 "
-        "(fewer deaths with MSCs). Intervals are 95% (equal-tailed credible intervals for Bayesian results). For "
-        "RR analyses the binomial-normal model's RR is the one implied by its pooled OR at the model's baseline "
-        "(control) risk; Turner's tau priors were derived for log-OR and are applied to log-RR as an approximation."
+        "(fewer deaths with MSCs). Intervals are 95% (equal-tailed credible intervals for Bayesian results). The "
+        "binomial-normal model (primary: exact binomial likelihood, zero-event studies kept) works on the OR scale; "
+        "the normal-normal model beside it uses the paper's measure, so a published RR meets a posterior RR. Where "
+        "most patients die, OR and RR differ a lot, so compare like with like. Turner's tau priors were derived for "
+        "log-OR and are applied to log-RR as an approximation."
     )  # fmt: skip
-    report.add_table(headline_table(result, reproduction), caption="Headline results (primary priors)")
+    report.add_table(
+        headline_table(result, reproduction),
+        caption="Headline results (primary priors)",
+        index=False,
+        float_format=_fmt3,
+    )
     report.add_heading("What each document's claim amounts to", 2)
     for doc, ana, label in HEADLINES:
         if ((reproduction["document"] == doc) & (reproduction["analysis"] == ana)).any():
@@ -163,7 +189,7 @@ def build_report(result: RunResult, reproduction: pd.DataFrame, out_dir: Path) -
         )
         primary = (summary["tau_prior"] == PRIMARY_TAU_PRIOR) & (summary["effect_prior"] == PRIMARY_EFFECT_PRIOR)
         rows = summary[(summary["analysis_id"] == key) & primary]
-        report.add_table(_compact(rows), caption="Primary priors, by model")
+        report.add_table(_compact(rows), caption="Primary priors, by model", index=False, float_format=_fmt3)
         for path, caption in result.figures[key]:
             report.add_figure(path, caption)
     if "regression" in result.figures:
@@ -174,21 +200,47 @@ def build_report(result: RunResult, reproduction: pd.DataFrame, out_dir: Path) -
     if not sens.empty:
         report.add_heading("Evidence base and sensitivity analyses", 2)
         primary = sens[(sens["tau_prior"] == PRIMARY_TAU_PRIOR) & (sens["effect_prior"] == PRIMARY_EFFECT_PRIOR)]
-        report.add_table(_compact(primary, with_title=True), caption="All studies with known counts: design, "
-                         "zero-event, conflict, down-weighting and cumulative analyses (primary priors)")  # fmt: skip
+        caption = (
+            "All studies with known counts: design, zero-event, conflict, down-weighting, meta-regression subgroup "
+            "and cumulative analyses (primary priors)"
+        )
+        report.add_table(_compact(primary, with_title=True), caption=caption, index=False, float_format=_fmt3)
         for path, caption in result.figures.get("evidence", []):
             report.add_figure(path, caption)
     loo = summary[summary["analysis_id"].str.contains("/without_")]
     if not loo.empty:
         report.add_heading("Leave one study out", 2)
-        report.add_table(_compact(loo, with_title=False, with_id=True), caption="Binomial-normal, primary priors")
+        report.add_table(
+            _compact(loo, with_title=False, with_id=True),
+            caption="Binomial-normal, primary priors",
+            index=False,
+            float_format=_fmt3,
+        )
     report.add_heading("Reproduction of every published number", 2)
     counts = reproduction["status"].value_counts()
     report.add_paragraph(", ".join(f"{s}: {int(n)}" for s, n in counts.items()) + ". See reproduction.md.")
     cols = ["document", "analysis", "measure", "published_estimate", "recomputed_estimate", "status", "reason"]
-    report.add_table(reproduction[cols], caption="Reproduction table (reasons in full in reproduction.md)")
+    report.add_table(
+        reproduction[cols],
+        caption="Reproduction table (reasons in full in reproduction.md)",
+        index=False,
+        float_format=_fmt3,
+    )
     report.add_heading("Diagnostics of every MCMC fit", 2)
-    report.add_table(_diagnostics(result), caption="Rank-normalised R-hat, bulk and tail ESS, divergences")
+    if result.retried:
+        lines = "; ".join(
+            f"{label} ({', '.join(first)}; retry {'passed' if ok else 'FAILED'})" for label, first, ok in result.retried
+        )
+        report.add_paragraph(
+            f"{len(result.retried)} fit(s) failed their gates at the first attempt and were run again with a new "
+            "seed, twice the draws and target_accept 0.99; only the retry is used: " + lines + "."
+        )
+    report.add_table(
+        _diagnostics(result),
+        caption="Rank-normalised R-hat, bulk and tail ESS, divergences",
+        index=False,
+        float_format=_fmt3,
+    )
     report.add_heading("Run", 2)
     report.add_paragraph(
         f"Seed {result.settings.seed}; data sha256 {result.dataset.data_hash[:16]}...; "
@@ -212,7 +264,7 @@ def _followup(report: Report, summary: pd.DataFrame) -> None:
         "normal chest CT and for SF-36, P(OR < 1) for reinfection and hospitalisation."
     )
     table = rows[["analysis", "model", "measure", "median", "low", "high", "p_benefit", "published_estimate"]]
-    report.add_table(table, caption="Posterior median and 95% CrI")
+    report.add_table(table, caption="Posterior median and 95% CrI", index=False, float_format=_fmt3)
 
 
 def _compact(rows: pd.DataFrame, with_title: bool = False, with_id: bool = False) -> pd.DataFrame:

@@ -38,7 +38,7 @@ from models.bayes.diagnostics import GATES
 from models.bayes.exact import exact_from_effects, exact_normal_normal
 from models.bayes.fit import Fit
 from models.bayes.posterior import DrawsPosterior
-from models.bayes.sampling import fit_binomial_normal, fit_normal_normal
+from models.bayes.sampling import DRAWS, fit_binomial_normal, fit_normal_normal
 from models.bayes.summary_level import SummaryLevelPosterior
 from models.datasets import Dataset
 from models.effects import escalc
@@ -53,6 +53,9 @@ LOO_SETS = ("tang2024/mortality", f"{EVIDENCE_BASE}/all")
 
 QUICK_GATES = {"rhat_max": 1.05, "ess_min": 100, "divergences_max": 0}
 """Relaxed gates for ``--quick`` smoke runs (few draws); quick results are not for inference."""
+
+RETRY_SETTINGS = {"target_accept": 0.99}
+"""Sampler settings of the one retry a fit gets when it fails its gates (draws are doubled as well)."""
 
 SF36_PRIOR_SD = 20.0
 """Prior SD (points) of the SF-36 general-health difference: about one population SD of the scale."""
@@ -91,6 +94,7 @@ class RunResult:
     fits: list[tuple[str, Fit, str]] = field(default_factory=list)
     figures: dict[str, list[tuple[Path, str]]] = field(default_factory=dict)
     tipping: dict[str, str] = field(default_factory=dict)
+    retried: list[tuple[str, tuple[str, ...], bool]] = field(default_factory=list)
     regressions: dict[str, pd.DataFrame] = field(default_factory=dict)
     loo: dict[str, pd.DataFrame] = field(default_factory=dict)
     cumulative: pd.DataFrame | None = None
@@ -141,16 +145,28 @@ class Reanalysis:
         self.result.fits.append((fit.label, fit, path.name))
         return f"fits/{path.name}"
 
+    def _fit(self, fit_fn: Callable[..., Fit], data, tp, ep, *, label: str, **kw) -> Fit:
+        """Fit with the run's sampler settings; refit once with stricter settings when the gates fail.
+
+        Retry policy (stated in the report): a fit that fails its gates is run again with a new seed, twice the
+        draws and target_accept 0.99. The first attempt is never used; its failures are recorded in the retry's
+        ``settings["first_attempt_failures"]`` and in ``RunResult.retried``. If the retry fails too, it is kept,
+        flagged as failed, and the run exits non-zero.
+        """
+        seed = fit_seed(self.settings.seed, label)
+        fit = fit_fn(data, tp, ep, seed=seed, label=label, **self.settings.sampler, **kw)
+        if fit.diagnostics.passed:
+            return fit
+        sampler = {**self.settings.sampler, **RETRY_SETTINGS}
+        sampler["draws"] = 2 * sampler.get("draws", DRAWS)
+        retry = fit_fn(data, tp, ep, seed=(seed + 1) % (2**31 - 1), label=label, **sampler, **kw)
+        retry.settings["first_attempt_failures"] = list(fit.diagnostics.failures)
+        self.result.retried.append((label, fit.diagnostics.failures, retry.diagnostics.passed))
+        return retry
+
     def _bn(self, s: StudySet, tp, ep, *, label: str, covariates: pd.DataFrame | None = None, table=None) -> Fit:
-        return fit_binomial_normal(
-            table if table is not None else s.table,
-            tp,
-            ep,
-            covariates=covariates,
-            seed=fit_seed(self.settings.seed, label),
-            label=label,
-            **self.settings.sampler,
-        )
+        data = table if table is not None else s.table
+        return self._fit(fit_binomial_normal, data, tp, ep, label=label, covariates=covariates)
 
     def _row(self, post, s: StudySet, *, model: str, tp: str, ep: str, analysis: str | None = None, **kw) -> None:
         baseline = kw.pop("baseline_risk", None)
@@ -277,10 +293,7 @@ class Reanalysis:
         if s.measure == "RR":
             self._rr_row(fit, s, path)
         effects = self._effects(s)
-        nn = fit_normal_normal(
-            effects, tp, ep, seed=fit_seed(self.settings.seed, f"{s.key} nn"), label=f"{s.key} normal-normal primary",
-            **self.settings.sampler,
-        )  # fmt: skip
+        nn = self._fit(fit_normal_normal, effects, tp, ep, label=f"{s.key} normal-normal primary")
         nn_path = self._save(nn, f"{s.file_stem}__normal_normal__primary")
         self._row(
             nn.posterior(seed=self.settings.seed), s, model="normal_normal", tp=tp.key, ep=ep.key, fit=nn,
