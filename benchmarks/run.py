@@ -226,10 +226,10 @@ def section_scale(table: Table, work: Path, sizes: list[int], seed: int) -> None
         (res,) = run_scale([k], seed, work)
         results.append(res)
         p = f"scale_k{k}_"
-        s = res["settings"]
         if "error" in res:
             table.add(Row(p + "error", "failed", note=res["error"].replace("\n", " | ")))
             continue
+        s = res["settings"]
         used = f"{s['chains']} chains x ({s['tune']} tune + {s['draws']} draws), {res['n_slots']} slots"
         rows = (
             ("compile_s", "s", "empty caches"),

@@ -89,8 +89,10 @@ def headline_table(result: RunResult, reproduction: pd.DataFrame) -> pd.DataFram
                 "binomial-normal OR": _ci(bn["median"], bn["low"], bn["high"]) if bn is not None else "–",
                 "P(OR < 1)": _p(bn, "p_benefit"),
                 "P(OR < 0.8)": _p(bn, "p_below_0.8"),
-                f"normal-normal {m}": _ci(nn["median"], nn["low"], nn["high"]) if nn is not None else "–",
-                f"P({m} < 1)": _p(nn, "p_benefit"),
+                "normal-normal, paper's measure": f"{m} " + _ci(nn["median"], nn["low"], nn["high"])
+                if nn is not None
+                else "–",
+                "P(ratio < 1)": _p(nn, "p_benefit"),
                 "studies known / unknown": _known_missing(bn),
             }
         )
@@ -129,8 +131,9 @@ def _paragraph(result: RunResult, reproduction: pd.DataFrame, doc: str, ana: str
             text += f" (normal-normal on log RR: RR {_ci(nn['median'], nn['low'], nn['high'])})"
         n_missing = _n_missing(bn)
         if n_missing:
-            text += f"; {n_missing} {'study' if n_missing == 1 else 'studies'} of the set lack death counts and are "
-            text += "not filled in"
+            text += f"; {n_missing} {'study' if n_missing == 1 else 'studies'} of the set "
+            text += "lacks a death count and is" if n_missing == 1 else "lack death counts and are"
+            text += " not filled in"
         text += ". "
         grid = summary[(summary["analysis_id"] == key) & (summary["model"] == "binomial_normal")]
         if grid["tau_prior"].nunique() > 1:

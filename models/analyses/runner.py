@@ -342,8 +342,8 @@ class Reanalysis:
         grid = tipping_grid(s.table, n_t, n_c, s.missing, tp, ep, step=step, higher_is_benefit=s.higher_is_benefit)
         self.out.mkdir(parents=True, exist_ok=True)
         text = (
-            f"{len(s.missing)} studies lack counts ({', '.join(s.missing)}; {n_t.sum()} MSC and {n_c.sum()} control "
-            f"patients). " + describe_boundary(grid)
+            f"{len(s.missing)} {'study lacks its counts' if len(s.missing) == 1 else 'studies lack counts'} "
+            f"({', '.join(s.missing)}; {n_t.sum()} MSC and {n_c.sum()} control patients). " + describe_boundary(grid)
         )
         self.result.tipping[s.key] = text
         fig = figs.tipping_map(grid, title=f"{s.title}: deaths the missing studies would need")

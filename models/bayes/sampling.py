@@ -182,7 +182,7 @@ def _prior_draws(
         logit_p0 = (alpha - out["theta"] / 2).mean(axis=1)
         out["alpha"] = alpha
         out["baseline_risk"] = special.expit(logit_p0)
-        out["rr"] = special.expit(logit_p0 + mu) / out["baseline_risk"]
+        out["rr"] = np.exp(special.log_expit(logit_p0 + mu) - special.log_expit(logit_p0))  # no 0/0 in the tails
     return {name: value[None, ...] for name, value in out.items()}
 
 
