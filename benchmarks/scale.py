@@ -29,9 +29,9 @@ SIZE_TIERS = (
     (1000, {"draws": 1000, "tune": 1000, "chains": 4, "prior_draws": 1000}),
     (5000, {"draws": 400, "tune": 400, "chains": 2, "prior_draws": 400}),
 )
-"""(threshold, settings): from ``threshold`` studies on, ``settings`` replace the toolkit defaults. 1,000 studies take about 110 s to sample with the toolkit defaults
-and 10,000 studies about 0.16 s per NUTS iteration (2 loaded cores), so larger sets get fewer draws to keep the
-whole benchmark near 15 minutes."""
+"""(threshold, settings): from ``threshold`` studies on, ``settings`` replace the toolkit defaults. With the
+defaults 1,000 studies take about 110 s to sample, and 10,000 studies cost about 0.16 s per NUTS iteration (2 loaded
+cores), so larger sets get fewer draws to keep the whole benchmark near 15 minutes."""
 CHILD_TIMEOUT_S = 3600.0
 
 

@@ -22,3 +22,14 @@ def test_failure_mid_write_leaves_old_file_and_no_temp(tmp_path):
         write_atomic(target, half_then_fail)
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["summary.csv"]
+
+
+def test_written_files_have_the_usual_permissions(tmp_path):
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        path = write_text(tmp_path / "report.md", "x")
+    finally:
+        os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o644

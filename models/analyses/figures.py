@@ -67,9 +67,9 @@ def density(log_draws: np.ndarray, s: StudySet, *, title: str) -> Figure:
     )  # fmt: skip
 
 
-def tau(tau_draws: np.ndarray, prior: TauPrior, *, title: str) -> Figure:
-    """Posterior of tau against its prior."""
-    return tau_prior_posterior(tau_draws, prior.logpdf, prior_label=prior.label, title=title)
+def tau(tau_draws: np.ndarray, prior: TauPrior, *, title: str, measure: str = "OR") -> Figure:
+    """Posterior of tau (SD of the log ``measure``) against its prior."""
+    return tau_prior_posterior(tau_draws, prior.logpdf, prior_label=prior.label, title=title, measure=measure)
 
 
 def sensitivity(table: pd.DataFrame, *, title: str, value_label: str) -> Figure:

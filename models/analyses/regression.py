@@ -8,10 +8,11 @@ categories at 95%):
   patients); reference = severe or severe-critical studies without moderate patients.
 * infusions: ``two_infusions`` and ``three_infusions``; reference = one infusion. Studies whose number of
   infusions is unknown or varied (haberle2021, wei2021) are left out of this regression.
-* design: ``nrs`` (non-randomised study); reference = RCT. This is the "NRS as their own level" sensitivity
-  analysis: a separate mean for non-randomised studies.
-* dose: ``log_cells_per_kg``, standardised (mean 0, SD 1 over the studies in the model); absolute doses were
-  converted with an assumed 70 kg body weight (see data/README.md).
+* design and dose, jointly: ``nrs`` (non-randomised study; reference = RCT), the "NRS as their own level"
+  sensitivity analysis, and ``log_cells_per_kg``, standardised (mean 0, SD 1 over the studies in the model; absolute
+  doses were converted with an assumed 70 kg body weight, see data/README.md).
+
+Every regression has two covariates, so all of them share one compiled model structure.
 """
 
 from __future__ import annotations
@@ -81,26 +82,29 @@ def infusion_regression(cov: pd.DataFrame) -> Regression:
     return Regression("infusions", "Meta-regression on the number of infusions", x, subgroups, published, dropped)
 
 
-def design_regression(cov: pd.DataFrame) -> Regression:
-    """Design indicator (NRS vs RCT): non-randomised studies as their own level."""
-    x = pd.DataFrame({"nrs": (cov["design"] == "NRS").astype(float)}, index=cov.index)
-    subgroups = {"RCT": {"nrs": 0.0}, "NRS": {"nrs": 1.0}}
-    return Regression("design", "Meta-regression on design (NRS as their own level)", x, subgroups, {}, ())
+def design_dose_regression(cov: pd.DataFrame) -> Regression:
+    """Design indicator (NRS vs RCT) and standardised log cells/kg, jointly.
 
-
-def dose_regression(cov: pd.DataFrame) -> Regression:
-    """Standardised log cells per kg per infusion; subgroups at the 25th and 75th percentile dose."""
+    Non-randomised studies get their own level (the design sensitivity analysis) and the dose slope is adjusted for
+    design. Subgroups: RCT and NRS at the median dose; RCT at the 25th and 75th percentile dose.
+    """
     known = cov["cells_per_kg"].notna()
-    logdose = np.log(cov.loc[known, "cells_per_kg"].astype(float))
+    c = cov[known]
+    logdose = np.log(c["cells_per_kg"].astype(float))
     mean, sd = float(logdose.mean()), float(logdose.std(ddof=0))
-    x = pd.DataFrame({"log_cells_per_kg": (logdose - mean) / sd}, index=logdose.index)
-    q25, q75 = np.quantile(logdose, [0.25, 0.75])
+    x = pd.DataFrame(
+        {"nrs": (c["design"] == "NRS").astype(float), "log_cells_per_kg": (logdose - mean) / sd}, index=c.index
+    )
+    q25, q50, q75 = np.quantile(logdose, [0.25, 0.5, 0.75])
+    z = {name: (q - mean) / sd for name, q in (("q25", q25), ("q50", q50), ("q75", q75))}
     subgroups = {
-        f"{np.exp(q25):.2g} cells/kg (25th pct)": {"log_cells_per_kg": (q25 - mean) / sd},
-        f"{np.exp(q75):.2g} cells/kg (75th pct)": {"log_cells_per_kg": (q75 - mean) / sd},
+        "RCT, median dose": {"nrs": 0.0, "log_cells_per_kg": z["q50"]},
+        "NRS, median dose": {"nrs": 1.0, "log_cells_per_kg": z["q50"]},
+        f"RCT, {np.exp(q25):.2g} cells/kg (25th pct)": {"nrs": 0.0, "log_cells_per_kg": z["q25"]},
+        f"RCT, {np.exp(q75):.2g} cells/kg (75th pct)": {"nrs": 0.0, "log_cells_per_kg": z["q75"]},
     }
-    dropped = tuple(cov.index[~known])
-    return Regression("dose", "Meta-regression on cell dose (log cells/kg)", x, subgroups, {}, dropped)
+    title = "Meta-regression on design (NRS as their own level) and cell dose (log cells/kg)"
+    return Regression("design_dose", title, x, subgroups, {}, tuple(cov.index[~known]))
 
 
-REGRESSIONS = (severity_regression, infusion_regression, design_regression, dose_regression)
+REGRESSIONS = (severity_regression, infusion_regression, design_dose_regression)

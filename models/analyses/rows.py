@@ -7,6 +7,8 @@ median, low, high, p_benefit, p_below_1, p_below_0.9, p_below_0.8, baseline_risk
 p_arr_above_2pct, tau_median, p_tau_above_0.5, pred_low, pred_high, p_new_benefit, published_estimate,
 published_low, published_high, rhat_max, ess_bulk_min, ess_tail_min, divergences, gate, fit_file``
 
+``method`` says how the posterior was obtained (``mcmc``, ``mcmc, PSIS-reweighted`` with its Pareto ``is_khat`` and
+importance-sampling ESS ``is_ess``, ``exact quadrature``, ``closed form``, ``conjugate``).
 ``p_benefit`` is P(effect < 1) for harms such as death and P(effect > 1) for outcomes where higher is better;
 ``p_new_benefit`` the same for the effect in a new study. ``gate`` is ``pass`` / ``FAIL`` for MCMC fits and
 ``n/a`` for exact or closed-form posteriors (no sampling error to diagnose).
@@ -26,7 +28,7 @@ COLUMNS = (
     "missing", "median", "low", "high", "p_benefit", "p_below_1", "p_below_0.9", "p_below_0.8", "baseline_risk",
     "baseline_source", "p_arr_above_2pct", "tau_median", "p_tau_above_0.5", "pred_low", "pred_high",
     "p_new_benefit", "published_estimate", "published_low", "published_high", "rhat_max", "ess_bulk_min",
-    "ess_tail_min", "divergences", "gate", "fit_file",
+    "ess_tail_min", "divergences", "gate", "method", "is_khat", "is_ess", "fit_file",
 )  # fmt: skip
 
 
@@ -47,6 +49,7 @@ def posterior_row(
     published: Published | None = None,
     fit: Fit | None = None,
     fit_file: str = "",
+    method: str = "",
 ) -> dict[str, Any]:
     """The standard row for one posterior (see the module docstring for the columns)."""
     s = post.summary(baseline_risk=baseline_risk)
@@ -79,6 +82,7 @@ def posterior_row(
         p_new_benefit=(1 - p_new_below) if higher_is_benefit else p_new_below,
         fit_file=fit_file,
         gate="n/a",
+        method=method or ("mcmc" if fit is not None else ""),
     )
     row["p_below_0.9"] = s.get("p_below_0.9", math.nan)
     row["p_below_0.8"] = s.get("p_below_0.8", math.nan)

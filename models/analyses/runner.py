@@ -2,16 +2,19 @@
 
 :func:`run_reanalysis` builds a list of jobs (one per fit or per group of cheap exact fits), runs them with a
 progress bar, and returns a :class:`RunResult` that the report builder turns into ``report.md``/``report.html``.
-Each MCMC fit is seeded from the run seed and a stable hash of its label, so a job's numbers do not depend on which
-other jobs ran (``--only``) or in what order.
+Each MCMC fit is seeded from the run seed and a stable hash of its content (model, data, priors), so a fit's numbers
+do not depend on which other jobs ran (``--only``) or in what order. NetCDF files are written by one background thread
+while the next fit samples (each write atomic); the run waits for every write before it returns.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 import zlib
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,10 +37,12 @@ from models.analyses.specs import (
     published_of,
     study_sets,
 )
+from models.atomic import write_atomic
 from models.bayes.diagnostics import GATES
 from models.bayes.exact import exact_from_effects, exact_normal_normal
 from models.bayes.fit import Fit
 from models.bayes.posterior import DrawsPosterior
+from models.bayes.reweight import KHAT_MAX, reweight
 from models.bayes.sampling import DRAWS, fit_binomial_normal, fit_normal_normal
 from models.bayes.summary_level import SummaryLevelPosterior
 from models.datasets import Dataset
@@ -53,6 +58,12 @@ LOO_SETS = ("tang2024/mortality", f"{EVIDENCE_BASE}/all")
 
 QUICK_GATES = {"rhat_max": 1.05, "ess_min": 100, "divergences_max": 0}
 """Relaxed gates for ``--quick`` smoke runs (few draws); quick results are not for inference."""
+
+PROPOSAL = ("halfcauchy_1", "vague")
+"""Priors of the broad proposal fit of the prior grid: the widest tau and effect priors of the grid."""
+
+SCEPTICAL_PROPOSAL = ("turner2015_mortality_pharma", "sceptical")
+"""Priors of the concentrated proposal fit: the narrowest tau and effect priors of the grid."""
 
 RETRY_SETTINGS = {"target_accept": 0.99}
 """Sampler settings of the one retry a fit gets when it fails its gates (draws are doubled as well)."""
@@ -95,6 +106,8 @@ class RunResult:
     figures: dict[str, list[tuple[Path, str]]] = field(default_factory=dict)
     tipping: dict[str, str] = field(default_factory=dict)
     retried: list[tuple[str, tuple[str, ...], bool]] = field(default_factory=list)
+    job_seconds: dict[str, float] = field(default_factory=dict)
+    psis: dict[str, pd.DataFrame] = field(default_factory=dict)
     regressions: dict[str, pd.DataFrame] = field(default_factory=dict)
     loo: dict[str, pd.DataFrame] = field(default_factory=dict)
     cumulative: pd.DataFrame | None = None
@@ -116,6 +129,21 @@ class RunResult:
         self.figures.setdefault(section, []).append((path, caption))
 
 
+def _write_netcdf(ds: xr.Dataset, path: Path) -> Path:
+    """Write a dataset to NetCDF atomically."""
+    return write_atomic(path, lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf"))
+
+
+def _content_key(kind: str, data, covariates: pd.DataFrame | None, tp, ep) -> str:
+    """A stable text key of what a fit depends on: model, data, covariates and priors."""
+    if hasattr(data, "e_t"):
+        payload = [list(data.study), *(getattr(data, a).tolist() for a in ("e_t", "n_t", "e_c", "n_c"))]
+    else:
+        payload = [list(data.study), np.round(data.yi, 12).tolist(), np.round(data.vi, 12).tolist(), data.measure]
+    cov = None if covariates is None else covariates.round(12).to_dict(orient="split")
+    return hashlib.sha256(repr((kind, payload, cov, tp.key, tp.params, ep.key, ep.mean, ep.sd)).encode()).hexdigest()
+
+
 def fit_seed(seed: int, label: str) -> int:
     """A per-fit seed from the run seed and a stable hash of the fit's label."""
     return (seed * 1_000_003 + zlib.crc32(label.encode())) % (2**31 - 1)
@@ -132,6 +160,9 @@ class Reanalysis:
         self.fig_dir = self.out / "figures"
         self.result = RunResult(settings, dataset)
         self.sets = {s.key: s for s in study_sets(dataset)}
+        self._done: dict[str, tuple[Fit, str]] = {}
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netcdf")
+        self._writes: list[Future] = []
         self.result.study_sets = self.sets
 
     # -- helpers --------------------------------------------------------------------------------------------
@@ -139,34 +170,43 @@ class Reanalysis:
     def _primary(self):
         return tau_prior(PRIMARY_TAU_PRIOR), effect_prior(PRIMARY_EFFECT_PRIOR)
 
-    def _save(self, fit: Fit, name: str) -> str:
-        self.fit_dir.mkdir(parents=True, exist_ok=True)
-        path = fit.save(self.fit_dir / f"{name}.nc")
-        self.result.fits.append((fit.label, fit, path.name))
-        return f"fits/{path.name}"
+    def _fit(self, fit_fn: Callable[..., Fit], data, tp, ep, *, label: str, name: str, **kw) -> tuple[Fit, str]:
+        """Fit (or reuse an identical earlier fit), save it as NetCDF, and return it with its relative path.
 
-    def _fit(self, fit_fn: Callable[..., Fit], data, tp, ep, *, label: str, **kw) -> Fit:
-        """Fit with the run's sampler settings; refit once with stricter settings when the gates fail.
+        Identical fits -- same model, data, covariates and priors, e.g. a paper's candidate set that equals the
+        evidence base -- are run once. The seed comes from the run seed and the fit's content, so a fit's numbers
+        do not depend on which other jobs ran (``--only``) or in what order.
 
         Retry policy (stated in the report): a fit that fails its gates is run again with a new seed, twice the
         draws and target_accept 0.99. The first attempt is never used; its failures are recorded in the retry's
         ``settings["first_attempt_failures"]`` and in ``RunResult.retried``. If the retry fails too, it is kept,
         flagged as failed, and the run exits non-zero.
         """
-        seed = fit_seed(self.settings.seed, label)
-        fit = fit_fn(data, tp, ep, seed=seed, label=label, **self.settings.sampler, **kw)
-        if fit.diagnostics.passed:
-            return fit
-        sampler = {**self.settings.sampler, **RETRY_SETTINGS}
-        sampler["draws"] = 2 * sampler.get("draws", DRAWS)
-        retry = fit_fn(data, tp, ep, seed=(seed + 1) % (2**31 - 1), label=label, **sampler, **kw)
-        retry.settings["first_attempt_failures"] = list(fit.diagnostics.failures)
-        self.result.retried.append((label, fit.diagnostics.failures, retry.diagnostics.passed))
-        return retry
+        key = _content_key(fit_fn.__name__, data, kw.get("covariates"), tp, ep)
+        if key in self._done:
+            return self._done[key]
+        seed = fit_seed(self.settings.seed, key)
+        sampler = {**self.settings.sampler, **({"draws": kw.pop("draws")} if "draws" in kw else {})}
+        fit = fit_fn(data, tp, ep, seed=seed, label=label, **sampler, **kw)
+        if not fit.diagnostics.passed:
+            sampler = {**sampler, **RETRY_SETTINGS, "draws": 2 * sampler.get("draws", DRAWS)}
+            retry = fit_fn(data, tp, ep, seed=(seed + 1) % (2**31 - 1), label=label, **sampler, **kw)
+            retry.settings["first_attempt_failures"] = list(fit.diagnostics.failures)
+            self.result.retried.append((label, fit.diagnostics.failures, retry.diagnostics.passed))
+            fit = retry
+        self.fit_dir.mkdir(parents=True, exist_ok=True)
+        path = self.fit_dir / f"{name}.nc"
+        self._writes.append(self._writer.submit(fit.save, path))
+        self.result.fits.append((fit.label, fit, path.name))
+        self._done[key] = (fit, f"fits/{path.name}")
+        return self._done[key]
 
-    def _bn(self, s: StudySet, tp, ep, *, label: str, covariates: pd.DataFrame | None = None, table=None) -> Fit:
+    def _bn(
+        self, s: StudySet, tp, ep, *, label: str, name: str, covariates=None, table=None, draws: int | None = None
+    ) -> tuple[Fit, str]:
         data = table if table is not None else s.table
-        return self._fit(fit_binomial_normal, data, tp, ep, label=label, covariates=covariates)
+        extra = {} if draws is None else {"draws": draws}
+        return self._fit(fit_binomial_normal, data, tp, ep, label=label, name=name, covariates=covariates, **extra)
 
     def _row(self, post, s: StudySet, *, model: str, tp: str, ep: str, analysis: str | None = None, **kw) -> None:
         baseline = kw.pop("baseline_risk", None)
@@ -210,10 +250,7 @@ class Reanalysis:
             jobs.append((f"exact grid {key}", lambda s=s: self.exact_grid(s)))
             jobs.append((f"binomial-normal {key}", lambda s=s: self.study_level(s)))
             if key in GRID_SETS and not self.settings.quick:
-                for tk in BINARY_TAU_PRESETS:
-                    for ek in EFFECT_PRESETS_GRID:
-                        if (tk, ek) != (PRIMARY_TAU_PRIOR, PRIMARY_EFFECT_PRIOR):
-                            jobs.append((f"grid {key} {tk}/{ek}", lambda s=s, t=tk, e=ek: self.grid_fit(s, t, e)))
+                jobs.append((f"prior grid {key}", lambda s=s: self.prior_grid(s)))
             if s.missing and s.document != EVIDENCE_BASE:
                 jobs.append((f"missing studies {key}", lambda s=s: self.missing_studies(s)))
             if key in LOO_SETS:
@@ -235,9 +272,16 @@ class Reanalysis:
         start = time.perf_counter()
         jobs = self.jobs()
         bar = tqdm(jobs, desc="reanalysis", unit="job", disable=not progress, dynamic_ncols=True)
-        for label, job in bar:
-            bar.set_postfix_str(label[:60])
-            job()
+        try:
+            for label, job in bar:
+                bar.set_postfix_str(label[:60])
+                began = time.perf_counter()
+                job()
+                self.result.job_seconds[label] = time.perf_counter() - began
+        finally:
+            self._writer.shutdown(wait=True)
+        for write in self._writes:
+            write.result()  # re-raise a failed NetCDF write
         self.result.wall_seconds = time.perf_counter() - start
         return self.result
 
@@ -269,6 +313,7 @@ class Reanalysis:
                     higher_is_benefit=higher,
                     baseline_risk=baseline,
                     published=pub,
+                    method="closed form (conjugate normal); tau from its prior",
                 )
                 self.result.rows.append(row)
 
@@ -281,20 +326,21 @@ class Reanalysis:
         for tk in BINARY_TAU_PRESETS:
             for ek in EFFECT_PRESETS_GRID:
                 post = exact_from_effects(effects, tau_prior(tk), effect_prior(ek), n_draws=20_000)
-                self._row(post, s, model="normal_normal_exact", tp=tk, ep=ek, studies=effects.study)
+                self._row(post, s, model="normal_normal_exact", tp=tk, ep=ek, studies=effects.study,
+                          method="exact quadrature")  # fmt: skip
 
     def study_level(self, s: StudySet) -> None:
         """Binomial-normal (primary) and normal-normal MCMC fits under the primary priors."""
         tp, ep = self._primary()
-        fit = self._bn(s, tp, ep, label=f"{s.key} binomial-normal primary")
-        path = self._save(fit, f"{s.file_stem}__binomial_normal__primary")
+        fit, path = self._bn(s, tp, ep, label=f"{s.key} binomial-normal primary",
+                             name=f"{s.file_stem}__binomial_normal__primary")  # fmt: skip
         post = fit.posterior(seed=self.settings.seed)
         self._row(post, s, model="binomial_normal", tp=tp.key, ep=ep.key, fit=fit, fit_file=path)
         if s.measure == "RR":
             self._rr_row(fit, s, path)
         effects = self._effects(s)
-        nn = self._fit(fit_normal_normal, effects, tp, ep, label=f"{s.key} normal-normal primary")
-        nn_path = self._save(nn, f"{s.file_stem}__normal_normal__primary")
+        nn, nn_path = self._fit(fit_normal_normal, effects, tp, ep, label=f"{s.key} normal-normal primary",
+                                name=f"{s.file_stem}__normal_normal__primary")  # fmt: skip
         self._row(
             nn.posterior(seed=self.settings.seed), s, model="normal_normal", tp=tp.key, ep=ep.key, fit=nn,
             fit_file=nn_path, studies=effects.study,
@@ -313,12 +359,70 @@ class Reanalysis:
         for col in ("tau_median", "p_tau_above_0.5", "pred_low", "pred_high", "p_new_benefit"):
             row[col] = math.nan
 
-    def grid_fit(self, s: StudySet, tk: str, ek: str) -> None:
-        """One binomial-normal fit of the prior grid."""
-        fit = self._bn(s, tau_prior(tk), effect_prior(ek), label=f"{s.key} binomial-normal {tk}/{ek}")
-        path = self._save(fit, f"{s.file_stem}__binomial_normal__{tk}__{ek}")
-        self._row(fit.posterior(seed=self.settings.seed), s, model="binomial_normal", tp=tk, ep=ek, fit=fit,
-                  fit_file=path)  # fmt: skip
+    def prior_grid(self, s: StudySet) -> None:
+        """The binomial-normal model over the whole prior grid, by PSIS reweighting of a few proposal fits.
+
+        Proposals: the primary fit, a broad fit (tau ~ HalfCauchy(1), mu ~ Normal(0, 3.16^2): the widest priors of
+        the grid) and a sceptical fit (Turner 2015 tau, sceptical effect prior: the most concentrated priors), the
+        last two with twice the draws. Every other prior of the grid is reweighted from each proposal by
+        Pareto-smoothed importance sampling (:mod:`models.bayes.reweight`); the proposal with the largest
+        importance-sampling ESS is used when its k-hat <= 0.7 and that ESS >= the ESS gate, else the prior gets its
+        own MCMC fit. Log weights are saved in ``fits/<set>__psis_from_<tau>__<effect>.nc``.
+        """
+        ess_min = self.settings.sampler["gates"]["ess_min"]
+        double = 2 * self.settings.sampler.get("draws", DRAWS)
+        proposals = []
+        for (tk, ek), draws in (((PRIMARY_TAU_PRIOR, PRIMARY_EFFECT_PRIOR), None), (PROPOSAL, double),
+                                (SCEPTICAL_PROPOSAL, double)):  # fmt: skip
+            fit, path = self._bn(s, tau_prior(tk), effect_prior(ek), label=f"{s.key} binomial-normal {tk}/{ek}",
+                                 name=f"{s.file_stem}__binomial_normal__{tk}__{ek}", draws=draws)  # fmt: skip
+            if (tk, ek) != (PRIMARY_TAU_PRIOR, PRIMARY_EFFECT_PRIOR):
+                self._row(fit.posterior(seed=self.settings.seed), s, model="binomial_normal", tp=tk, ep=ek, fit=fit,
+                          fit_file=path, method="mcmc (PSIS proposal)")  # fmt: skip
+            if fit.diagnostics.passed:
+                post = fit.idata["posterior"].to_dataset()
+                table = fit.diagnostics.table
+                ess = float(min(table.loc["mu", "ess_bulk"], table.loc["tau", "ess_bulk"]))
+                proposals.append(((tk, ek), fit, path, post, ess / (post.sizes["chain"] * post.sizes["draw"])))
+        weights: dict[tuple[str, str], dict[str, np.ndarray]] = {}
+        diagnostics = []
+        done = {p[0] for p in proposals}
+        for tk in BINARY_TAU_PRESETS:
+            for ek in EFFECT_PRESETS_GRID:
+                if (tk, ek) in done or (tk, ek) == (PRIMARY_TAU_PRIOR, PRIMARY_EFFECT_PRIOR):
+                    continue
+                target = (tau_prior(tk), effect_prior(ek))
+                best = None
+                for priors, fit, path, post, r_eff in proposals:
+                    rw = reweight(post, target, (tau_prior(priors[0]), effect_prior(priors[1])), r_eff=r_eff,
+                                  ess_min=ess_min, seed=fit_seed(self.settings.seed, f"{s.key} {tk} {ek}"))  # fmt: skip
+                    if best is None or (rw.khat <= KHAT_MAX and rw.ess > best[0].ess):
+                        best = (rw, priors, fit, path)
+                rw, priors, fit, path = best
+                diagnostics.append({"tau_prior": tk, "effect_prior": ek, "proposal": "/".join(priors),
+                                    "khat": rw.khat, "ess": rw.ess, "used": rw.passed})  # fmt: skip
+                if rw.passed:
+                    weights.setdefault(priors, {})[f"{tk}/{ek}"] = rw.log_weights
+                    self._row(DrawsPosterior(rw.posterior, "OR", seed=self.settings.seed), s, model="binomial_normal",
+                              tp=tk, ep=ek, fit=fit, fit_file=path,
+                              method=f"mcmc, PSIS-reweighted from {'/'.join(priors)}")  # fmt: skip
+                else:
+                    direct, direct_path = self._bn(s, *target, label=f"{s.key} binomial-normal {tk}/{ek}",
+                                                   name=f"{s.file_stem}__binomial_normal__{tk}__{ek}")  # fmt: skip
+                    self._row(direct.posterior(seed=self.settings.seed), s, model="binomial_normal", tp=tk, ep=ek,
+                              fit=direct, fit_file=direct_path, method="mcmc")  # fmt: skip
+                self.result.rows[-1].update(is_khat=rw.khat, is_ess=rw.ess)
+        self.result.psis[s.key] = pd.DataFrame(diagnostics)
+        for (tk, ek), by_prior in weights.items():
+            path = next(p[2] for p in proposals if p[0] == (tk, ek))
+            ds = xr.Dataset(
+                {"log_weight": (("prior", "sample"), np.stack(list(by_prior.values())))},
+                coords={"prior": list(by_prior)},
+                attrs={"proposal_fit": path, "proposal_priors": f"{tk}/{ek}", "sample_order": "chain-major",
+                       "method": "Pareto-smoothed importance sampling (arviz-stats psislw)"},
+            )  # fmt: skip
+            target_path = self.fit_dir / f"{s.file_stem}__psis_from_{tk}__{ek}.nc"
+            self._writes.append(self._writer.submit(_write_netcdf, ds, target_path))
 
     def missing_studies(self, s: StudySet) -> None:
         """Tipping-point grid over the deaths in the studies with unknown counts."""
@@ -353,8 +457,8 @@ class Reanalysis:
         """Binomial-normal primary fit without one study."""
         keep = [x for x in s.table.study if x != omit]
         tp, ep = self._primary()
-        fit = self._bn(s, tp, ep, label=f"{s.key} without {omit}", table=s.table.subset(keep))
-        path = self._save(fit, f"{s.file_stem}__loo__{omit}")
+        fit, path = self._bn(s, tp, ep, label=f"{s.key} without {omit}", table=s.table.subset(keep),
+                             name=f"{s.file_stem}__loo__{omit}")  # fmt: skip
         self._row(
             fit.posterior(seed=self.settings.seed), s, model="binomial_normal", tp=tp.key, ep=ep.key,
             analysis=f"{s.analysis}/without_{omit}", studies=tuple(keep), fit=fit, fit_file=path,
@@ -367,8 +471,8 @@ class Reanalysis:
         table = base.table.subset(list(reg.covariates.index))
         tp, ep = self._primary()
         label = f"{base.key} meta-regression {reg.key}"
-        fit = self._bn(base, tp, ep, label=label, covariates=reg.covariates, table=table)
-        path = self._save(fit, f"{base.file_stem}__regression__{reg.key}")
+        fit, path = self._bn(base, tp, ep, label=label, covariates=reg.covariates, table=table,
+                             name=f"{base.file_stem}__regression__{reg.key}")  # fmt: skip
         ds = fit.idata["posterior"].to_dataset()
         mu = ds["mu"].values.reshape(-1)
         beta = ds["beta"].transpose("chain", "draw", "covariate").values.reshape(mu.size, -1)
@@ -386,11 +490,7 @@ class Reanalysis:
                     "low": float(np.exp(low)),
                     "high": float(np.exp(high)),
                     "p_benefit": float(np.mean(log_or < 0)),
-                    "k": int(
-                        sum(all(reg.covariates.loc[sid, c] == x[c] for c in labels if c in x) for sid in table.study)
-                    )
-                    if reg.key != "dose"
-                    else table.k,
+                    "k": _studies_in_group(reg.covariates, x),
                     "published": pub.estimate if pub else math.nan,
                     "published_low": pub.ci_low if pub else math.nan,
                     "published_high": pub.ci_high if pub else math.nan,
@@ -401,7 +501,8 @@ class Reanalysis:
             row.update(
                 analysis_id=f"{base.key}/regression_{reg.key}/{group}", document=EVIDENCE_BASE,
                 analysis=f"regression_{reg.key}", title=f"{reg.title}: {group}", model="binomial_normal_regression",
-                measure="OR", tau_prior=tp.key, effect_prior=ep.key, k=table.k, studies=";".join(table.study),
+                method="mcmc", measure="OR", tau_prior=tp.key, effect_prior=ep.key, k=table.k,
+                studies=";".join(table.study),
                 missing=";".join(reg.dropped), median=rows[-1]["median"], low=rows[-1]["low"],
                 high=rows[-1]["high"], p_benefit=rows[-1]["p_benefit"], p_below_1=rows[-1]["p_benefit"],
                 **{"p_below_0.9": float(np.mean(log_or < np.log(0.9))),
@@ -428,7 +529,7 @@ class Reanalysis:
         tp, ep = self._primary()
         post = exact_normal_normal(effects.yi, effects.vi * factor, tp, ep, study=effects.study, measure="OR")
         self._row(post, base, model="normal_normal_exact", tp=tp.key, ep=ep.key, analysis="nrs_half_weight",
-                  studies=effects.study)  # fmt: skip
+                  method="exact quadrature", studies=effects.study)  # fmt: skip
         self.result.rows[-1]["title"] = "All studies, non-randomised studies at half weight (variance x2)"
 
     def over_time(self, base: StudySet) -> None:
@@ -440,8 +541,8 @@ class Reanalysis:
             keep = [s for s in base.table.study if years[s] <= year]
             if len(keep) < 2:
                 continue
-            fit = self._bn(base, tp, ep, label=f"evidence up to {year}", table=base.table.subset(keep))
-            path = self._save(fit, f"{base.file_stem}__cumulative__{year}")
+            fit, path = self._bn(base, tp, ep, label=f"evidence up to {year}", table=base.table.subset(keep),
+                                 name=f"{base.file_stem}__cumulative__{year}")  # fmt: skip
             post = fit.posterior(seed=self.settings.seed)
             ci = post.interval(0.95)
             rows.append({"year": year, "k": len(keep), "median": post.median(), "low": ci.low, "high": ci.high,
@@ -471,7 +572,8 @@ class Reanalysis:
                 se = se_from_p_value(float(pub["estimate"]), float(pub["p_value"]))
                 post = difference_posterior(float(pub["estimate"]), se, prior_sd=SF36_PRIOR_SD)
                 ci = post.interval(0.95)
-                row.update(model="normal_difference", measure="difference (points)", tau_prior="none",
+                row.update(model="normal_difference", method="closed form (conjugate normal)",
+                           measure="difference (points)", tau_prior="none",
                            effect_prior=f"Normal(0, {SF36_PRIOR_SD:g}^2)", median=post.mean, low=ci.low,
                            high=ci.high, p_benefit=post.prob_above(0.0))  # fmt: skip
             else:
@@ -479,8 +581,8 @@ class Reanalysis:
                 post = two_arm_posterior(int(table.e_t[0]), int(table.n_t[0]), int(table.e_c[0]), int(table.n_c[0]),
                                          seed=fit_seed(self.settings.seed, ana))  # fmt: skip
                 s = post.summary()
-                row.update(model="beta_binomial", measure="OR", tau_prior="none", effect_prior="Beta(1,1) per arm",
-                           median=s["or_median"], low=s["or_low"], high=s["or_high"],
+                row.update(model="beta_binomial", method="conjugate Monte Carlo", measure="OR", tau_prior="none",
+                           effect_prior="Beta(1,1) per arm", median=s["or_median"], low=s["or_low"], high=s["or_high"],
                            p_benefit=s["p_or_above_1"] if higher else s["p_or_below_1"],
                            p_below_1=s["p_or_below_1"])  # fmt: skip
             self.result.rows.append(row)
@@ -544,6 +646,15 @@ def published_label(pub: Published | None) -> str:
     if not pub.has_ci:
         return f"{pub.estimate:.2f}"
     return f"{pub.estimate:.2f} [{pub.ci_low:.2f}, {pub.ci_high:.2f}]"
+
+
+def _studies_in_group(covariates: pd.DataFrame, x: dict[str, float]) -> int:
+    """Studies whose 0/1 indicators equal the subgroup's (continuous covariates such as dose do not restrict)."""
+    indicators = [c for c in covariates.columns if set(covariates[c].unique()) <= {0.0, 1.0}]
+    match = np.ones(len(covariates), dtype=bool)
+    for c in indicators:
+        match &= covariates[c].to_numpy() == x[c]
+    return int(match.sum())
 
 
 def run_reanalysis(dataset: Dataset, settings: RunSettings, out_dir: Path, progress: bool = True) -> RunResult:

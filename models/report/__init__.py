@@ -6,14 +6,13 @@ a name says ``log_``), return a :class:`matplotlib.figure.Figure`, and leave sav
 
 from models.report.densities import posterior_density, tau_prior_posterior
 from models.report.document import Report
-from models.report.files import atomic_path, save_figure
+from models.report.files import save_figure
 from models.report.forest import forest_plot, subgroup_effects
 from models.report.sensitivity import prior_sensitivity_heatmap
 from models.report.timeline import evidence_over_time
 
 __all__ = [
     "Report",
-    "atomic_path",
     "evidence_over_time",
     "forest_plot",
     "posterior_density",

@@ -77,13 +77,13 @@ def new_figure(width: float, height: float) -> Figure:
 
 
 def fmt_number(x: float) -> str:
-    """Two decimals for effects near 1, three significant digits beyond (0.52, 12.3, 0.0041)."""
+    """Two decimals from 0.01 to 100 (0.52, 12.30), two significant digits below (0.0041), none above (412)."""
     if not np.isfinite(x):
         return "NA"
     ax = abs(x)
     if ax == 0 or 0.01 <= ax < 100:
         return f"{x:.2f}"
-    return f"{x:.3g}"
+    return f"{x:.2g}" if ax < 0.01 else f"{x:.0f}"
 
 
 def fmt_interval(est: float, low: float, high: float) -> str:
@@ -172,7 +172,7 @@ def effect_limits(values: Iterable[float], measure: Measure, *, pad: float = 0.0
 def _log_ticks(lo: float, hi: float) -> list[float]:
     for candidates in _LOG_TICK_SETS:
         ticks = [t for t in candidates if lo <= t <= hi]
-        if len(ticks) >= 8:
+        if len(ticks) > 10:
             ticks = _thin(ticks)
         if len(ticks) >= 4 or candidates is _LOG_TICK_SETS[-1]:
             return ticks

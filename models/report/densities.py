@@ -212,5 +212,5 @@ def tau_prior_posterior(
         ),
         Line2D([], [], color=VERMILLION, linestyle="--", linewidth=1.8, label=f"Prior: {prior_label}"),
     ]
-    ax.legend(handles=handles, loc="upper right", fontsize=FONT_SIZE, frameon=False)
+    ax.legend(handles=handles, loc="best", fontsize=FONT_SIZE, frameon=False)
     return fig

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.report.files import atomic_path
+from models.atomic import write_text
 
 CALLOUT_KINDS = {"note": ("NOTE", "Note"), "warning": ("WARNING", "Warning"), "error": ("CAUTION", "Error")}
 IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
@@ -32,6 +32,7 @@ _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; line-height: 1.5;
        max-width: 62rem; margin: 2rem auto; padding: 0 1rem; color: #1a1a1a; }
 h1, h2, h3, h4 { line-height: 1.25; margin-top: 1.8em; }
+.table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 0.92rem; font-variant-numeric: tabular-nums; }
 caption { caption-side: top; text-align: left; font-weight: 600; padding-bottom: 0.4em; }
 th, td { border: 1px solid #c8c8c8; padding: 0.3em 0.6em; vertical-align: top; }
@@ -248,10 +249,7 @@ class Report:
     def write_markdown(self, path: str | os.PathLike[str]) -> Path:
         """Write the Markdown report atomically; figure links are relative to the file's folder."""
         target = Path(path)
-        text = self.to_markdown(target.absolute().parent)
-        with atomic_path(target) as tmp:
-            tmp.write_text(text, encoding="utf-8")
-        return target
+        return write_text(target, self.to_markdown(target.absolute().parent))
 
     # HTML
 
@@ -296,7 +294,7 @@ class Report:
     @staticmethod
     def _html_table(t: _Table) -> str:
         header, rows, numeric = _table_cells(t)
-        out = ["<table>"]
+        out = ['<div class="table-wrap"><table>']
         if t.caption is not None:
             out.append(f"<caption>Table {t.number}. {_html_text(t.caption)}</caption>")
         out.append("<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr></thead>")
@@ -307,16 +305,12 @@ class Report:
                 for c, num in zip(row, numeric, strict=True)
             ]
             out.append("<tr>" + "".join(cells) + "</tr>")
-        out.append("</tbody></table>")
+        out.append("</tbody></table></div>")
         return "\n".join(out)
 
     def write_html(self, path: str | os.PathLike[str]) -> Path:
         """Write the self-contained HTML report atomically."""
-        target = Path(path)
-        text = self.to_html()
-        with atomic_path(target) as tmp:
-            tmp.write_text(text, encoding="utf-8")
-        return target
+        return write_text(path, self.to_html())
 
 
 def _table_cells(t: _Table) -> tuple[list[str], list[list[str]], list[bool]]:

@@ -113,7 +113,7 @@ def forest_plot(
     n = len(labels)
     rows_total = n + len(summary)
     fig = new_figure(10.0, 2.3 + _ROW_HEIGHT * (rows_total + 1))
-    ax, ax_text = fig.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [2.4, 1.0], "wspace": 0.02})
+    ax, ax_text = fig.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [2.2, 1.4], "wspace": 0.02})
     fig.suptitle(title, fontsize=FONT_SIZE + 2)
 
     all_values = [v for arr in vals.values() for v in arr] + list(pool)
@@ -122,8 +122,8 @@ def forest_plot(
 
     y_study = np.arange(n, dtype=float)
     y_summary = n + 0.6 + np.arange(len(summary), dtype=float)
-    xs = (0.0, 0.52)
-    _text_axis(ax_text, (f"Observed {m.code} [95% CI]", f"Posterior {m.code} [95% CrI]"), xs)
+    xs = (0.04, 0.54)
+    _text_axis(ax_text, (f"Observed {m.code}\n[95% CI]", f"Posterior {m.code}\n[95% CrI]"), xs)
     text_kw = {"va": "center", "ha": "left", "fontsize": FONT_SIZE, "transform": ax_text.get_yaxis_transform()}
 
     for i, y in enumerate(y_study):
@@ -133,7 +133,8 @@ def forest_plot(
         if has_shrunk:
             shr = (vals["shrunk"][i], vals["shrunk_low"][i], vals["shrunk_high"][i])
             draw_interval(ax, y + _OFFSET, *shr, color=BLUE, marker="o", markersize=5)
-            ax_text.text(xs[1], y, fmt_interval(*shr), color=BLUE, **text_kw)
+            shr_text = fmt_interval(*shr) if np.isfinite(shr[0]) else "not in model"
+            ax_text.text(xs[1], y, shr_text, color=BLUE if np.isfinite(shr[0]) else GREY, **text_kw)
 
     ax.axhline(n - 0.5 + 0.05, color=GREY, linewidth=0.6, linestyle=":")
     for (_, kind), y in zip(summary, y_summary, strict=True):
@@ -153,7 +154,7 @@ def forest_plot(
     y_all = np.concatenate([y_study, y_summary])
     ax.set_yticks(y_all, labels + [label for label, _ in summary], fontsize=FONT_SIZE)
     ax.set_ylim(y_all[-1] + 0.7, -0.7)
-    ax.tick_params(axis="y", length=0)
+    ax.tick_params(axis="y", length=0, pad=8)
     ax.tick_params(axis="x", labelsize=FONT_SIZE)
     ax.set_xlabel(f"{m.axis_label()}, 95% intervals", fontsize=FONT_SIZE, labelpad=18)
     add_favours_labels(ax, m, favours)
@@ -202,11 +203,11 @@ def subgroup_effects(
 
     n = len(labels)
     fig = new_figure(10.0, 2.2 + 2 * _ROW_HEIGHT * n)
-    ax, ax_text = fig.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [2.4, 1.0], "wspace": 0.02})
+    ax, ax_text = fig.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [2.2, 1.4], "wspace": 0.02})
     fig.suptitle(title, fontsize=FONT_SIZE + 2)
     setup_effect_axis(ax, m, effect_limits([v for arr in vals.values() for v in arr], m))
-    xs = (0.0, 0.52)
-    _text_axis(ax_text, (f"Posterior {m.code} [95% CrI]", f"Published {m.code} [95% CI]"), xs)
+    xs = (0.04, 0.54)
+    _text_axis(ax_text, (f"Posterior {m.code}\n[95% CrI]", f"Published {m.code}\n[95% CI]"), xs)
     text_kw = {"va": "center", "ha": "left", "fontsize": FONT_SIZE, "transform": ax_text.get_yaxis_transform()}
 
     offset = 0.15 if has_pub else 0.0
@@ -222,7 +223,7 @@ def subgroup_effects(
 
     ax.set_yticks(np.arange(n), labels, fontsize=FONT_SIZE)
     ax.set_ylim(n - 0.4, -0.6)
-    ax.tick_params(axis="y", length=0)
+    ax.tick_params(axis="y", length=0, pad=8)
     ax.tick_params(axis="x", labelsize=FONT_SIZE)
     ax.set_xlabel(f"{m.axis_label()}, 95% intervals", fontsize=FONT_SIZE, labelpad=18)
     add_favours_labels(ax, m, favours)

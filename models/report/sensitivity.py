@@ -16,7 +16,10 @@ _MISSING_COLOUR = "#DDDDDD"
 
 
 def _wrap(label: object, width: int) -> str:
-    return "\n".join(textwrap.wrap(str(label), width)) or str(label)
+    """Wrap at spaces and after underscores (common in preset names), never inside a word."""
+    text = str(label).replace("_", "_\x00 ")  # marked break opportunity, removed again below
+    lines = textwrap.wrap(text, width, break_long_words=False)
+    return "\n".join(line.replace("\x00 ", "").replace("\x00", "") for line in lines) or str(label)
 
 
 def prior_sensitivity_heatmap(
@@ -52,7 +55,7 @@ def prior_sensitivity_heatmap(
         values[:, j] = numbers
 
     n_rows, n_cols = values.shape
-    fig = new_figure(max(5.5, 2.6 + 1.25 * n_cols), max(3.2, 1.8 + 0.55 * n_rows))
+    fig = new_figure(max(5.5, 2.6 + 1.4 * n_cols), max(3.2, 1.8 + 0.55 * n_rows))
     ax = fig.subplots()
     fig.suptitle(title, fontsize=FONT_SIZE + 2)
     cmap = colormaps[_CMAP].with_extremes(bad=_MISSING_COLOUR)

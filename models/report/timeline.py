@@ -9,7 +9,6 @@ from matplotlib.figure import Figure
 from models.report._common import (
     BLUE,
     FONT_SIZE,
-    GREY,
     VERMILLION,
     effect_limits,
     measure_info,
@@ -92,27 +91,19 @@ def evidence_over_time(
     low_c, high_c = np.clip(vals["low"], ylo, yhi), np.clip(vals["high"], ylo, yhi)
     ax_eff.vlines(x, low_c, high_c, color=BLUE, linewidth=1.6)
     ax_eff.plot(x, vals["median"], marker="o", color=BLUE, linewidth=1.0, markersize=5)
-    ax_eff.set_ylabel(f"Pooled {m.code}\n(posterior median, 95% CrI)", fontsize=FONT_SIZE)
-    ax_eff.text(
-        1.0,
-        m.null,
-        f"below {m.null:g}: favours {favours[0]} ",
-        transform=ax_eff.get_yaxis_transform(),
-        ha="right",
-        va="top",
-        fontsize=FONT_SIZE - 1,
-        color=GREY,
+    ax_eff.set_ylabel(
+        f"Pooled {m.code} (posterior median, 95% CrI)\nbelow {m.null:g} favours {favours[0]}", fontsize=FONT_SIZE
     )
 
     ax_p.plot(x, p, marker="o", color=BLUE, linewidth=1.2, markersize=5)
     ax_p.axhline(0.95, color=VERMILLION, linestyle="--", linewidth=1.2)
     ax_p.text(
-        1.0,
+        1.01,
         0.95,
         "0.95",
         transform=ax_p.get_yaxis_transform(),
-        ha="right",
-        va="bottom",
+        ha="left",
+        va="center",
         fontsize=FONT_SIZE,
         color=VERMILLION,
     )

@@ -1,6 +1,11 @@
 """Covariate coding of the meta-regressions (values from data/studies.csv, i.e. the extraction)."""
 
-from models.analyses.regression import design_regression, dose_regression, infusion_regression, severity_regression
+from models.analyses.regression import (
+    REGRESSIONS,
+    design_dose_regression,
+    infusion_regression,
+    severity_regression,
+)
 from models.datasets import load_dataset
 
 
@@ -23,6 +28,12 @@ def test_infusion_regression_drops_unknown_counts():
 
 
 def test_design_and_dose_coding():
-    assert design_regression(_cov()).covariates.loc["adas2021", "nrs"] == 1
-    dose = dose_regression(_cov()).covariates["log_cells_per_kg"]
+    x = design_dose_regression(_cov()).covariates
+    assert x.loc["adas2021", "nrs"] == 1 and x.loc["shi2021", "nrs"] == 0
+    dose = x["log_cells_per_kg"]
     assert abs(dose.mean()) < 1e-12 and abs(dose.std(ddof=0) - 1) < 1e-12
+
+
+def test_every_regression_has_two_covariates():
+    for make in REGRESSIONS:
+        assert make(_cov()).covariates.shape[1] == 2

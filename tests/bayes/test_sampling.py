@@ -135,7 +135,7 @@ def test_normal_fit_with_covariates_and_log_likelihood(mocked):
     eff = Effects(("a", "b", "c"), np.array([-0.3, 0.1, -0.8]), np.array([0.1, 0.2, 0.05]))
     cov = pd.DataFrame({"dose": [0.5, -1.0, 0.5]}, index=["a", "b", "c"])
     fit = sampling.fit_normal_normal(eff, TP, EP, covariates=cov, draws=50)
-    assert mocked == [("normal_normal", 8, 1)]
+    assert mocked == [("normal_normal", sampling.MIN_SLOTS, 1)]
     assert fit.measure == "RR"
     assert list(fit.idata["posterior"]["covariate"].values) == ["dose"]
     np.testing.assert_array_equal(fit.idata["constant_data"]["x"].values[:, 0], [0.5, -1.0, 0.5])
@@ -178,13 +178,10 @@ def test_same_structure_is_compiled_once(monkeypatch):
     sampling.fit_binomial_normal(MSC, TP, EP, draws=20, seed=5)
     assert len(calls) == 1  # 9 and 12 studies share the 16-slot structure; priors are data
     sampling.fit_binomial_normal(table(5), TP, EP, draws=20)
+    assert len(calls) == 1  # 5 studies fit in the smallest (16-slot) structure too
     sampling.fit_binomial_normal(table(20), TP, EP, draws=20)
-    assert len(calls) == 3
-    assert sampling.compiled_structures() == (
-        ("binomial_normal", 16, 0),
-        ("binomial_normal", 8, 0),
-        ("binomial_normal", 32, 0),
-    )
+    assert len(calls) == 2
+    assert sampling.compiled_structures() == (("binomial_normal", 16, 0), ("binomial_normal", 32, 0))
     sampling.clear_cache()
     assert sampling.compiled_structures() == ()
 
@@ -200,7 +197,7 @@ def test_data_hash_tracks_the_data_only(mocked):
 @pytest.mark.parametrize("k", [1, 8, 9, 16, 17, 40])
 def test_slot_buckets(k):
     n = sampling.n_slots_for(k)
-    assert n >= max(k, 8) and n & (n - 1) == 0 and (n == 8 or n // 2 < k)
+    assert n >= max(k, sampling.MIN_SLOTS) and n & (n - 1) == 0 and (n == sampling.MIN_SLOTS or n // 2 < k)
 
 
 @pytest.mark.parametrize(
