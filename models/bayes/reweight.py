@@ -58,10 +58,11 @@ def reweight(
 ) -> Reweighted:
     """Reweight ``posterior`` (dims chain, draw[, ...]; variables mu, tau, ...) from ``proposal`` to ``target``.
 
-    ``r_eff`` is the MCMC relative efficiency of the proposal draws (ESS / number of draws, in (0, 1]).
+    ``r_eff`` is the MCMC relative efficiency of the proposal draws (ESS / number of draws); NUTS can exceed 1
+    (anticorrelated draws), and values above 1 are capped at 1 so that the ESS is never overstated.
     """
-    if not 0 < r_eff <= 1.5:
-        raise ValueError(f"r_eff must be a relative efficiency in (0, 1.5], got {r_eff}")
+    if not r_eff > 0:
+        raise ValueError(f"r_eff must be a positive relative efficiency, got {r_eff}")
     stacked = posterior.stack(sample=("chain", "draw")).transpose("sample", ...)
     mu = stacked["mu"].to_numpy()
     tau = stacked["tau"].to_numpy()
