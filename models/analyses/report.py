@@ -176,6 +176,10 @@ def build_report(result: RunResult, reproduction: pd.DataFrame, out_dir: Path) -
         index=False,
         float_format=_fmt3,
     )
+    bottom = _bottom_line(result, reproduction)
+    if bottom:
+        report.add_heading("Bottom line", 2)
+        report.add_paragraph(bottom)
     report.add_heading("What each document's claim amounts to", 2)
     for doc, ana, label in HEADLINES:
         if ((reproduction["document"] == doc) & (reproduction["analysis"] == ana)).any():
@@ -253,6 +257,50 @@ def build_report(result: RunResult, reproduction: pd.DataFrame, out_dir: Path) -
     md = report.write_markdown(out_dir / "report.md")
     html = report.write_html(out_dir / "report.html")
     return md, html
+
+
+def _bottom_line(result: RunResult, reproduction: pd.DataFrame) -> str:
+    """A plain-language synthesis of the evidence-base analyses (empty when they were not run)."""
+    summary = result.summary
+    base = _primary(summary, f"{EVIDENCE_BASE}/all", "binomial_normal")
+    rct = _primary(summary, f"{EVIDENCE_BASE}/rct", "binomial_normal")
+    if base is None or rct is None:
+        return ""
+    grid = summary[(summary["analysis_id"] == f"{EVIDENCE_BASE}/all") & (summary["model"] == "binomial_normal")]
+    text = (
+        f"Pooling every study with known death counts ({int(base['k'])} of 24; "
+        f"{_n_missing(base)} lack counts), the binomial-normal model gives OR "
+        f"{_ci(base['median'], base['low'], base['high'])}: P(any mortality benefit) {base['p_benefit']:.3f}, "
+        f"P(OR < 0.8) {base['p_below_0.8']:.2f}, and P(a new study shows benefit) {base['p_new_benefit']:.2f}. "
+    )
+    if grid["tau_prior"].nunique() > 1:
+        text += (
+            f"Over {len(grid)} prior combinations P(benefit) stays between {grid['p_benefit'].min():.2f} and "
+            f"{grid['p_benefit'].max():.2f} (P(OR < 0.8) between {grid['p_below_0.8'].min():.2f} and "
+            f"{grid['p_below_0.8'].max():.2f}). "
+        )
+    text += (
+        f"The benefit rests partly on non-randomised and small studies: randomised trials alone give OR "
+        f"{_ci(rct['median'], rct['low'], rct['high'])} with P(benefit) {rct['p_benefit']:.2f} and P(OR < 0.8) "
+        f"{rct['p_below_0.8']:.2f}. "
+    )
+    loo = summary[summary["analysis_id"].str.startswith(f"{EVIDENCE_BASE}/all/without_")]
+    if not loo.empty:
+        far = loo.loc[(loo["median"] - base["median"]).abs().idxmax()]
+        omitted = far["analysis_id"].rsplit("without_", 1)[1]
+        text += f"The most influential study is {omitted} (without it OR {far['median']:.2f}). "
+    if result.cumulative is not None and len(result.cumulative) > 1:
+        first, last = result.cumulative.iloc[1], result.cumulative.iloc[-1]
+        text += (
+            f"As larger trials arrived the pooled OR moved towards 1 (from {first['median']:.2f} with "
+            f"{int(first['k'])} studies by {int(first['year'])} to {last['median']:.2f} with {int(last['k'])} by "
+            f"{int(last['year'])}). "
+        )
+    heads = reproduction[reproduction["analysis"].eq("mortality") & reproduction["document"].isin(
+        ["scrt2026", "yao2022", "tang2024"])]  # fmt: skip
+    verdicts = "; ".join(f"{r['document']} {r['status']}" for _, r in heads.iterrows())
+    text += f"Recomputing the three meta-analyses' headline mortality numbers from the study-level data: {verdicts}."
+    return text
 
 
 def _followup(report: Report, summary: pd.DataFrame) -> None:
