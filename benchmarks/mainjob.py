@@ -29,15 +29,16 @@ def run_main_job(results: Path, env: dict[str, str], quick: bool) -> dict[str, A
     hit = _SUMMARY.search(proc.stdout)
     if hit:
         out["fits"], out["failed_fits"] = int(hit.group(1)), int(hit.group(2))
-    if proc.returncode not in (0, 1):
-        out["error"] = "\n".join(proc.stderr.strip().splitlines()[-15:])
+    if proc.returncode not in (0, 1) or not hit:
+        out["error"] = "\n".join(proc.stderr.strip().splitlines()[-15:]) or f"exit code {proc.returncode}"
     return out
 
 
 def time_main_job(work: Path, quick: bool) -> dict[str, Any]:
     """Cold run on fresh caches, then a warm run reusing them (each writes its own results folder under ``work``).
 
-    Exit code 1 (some fit failed its convergence gates) still counts as a timed run; other codes are errors.
+    Exit code 1 with the job's closing summary line (some fit failed its convergence gates) still counts as a timed
+    run; any other exit code, or no summary line (e.g. a traceback, which also exits 1), is an error.
     """
     env = cache_env(work / "caches")
     cold = run_main_job(work / "results-cold", env, quick)

@@ -62,6 +62,22 @@ def _counts(name: str, values: Sequence[float], labels: tuple[str, ...]) -> np.n
     return arr.astype(np.int64)
 
 
+def _columns(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[list]:
+    """The values of ``columns`` (all required) as lists, in that order."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise TableError(f"missing column(s) {', '.join(missing)}; expected {', '.join(columns)}")
+    return [frame[c].tolist() for c in columns]
+
+
+def _read_csv(cls, path: str | Path):
+    """``cls.from_frame`` on a CSV file; table errors are prefixed with the file name."""
+    try:
+        return cls.from_frame(pd.read_csv(path, dtype={"study": str}))
+    except TableError as err:
+        raise TableError(f"{path}: {err}") from None
+
+
 @dataclass(frozen=True)
 class BinaryTable:
     """Per-arm events and totals, one row per study (arm t = experimental, arm c = control)."""
@@ -95,18 +111,12 @@ class BinaryTable:
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> BinaryTable:
         """Build from a frame with columns ``study, e_t, n_t, e_c, n_c``."""
-        missing = [c for c in BINARY_COLUMNS if c not in frame.columns]
-        if missing:
-            raise TableError(f"missing column(s) {', '.join(missing)}; expected {', '.join(BINARY_COLUMNS)}")
-        return cls(*(frame[c].tolist() for c in BINARY_COLUMNS))
+        return cls(*_columns(frame, BINARY_COLUMNS))
 
     @classmethod
     def read_csv(cls, path: str | Path) -> BinaryTable:
         """Read a user's 2x2 CSV (``study,e_t,n_t,e_c,n_c``); errors name the file."""
-        try:
-            return cls.from_frame(pd.read_csv(path, dtype={"study": str}))
-        except TableError as err:
-            raise TableError(f"{path}: {err}") from None
+        return _read_csv(cls, path)
 
     def to_frame(self) -> pd.DataFrame:
         """The table as a DataFrame with one row per study."""
@@ -159,18 +169,12 @@ class ContinuousTable:
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> ContinuousTable:
         """Build from a frame with columns ``study, n_t, mean_t, sd_t, n_c, mean_c, sd_c``."""
-        missing = [c for c in CONTINUOUS_COLUMNS if c not in frame.columns]
-        if missing:
-            raise TableError(f"missing column(s) {', '.join(missing)}; expected {', '.join(CONTINUOUS_COLUMNS)}")
-        return cls(*(frame[c].tolist() for c in CONTINUOUS_COLUMNS))
+        return cls(*_columns(frame, CONTINUOUS_COLUMNS))
 
     @classmethod
     def read_csv(cls, path: str | Path) -> ContinuousTable:
         """Read a user's continuous CSV; errors name the file."""
-        try:
-            return cls.from_frame(pd.read_csv(path, dtype={"study": str}))
-        except TableError as err:
-            raise TableError(f"{path}: {err}") from None
+        return _read_csv(cls, path)
 
     def to_frame(self) -> pd.DataFrame:
         """The table as a DataFrame with one row per study."""

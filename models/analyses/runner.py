@@ -619,24 +619,27 @@ class Reanalysis:
         )
 
     def figures(self) -> None:
-        """Prior-sensitivity heatmaps, drawn once all grid rows exist."""
+        """Prior-sensitivity heatmaps (P(benefit), and P(ratio < 0.8) for the binomial-normal grid)."""
         summary = self.result.summary
         for key, s in self.sets.items():
             if not self.settings.wants(s.document, s.analysis):
                 continue
-            for model in ("binomial_normal", "normal_normal_exact"):
+            for model, column, label in (
+                ("binomial_normal", "p_benefit", "P(benefit)"),
+                ("binomial_normal", "p_below_0.8", "P(OR < 0.8)"),
+                ("normal_normal_exact", "p_benefit", "P(benefit)"),
+            ):
                 sub = summary[(summary["analysis_id"] == key) & (summary["model"] == model)]
-                if sub["tau_prior"].nunique() < 2:
+                if sub["tau_prior"].nunique() < 2 or (column != "p_benefit" and s.higher_is_benefit):
                     continue
-                table = sub.pivot_table(index="tau_prior", columns="effect_prior", values="p_benefit")
+                table = sub.pivot_table(index="tau_prior", columns="effect_prior", values=column)
                 table = table.reindex(index=[t for t in BINARY_TAU_PRESETS if t in table.index],
                                       columns=[e for e in EFFECT_PRESETS_GRID if e in table.columns])  # fmt: skip
-                label = "P(benefit)"
-                fig = figs.sensitivity(table, title=f"{s.title}: prior sensitivity ({model.replace('_', '-')})",
-                                       value_label=label)  # fmt: skip
-                self.result.add_figure(key, figs.save(fig, self.fig_dir / f"{s.file_stem}__priors__{model}.png"),
-                                       f"Prior sensitivity: P(benefit) by tau prior (rows) and effect prior (columns), "
-                                       f"{model.replace('_', '-')} model.")  # fmt: skip
+                name = model.replace("_", "-")
+                fig = figs.sensitivity(table, title=f"{s.title}: {label} by prior ({name})", value_label=label)
+                stem = f"{s.file_stem}__priors__{model}" + ("" if column == "p_benefit" else "__p_below_0.8")
+                caption = f"Prior sensitivity: {label} by tau prior (rows) and effect prior (columns), {name} model."
+                self.result.add_figure(key, figs.save(fig, self.fig_dir / f"{stem}.png"), caption)
 
 
 def published_label(pub: Published | None) -> str:
