@@ -108,3 +108,20 @@ def design_dose_regression(cov: pd.DataFrame) -> Regression:
 
 
 REGRESSIONS = (severity_regression, infusion_regression, design_dose_regression)
+
+
+def studies_in_group(covariates: pd.DataFrame, x: dict[str, float]) -> int:
+    """Studies whose 0/1 indicators equal the subgroup's (continuous covariates such as dose do not restrict)."""
+    indicators = [c for c in covariates.columns if set(covariates[c].unique()) <= {0.0, 1.0}]
+    match = np.ones(len(covariates), dtype=bool)
+    for c in indicators:
+        match &= covariates[c].to_numpy() == x[c]
+    return int(match.sum())
+
+
+def subgroup_log_or(reg: Regression, posterior) -> dict[str, np.ndarray]:
+    """Draws of each subgroup's log OR, ``mu + x' beta``, from a meta-regression posterior (chains flattened)."""
+    mu = posterior["mu"].values.reshape(-1)
+    beta = posterior["beta"].transpose("chain", "draw", "covariate").values.reshape(mu.size, -1)
+    labels = [str(c) for c in posterior["covariate"].values]
+    return {group: mu + beta @ np.array([x[c] for c in labels]) for group, x in reg.subgroups.items()}

@@ -11,13 +11,15 @@ published_low, published_high, rhat_max, ess_bulk_min, ess_tail_min, divergences
 importance-sampling ESS ``is_ess``, ``exact quadrature``, ``closed form``, ``conjugate``).
 ``p_benefit`` is P(effect < 1) for harms such as death and P(effect > 1) for outcomes where higher is better;
 ``p_new_benefit`` the same for the effect in a new study. ``gate`` is ``pass`` / ``FAIL`` for MCMC fits and
-``n/a`` for exact or closed-form posteriors (no sampling error to diagnose).
+``no MCMC`` for exact or closed-form posteriors (no sampling to diagnose; not "n/a", which CSV readers turn into NaN).
 """
 
 from __future__ import annotations
 
 import math
 from typing import Any
+
+import numpy as np
 
 from models.analyses.specs import Published
 from models.bayes.fit import Fit
@@ -81,7 +83,7 @@ def posterior_row(
         pred_high=s["pred_high"],
         p_new_benefit=(1 - p_new_below) if higher_is_benefit else p_new_below,
         fit_file=fit_file,
-        gate="n/a",
+        gate="no MCMC",
         method=method or ("mcmc" if fit is not None else ""),
     )
     row["p_below_0.9"] = s.get("p_below_0.9", math.nan)
@@ -94,6 +96,39 @@ def posterior_row(
         )
     if fit is not None:
         row.update(diagnostic_columns(fit))
+    return row
+
+
+def draws_row(
+    log_ratio: np.ndarray,
+    tau: np.ndarray,
+    *,
+    studies: tuple[str, ...],
+    missing: tuple[str, ...] = (),
+    published: Published | None = None,
+    **meta: Any,
+) -> dict[str, Any]:
+    """The standard row from draws of a log ratio that is not a model's ``mu`` (e.g. a meta-regression subgroup).
+
+    ``meta`` fills the identifying columns (analysis_id, document, analysis, title, model, method, measure,
+    tau_prior, effect_prior, fit_file); predictive and absolute-risk columns stay empty.
+    """
+    low, high = np.quantile(log_ratio, [0.025, 0.975])
+    row: dict[str, Any] = {c: math.nan for c in COLUMNS}
+    row.update(meta)
+    row.update(
+        k=len(studies), studies=";".join(studies), missing=";".join(missing),
+        median=float(np.exp(np.median(log_ratio))), low=float(np.exp(low)), high=float(np.exp(high)),
+        p_benefit=float(np.mean(log_ratio < 0)), p_below_1=float(np.mean(log_ratio < 0)),
+        tau_median=float(np.median(tau)),
+    )  # fmt: skip
+    row["p_below_0.9"] = float(np.mean(log_ratio < np.log(0.9)))
+    row["p_below_0.8"] = float(np.mean(log_ratio < np.log(0.8)))
+    row["p_tau_above_0.5"] = float(np.mean(tau > 0.5))
+    if published is not None:
+        row.update(
+            published_estimate=published.estimate, published_low=published.ci_low, published_high=published.ci_high
+        )
     return row
 
 

@@ -25,9 +25,10 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from models.analyses import figures as figs
+from models.analyses.followup import followup_rows
 from models.analyses.missing import describe_boundary, tipping_grid
-from models.analyses.regression import REGRESSIONS, Regression
-from models.analyses.rows import COLUMNS, diagnostic_columns, posterior_row
+from models.analyses.regression import REGRESSIONS, Regression, studies_in_group, subgroup_log_or
+from models.analyses.rows import COLUMNS, diagnostic_columns, draws_row, posterior_row
 from models.analyses.specs import (
     BINARY_TAU_PRESETS,
     EFFECT_PRESETS_GRID,
@@ -48,7 +49,6 @@ from models.bayes.summary_level import SummaryLevelPosterior
 from models.datasets import Dataset
 from models.effects import escalc
 from models.priors import PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR, effect_prior, tau_prior
-from models.single_trial import difference_posterior, se_from_p_value, two_arm_posterior
 
 GRID_SETS = ("tang2024/mortality", "yao2022/mortality", "scrt2026/mortality", f"{EVIDENCE_BASE}/all")
 """Study sets whose binomial-normal model is fitted over the whole prior grid (others: primary priors only)."""
@@ -67,9 +67,6 @@ SCEPTICAL_PROPOSAL = ("turner2015_mortality_pharma", "sceptical")
 
 RETRY_SETTINGS = {"target_accept": 0.99}
 """Sampler settings of the one retry a fit gets when it fails its gates (draws are doubled as well)."""
-
-SF36_PRIOR_SD = 20.0
-"""Prior SD (points) of the SF-36 general-health difference: about one population SD of the scale."""
 
 
 @dataclass(frozen=True)
@@ -470,49 +467,29 @@ class Reanalysis:
         reg = make(self.dataset.covariates(list(base.table.study)))
         table = base.table.subset(list(reg.covariates.index))
         tp, ep = self._primary()
-        label = f"{base.key} meta-regression {reg.key}"
-        fit, path = self._bn(base, tp, ep, label=label, covariates=reg.covariates, table=table,
-                             name=f"{base.file_stem}__regression__{reg.key}")  # fmt: skip
+        fit, path = self._bn(base, tp, ep, label=f"{base.key} meta-regression {reg.key}", covariates=reg.covariates,
+                             table=table, name=f"{base.file_stem}__regression__{reg.key}")  # fmt: skip
         ds = fit.idata["posterior"].to_dataset()
-        mu = ds["mu"].values.reshape(-1)
-        beta = ds["beta"].transpose("chain", "draw", "covariate").values.reshape(mu.size, -1)
-        labels = [str(c) for c in ds["covariate"].values]
+        tau = ds["tau"].values.reshape(-1)
         rows = []
-        for group, x in reg.subgroups.items():
-            log_or = mu + beta @ np.array([x[c] for c in labels])
+        for group, log_or in subgroup_log_or(reg, ds).items():
             pub_key = reg.published.get(group)
             pub = published_of(self.dataset, *pub_key) if pub_key else None
-            low, high = np.quantile(log_or, [0.025, 0.975])
-            rows.append(
-                {
-                    "group": group,
-                    "median": float(np.exp(np.median(log_or))),
-                    "low": float(np.exp(low)),
-                    "high": float(np.exp(high)),
-                    "p_benefit": float(np.mean(log_or < 0)),
-                    "k": _studies_in_group(reg.covariates, x),
-                    "published": pub.estimate if pub else math.nan,
-                    "published_low": pub.ci_low if pub else math.nan,
-                    "published_high": pub.ci_high if pub else math.nan,
-                    "published_source": f"{pub.document} {pub.analysis}" if pub else "",
-                }
-            )
-            row = {c: math.nan for c in COLUMNS}
-            row.update(
-                analysis_id=f"{base.key}/regression_{reg.key}/{group}", document=EVIDENCE_BASE,
+            row = draws_row(
+                log_or, tau, analysis_id=f"{base.key}/regression_{reg.key}/{group}", document=EVIDENCE_BASE,
                 analysis=f"regression_{reg.key}", title=f"{reg.title}: {group}", model="binomial_normal_regression",
-                method="mcmc", measure="OR", tau_prior=tp.key, effect_prior=ep.key, k=table.k,
-                studies=";".join(table.study),
-                missing=";".join(reg.dropped), median=rows[-1]["median"], low=rows[-1]["low"],
-                high=rows[-1]["high"], p_benefit=rows[-1]["p_benefit"], p_below_1=rows[-1]["p_benefit"],
-                **{"p_below_0.9": float(np.mean(log_or < np.log(0.9))),
-                   "p_below_0.8": float(np.mean(log_or < np.log(0.8)))},
-                published_estimate=rows[-1]["published"], published_low=rows[-1]["published_low"],
-                published_high=rows[-1]["published_high"], fit_file=path, tau_median=float(np.median(ds["tau"])),
-                **{"p_tau_above_0.5": float(np.mean(ds["tau"].values > 0.5))},
+                method="mcmc", measure="OR", tau_prior=tp.key, effect_prior=ep.key, studies=table.study,
+                missing=reg.dropped, published=pub, fit_file=path,
             )  # fmt: skip
             row.update(diagnostic_columns(fit))
             self.result.rows.append(row)
+            rows.append(
+                {"group": group, "median": row["median"], "low": row["low"], "high": row["high"],
+                 "p_benefit": row["p_benefit"], "k": studies_in_group(reg.covariates, reg.subgroups[group]),
+                 "published": row["published_estimate"], "published_low": row["published_low"],
+                 "published_high": row["published_high"],
+                 "published_source": f"{pub.document} {pub.analysis}" if pub else ""}
+            )  # fmt: skip
         frame = pd.DataFrame(rows)
         self.result.regressions[reg.key] = frame
         fig = figs.subgroups(frame, title=reg.title + " (binomial-normal, primary priors)")
@@ -558,34 +535,8 @@ class Reanalysis:
         )  # fmt: skip
 
     def followup(self) -> None:
-        """Single-trial reanalysis of the Shi 2021 3-year follow-up."""
-        pubs = self.dataset.published[self.dataset.published["document"] == "shi_followup_3y"]
-        for _, pub in pubs.iterrows():
-            ana = str(pub["analysis"])
-            aset = self.dataset.analysis_set("shi_followup_3y", ana)
-            row = {c: math.nan for c in COLUMNS}
-            row.update(analysis_id=f"shi_followup_3y/{ana}", document="shi_followup_3y", analysis=ana,
-                       title=str(pub["outcome"]), k=1, studies="shi2021", missing="", gate="n/a", fit_file="",
-                       published_estimate=pub["estimate"])  # fmt: skip
-            higher = aset.outcome in ("ct_normal", "sf36_general_health")
-            if pub["measure"] == "difference":
-                se = se_from_p_value(float(pub["estimate"]), float(pub["p_value"]))
-                post = difference_posterior(float(pub["estimate"]), se, prior_sd=SF36_PRIOR_SD)
-                ci = post.interval(0.95)
-                row.update(model="normal_difference", method="closed form (conjugate normal)",
-                           measure="difference (points)", tau_prior="none",
-                           effect_prior=f"Normal(0, {SF36_PRIOR_SD:g}^2)", median=post.mean, low=ci.low,
-                           high=ci.high, p_benefit=post.prob_above(0.0))  # fmt: skip
-            else:
-                table, _ = self.dataset.binary_table(aset.outcome, ["shi2021"])
-                post = two_arm_posterior(int(table.e_t[0]), int(table.n_t[0]), int(table.e_c[0]), int(table.n_c[0]),
-                                         seed=fit_seed(self.settings.seed, ana))  # fmt: skip
-                s = post.summary()
-                row.update(model="beta_binomial", method="conjugate Monte Carlo", measure="OR", tau_prior="none",
-                           effect_prior="Beta(1,1) per arm", median=s["or_median"], low=s["or_low"], high=s["or_high"],
-                           p_benefit=s["p_or_above_1"] if higher else s["p_or_below_1"],
-                           p_below_1=s["p_or_below_1"])  # fmt: skip
-            self.result.rows.append(row)
+        """Single-trial reanalysis of the Shi 2021 3-year follow-up (see :mod:`models.analyses.followup`)."""
+        self.result.rows.extend(followup_rows(self.dataset, lambda analysis: fit_seed(self.settings.seed, analysis)))
 
     # -- figures --------------------------------------------------------------------------------------------
 
@@ -649,15 +600,6 @@ def published_label(pub: Published | None) -> str:
     if not pub.has_ci:
         return f"{pub.estimate:.2f}"
     return f"{pub.estimate:.2f} [{pub.ci_low:.2f}, {pub.ci_high:.2f}]"
-
-
-def _studies_in_group(covariates: pd.DataFrame, x: dict[str, float]) -> int:
-    """Studies whose 0/1 indicators equal the subgroup's (continuous covariates such as dose do not restrict)."""
-    indicators = [c for c in covariates.columns if set(covariates[c].unique()) <= {0.0, 1.0}]
-    match = np.ones(len(covariates), dtype=bool)
-    for c in indicators:
-        match &= covariates[c].to_numpy() == x[c]
-    return int(match.sum())
 
 
 def run_reanalysis(dataset: Dataset, settings: RunSettings, out_dir: Path, progress: bool = True) -> RunResult:
