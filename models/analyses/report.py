@@ -75,7 +75,7 @@ def headline_table(result: RunResult, reproduction: pd.DataFrame) -> pd.DataFram
         r = rep.iloc[0]
         sl = _primary(summary, key, "summary_level")
         bn = _primary(summary, key, "binomial_normal")
-        nn = _primary(summary, key, "normal_normal")
+        nn = _primary(summary, key, "normal_normal_exact")
         m = r["measure"]
         rows.append(
             {
@@ -109,7 +109,7 @@ def _paragraph(result: RunResult, reproduction: pd.DataFrame, doc: str, ana: str
     rep = reproduction[(reproduction["document"] == doc) & (reproduction["analysis"] == ana)].iloc[0]
     sl = _primary(summary, key, "summary_level")
     bn = _primary(summary, key, "binomial_normal")
-    nn = _primary(summary, key, "normal_normal")
+    nn = _primary(summary, key, "normal_normal_exact")
     m = rep["measure"]
     text = (
         f"**{label}.** Published pooled {m} "

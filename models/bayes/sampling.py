@@ -34,6 +34,7 @@ from models.bayes.diagnostics import GATES, diagnose
 from models.bayes.fit import Fit
 from models.bayes.normal_normal import (
     BETA_SD_DEFAULT,
+    PAD_PREFIX,
     EffectTableLike,
     build_normal_normal,
     covariate_matrix,
@@ -56,6 +57,9 @@ TARGET_ACCEPT = 0.95
 """nutpie's default 0.8, and 0.9, left 1-3 divergences in some seeds on the 9-study MSC mortality set; 0.95 none."""
 PRIOR_DRAWS = 2000
 """Draws in the ``prior`` group."""
+MIN_COVARIATES = 2
+"""Smallest number of covariate columns (zero-padded): plain fits and two-covariate meta-regressions share a
+compiled structure."""
 MIN_SLOTS = 16
 """Smallest number of study slots: every MSC study set (at most 15 studies) shares one compiled structure."""
 
@@ -144,12 +148,25 @@ def data_hash(
 
 
 def _real_studies(ds: xr.Dataset, study: Sequence[str], cov_labels: Sequence[str]) -> xr.Dataset:
-    """Drop padded slots and put the real labels on the study and covariate coordinates."""
+    """Drop padded study slots and padded covariates; put the real labels on the study and covariate coordinates."""
     if "study" in ds.dims:
         ds = ds.isel(study=slice(0, len(study))).assign_coords(study=list(study))
     if "covariate" in ds.dims:
-        ds = ds.assign_coords(covariate=list(cov_labels))
+        if cov_labels:
+            ds = ds.isel(covariate=slice(0, len(cov_labels))).assign_coords(covariate=list(cov_labels))
+        else:
+            ds = ds.drop_vars([v for v in ds.data_vars if "covariate" in ds[v].dims])
+            ds = ds.drop_dims("covariate") if "covariate" in ds.dims else ds.drop_vars("covariate", errors="ignore")
     return ds
+
+
+def pad_covariates(covariates: pd.DataFrame | None, study: Sequence[str]) -> pd.DataFrame:
+    """Covariates padded with all-zero columns up to :data:`MIN_COVARIATES`, so that fits with and without a
+    meta-regression share one compiled structure. A zero column leaves the likelihood unchanged, so its slope is
+    sampled from its prior; padded slopes are dropped from every output (and from the diagnostics)."""
+    frame = pd.DataFrame(index=list(study)) if covariates is None else covariates
+    pads = {f"{PAD_PREFIX}cov{j}__": 0.0 for j in range(max(0, MIN_COVARIATES - frame.shape[1]))}
+    return frame.assign(**pads) if pads else frame
 
 
 def _sample_stats(stats: xr.Dataset) -> xr.Dataset:
@@ -335,10 +352,11 @@ def fit_binomial_normal(
     _check_run_args(seed, draws, tune, chains, target_accept)
     n_slots = n_slots_for(table.k)
     x, cov_labels = covariate_matrix(covariates, table.study)
+    covariates = pad_covariates(covariates, table.study)
     data = binomial_normal_data(
         table, tau_prior, effect_prior, covariates=covariates, n_slots=n_slots, baseline_sd=baseline_sd, beta_sd=beta_sd
     )
-    key = ("binomial_normal", n_slots, len(cov_labels))
+    key = ("binomial_normal", n_slots, covariates.shape[1])
     compiled = _compiled(
         key,
         lambda: build_binomial_normal(
@@ -413,8 +431,9 @@ def fit_normal_normal(
     study = tuple(str(s) for s in effects.study)
     n_slots = n_slots_for(len(study))
     x, cov_labels = covariate_matrix(covariates, study)
+    covariates = pad_covariates(covariates, study)
     data = normal_normal_data(effects, tau_prior, effect_prior, covariates=covariates, n_slots=n_slots, beta_sd=beta_sd)
-    key = ("normal_normal", n_slots, len(cov_labels))
+    key = ("normal_normal", n_slots, covariates.shape[1])
     compiled = _compiled(
         key,
         lambda: build_normal_normal(

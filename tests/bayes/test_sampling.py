@@ -96,7 +96,7 @@ def mocked(monkeypatch):
 
 def test_binomial_fit_drops_padding_and_labels_studies(mocked):
     fit = sampling.fit_binomial_normal(MSC, TP, EP, seed=3, draws=200, label="tang2024")
-    assert mocked == [("binomial_normal", 16, 0)]
+    assert mocked == [("binomial_normal", 16, sampling.MIN_COVARIATES)]
     assert set(fit.idata.children) == {
         "posterior",
         "prior",
@@ -135,7 +135,7 @@ def test_normal_fit_with_covariates_and_log_likelihood(mocked):
     eff = Effects(("a", "b", "c"), np.array([-0.3, 0.1, -0.8]), np.array([0.1, 0.2, 0.05]))
     cov = pd.DataFrame({"dose": [0.5, -1.0, 0.5]}, index=["a", "b", "c"])
     fit = sampling.fit_normal_normal(eff, TP, EP, covariates=cov, draws=50)
-    assert mocked == [("normal_normal", sampling.MIN_SLOTS, 1)]
+    assert mocked == [("normal_normal", sampling.MIN_SLOTS, sampling.MIN_COVARIATES)]
     assert fit.measure == "RR"
     assert list(fit.idata["posterior"]["covariate"].values) == ["dose"]
     np.testing.assert_array_equal(fit.idata["constant_data"]["x"].values[:, 0], [0.5, -1.0, 0.5])
@@ -181,7 +181,7 @@ def test_same_structure_is_compiled_once(monkeypatch):
     assert len(calls) == 1  # 5 studies fit in the smallest (16-slot) structure too
     sampling.fit_binomial_normal(table(20), TP, EP, draws=20)
     assert len(calls) == 2
-    assert sampling.compiled_structures() == (("binomial_normal", 16, 0), ("binomial_normal", 32, 0))
+    assert sampling.compiled_structures() == (("binomial_normal", 16, sampling.MIN_COVARIATES), ("binomial_normal", 32, sampling.MIN_COVARIATES))
     sampling.clear_cache()
     assert sampling.compiled_structures() == ()
 
@@ -288,3 +288,13 @@ def test_normal_normal_matches_exact_quadrature(effects):
     assert abs(tau.mean() - exact.tau_mean()) < 5 * tau.std() / math.sqrt(table.loc["tau", "ess_bulk"])
     p = exact.prob_below(1.0)
     assert abs(np.mean(mu < 0) - p) < 5 * math.sqrt(p * (1 - p) / table.loc["mu", "ess_bulk"]) + 1e-3
+
+
+def test_plain_fits_and_meta_regressions_share_a_structure_and_padding_is_dropped(mocked):
+    plain = sampling.fit_binomial_normal(MSC, TP, EP, draws=30)
+    cov = pd.DataFrame({"critical": [1.0, 0, 1, 1, 0, 1, 0, 0, 1]}, index=list(MSC.study))
+    reg = sampling.fit_binomial_normal(MSC, TP, EP, covariates=cov, draws=30)
+    assert len(set(mocked)) == 1  # one compiled structure for both
+    assert "beta" not in plain.idata["posterior"] and "covariate" not in plain.idata["posterior"].dims
+    assert list(reg.idata["posterior"]["covariate"].values) == ["critical"]
+    assert not any("pad" in str(i) for i in reg.diagnostics.table.index)
