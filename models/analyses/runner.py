@@ -198,6 +198,11 @@ class Reanalysis:
         self._done[key] = (fit, f"fits/{path.name}")
         return self._done[key]
 
+    def _save_figure(self, fig, path: Path) -> Path:
+        """Render and write a figure on the background writer thread (it overlaps the next fit); return its path."""
+        self._writes.append(self._writer.submit(figs.save, fig, path))
+        return path
+
     def _bn(
         self, s: StudySet, tp, ep, *, label: str, name: str, covariates=None, table=None, draws: int | None = None
     ) -> tuple[Fit, str]:
@@ -445,7 +450,7 @@ class Reanalysis:
         )
         self.result.tipping[s.key] = text
         fig = figs.tipping_map(grid, title=f"{s.title}: deaths the missing studies would need")
-        self.result.add_figure(s.key, figs.save(fig, self.fig_dir / f"{s.file_stem}__missing.png"), text)
+        self.result.add_figure(s.key, self._save_figure(fig, self.fig_dir / f"{s.file_stem}__missing.png"), text)
 
     def leave_one_out(self, s: StudySet, omit: str) -> None:
         """Binomial-normal primary fit without one study."""
@@ -493,7 +498,9 @@ class Reanalysis:
         caption = f"{reg.title}: posterior OR by subgroup (95% CrI) beside the published subgroup OR where one exists."
         if reg.dropped:
             caption += f" Left out (covariate unknown): {', '.join(reg.dropped)}."
-        self.result.add_figure("regression", figs.save(fig, self.fig_dir / f"regression_{reg.key}.png"), caption)
+        self.result.add_figure(
+            "regression", self._save_figure(fig, self.fig_dir / f"regression_{reg.key}.png"), caption
+        )
 
     def downweight_nrs(self, base: StudySet) -> None:
         """Non-randomised studies down-weighted: their variances doubled (weight 1/2), exact normal-normal."""
@@ -527,7 +534,7 @@ class Reanalysis:
         self.result.cumulative = pd.DataFrame(rows)
         fig = figs.over_time(self.result.cumulative, title="Evidence over time (binomial-normal, primary priors)")
         self.result.add_figure(
-            "evidence", figs.save(fig, self.fig_dir / "evidence_over_time.png"),
+            "evidence", self._save_figure(fig, self.fig_dir / "evidence_over_time.png"),
             "Pooled OR and P(OR < 1) as the studies with known counts accumulated, by publication year.",
         )  # fmt: skip
 
@@ -551,7 +558,7 @@ class Reanalysis:
             post,
             title=f"{s.title}: {'normal-normal (log RR)' if s.measure == 'RR' else 'binomial-normal'}",
         )
-        self.result.add_figure(s.key, figs.save(fig, self.fig_dir / f"{s.file_stem}__forest.png"),
+        self.result.add_figure(s.key, self._save_figure(fig, self.fig_dir / f"{s.file_stem}__forest.png"),
                                f"Forest plot: observed study {s.measure}s (95% CI; 0.5 added to zero cells), "
                                "shrunken estimates and pooled posterior (95% CrI), predictive interval for a new "
                                f"study, and the published pooled {s.measure}.")  # fmt: skip
@@ -559,13 +566,13 @@ class Reanalysis:
         draws = np.log(ds["rr"].values.reshape(-1)) if s.measure == "RR" else ds["mu"].values.reshape(-1)
         fig = figs.density(draws, s, title=f"{s.title}: posterior of the pooled {s.measure} (binomial-normal)")
         what = "RR implied at the model's baseline risk" if s.measure == "RR" else "OR"
-        self.result.add_figure(s.key, figs.save(fig, self.fig_dir / f"{s.file_stem}__density.png"),
+        self.result.add_figure(s.key, self._save_figure(fig, self.fig_dir / f"{s.file_stem}__density.png"),
                                f"Posterior of the pooled {what} (binomial-normal, primary priors) with P(benefit) "
                                "shaded and the published 95% CI marked.")  # fmt: skip
         fig = figs.tau(ds["tau"].values.reshape(-1), bn.tau_prior, title=f"{s.title}: heterogeneity")
         self.result.add_figure(
             s.key,
-            figs.save(fig, self.fig_dir / f"{s.file_stem}__tau.png"),
+            self._save_figure(fig, self.fig_dir / f"{s.file_stem}__tau.png"),
             f"Posterior of tau (binomial-normal) against its prior ({bn.tau_prior.label}).",
         )
 
@@ -590,7 +597,7 @@ class Reanalysis:
                 fig = figs.sensitivity(table, title=f"{s.title}: {label} by prior ({name})", value_label=label)
                 stem = f"{s.file_stem}__priors__{model}" + ("" if column == "p_benefit" else "__p_below_0.8")
                 caption = f"Prior sensitivity: {label} by tau prior (rows) and effect prior (columns), {name} model."
-                self.result.add_figure(key, figs.save(fig, self.fig_dir / f"{stem}.png"), caption)
+                self.result.add_figure(key, self._save_figure(fig, self.fig_dir / f"{stem}.png"), caption)
 
 
 def published_label(pub: Published | None) -> str:
