@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from models.analyses.outputs import write_outputs
-from models.analyses.runner import RunSettings, run_reanalysis
+from models.analyses.runner import RunSettings, known_target, run_reanalysis
 from models.datasets import DataValidationError, load_dataset
 
 
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     settings = RunSettings(seed=args.seed, quick=args.quick, only=args.only)
-    if args.only and not _known(dataset, args.only):
+    if args.only and not known_target(dataset, args.only):
         print(f"error: --only {args.only!r} names no document/analysis in the data", file=sys.stderr)
         return 2
     out = Path(args.results)
@@ -45,15 +45,6 @@ def main(argv: list[str] | None = None) -> int:
     for label, fit in failed:
         print(f"FAILED: {label}: {'; '.join(fit.diagnostics.failures)}", file=sys.stderr)
     return 1 if failed else 0
-
-
-def _known(dataset, only: str) -> bool:
-    doc, _, ana = only.partition("/")
-    if doc == "evidence_base":
-        return True
-    pub = dataset.published
-    hit = pub[pub["document"] == doc]
-    return not hit.empty and (not ana or (hit["analysis"] == ana).any())
 
 
 if __name__ == "__main__":

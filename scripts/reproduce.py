@@ -6,9 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from models.atomic import write_text
+from models.analyses.outputs import write_reproduction
 from models.datasets import DataValidationError, load_dataset
-from models.reproduction import reproduction_markdown, reproduction_table
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,11 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     except DataValidationError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    table = reproduction_table(dataset)
     out = Path(args.results)
-    out.mkdir(parents=True, exist_ok=True)
-    write_text(out / "reproduction.csv", table.to_csv(index=False))
-    write_text(out / "reproduction.md", reproduction_markdown(table))
+    table, _ = write_reproduction(dataset, out)
     counts = table["status"].value_counts().to_dict()
     print(f"wrote {out / 'reproduction.md'} and .csv: {counts}")
     return 0

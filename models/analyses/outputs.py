@@ -6,11 +6,14 @@ import json
 import platform
 from pathlib import Path
 
+import pandas as pd
+
 from models.analyses.report import build_report
 from models.analyses.runner import RunResult
 from models.atomic import write_text
 from models.bayes.diagnostics import GATES
 from models.bayes.fit import package_versions
+from models.datasets import Dataset
 from models.reproduction import reproduction_markdown, reproduction_table
 
 
@@ -23,14 +26,22 @@ def _markdown_table(frame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_reproduction(dataset: Dataset, out: Path) -> tuple[pd.DataFrame, list[Path]]:
+    """Write reproduction.csv and reproduction.md; return the table and the paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    table = reproduction_table(dataset)
+    paths = [
+        write_text(out / "reproduction.csv", table.to_csv(index=False)),
+        write_text(out / "reproduction.md", reproduction_markdown(table)),
+    ]
+    return table, paths
+
+
 def write_outputs(result: RunResult, out: Path) -> list[Path]:
     """Write reproduction.{csv,md}, summary.{csv,md}, run_info.json, report.{md,html}; return their paths."""
-    out.mkdir(parents=True, exist_ok=True)
-    reproduction = reproduction_table(result.dataset)
+    reproduction, paths = write_reproduction(result.dataset, out)
     summary = result.summary
-    paths = [
-        write_text(out / "reproduction.csv", reproduction.to_csv(index=False)),
-        write_text(out / "reproduction.md", reproduction_markdown(reproduction)),
+    paths += [
         write_text(out / "summary.csv", summary.to_csv(index=False, float_format="%.6g")),
         write_text(
             out / "summary.md",

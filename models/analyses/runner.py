@@ -609,6 +609,15 @@ def published_label(pub: Published | None) -> str:
     return f"{pub.estimate:.2f} [{pub.ci_low:.2f}, {pub.ci_high:.2f}]"
 
 
+def known_target(dataset: Dataset, only: str) -> bool:
+    """True when ``--only DOCUMENT[/ANALYSIS]`` names something the run can do."""
+    doc, _, ana = only.partition("/")
+    if doc == EVIDENCE_BASE:
+        return True
+    pub = dataset.published[dataset.published["document"] == doc]
+    return not pub.empty and (not ana or bool((pub["analysis"] == ana).any()))
+
+
 def run_reanalysis(dataset: Dataset, settings: RunSettings, out_dir: Path, progress: bool = True) -> RunResult:
     """Run the whole reanalysis into ``out_dir`` (fits and figures; the caller writes tables and the report)."""
     return Reanalysis(dataset, settings, out_dir).run(progress=progress)

@@ -181,7 +181,8 @@ def test_same_structure_is_compiled_once(monkeypatch):
     assert len(calls) == 1  # 5 studies fit in the smallest (16-slot) structure too
     sampling.fit_binomial_normal(table(20), TP, EP, draws=20)
     assert len(calls) == 2
-    assert sampling.compiled_structures() == (("binomial_normal", 16, sampling.MIN_COVARIATES), ("binomial_normal", 32, sampling.MIN_COVARIATES))
+    m = sampling.MIN_COVARIATES
+    assert sampling.compiled_structures() == (("binomial_normal", 16, m), ("binomial_normal", 32, m))
     sampling.clear_cache()
     assert sampling.compiled_structures() == ()
 
