@@ -43,7 +43,7 @@ def test_revman_convention_reproduces_published_mortality_rr() -> None:
 
 
 def test_metafor_convention_differs_as_documented() -> None:
-    """The team's extraction README (shared material, extraction/README.md): metafor rma.mh style gives 0.557 [0.367, 0.846]."""
+    """Team extraction README (shared extraction/README.md): metafor rma.mh style gives 0.557 [0.367, 0.846]."""
     r = mantel_haenszel(MORTALITY, "RR", convention="metafor")
     assert r.method == "MH"
     assert round(math.exp(r.estimate), 3) == 0.557
