@@ -19,9 +19,24 @@ import numpy as np
 import pandas as pd
 
 from models.bayes.exact import exact_normal_normal
+from models.datasets import Dataset
 from models.effects import escalc
 from models.priors import EffectPrior, TauPrior
 from models.tables import BinaryTable
+
+
+def missing_arm_sizes(dataset: Dataset, outcome: str, missing: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Arm sizes (MSC, control) of the studies whose event counts are unknown; None if any arm size is unknown too."""
+    rows = dataset.outcomes[(dataset.outcomes["outcome"] == outcome) & (dataset.outcomes["variant"] == "primary")]
+    n_t, n_c = [], []
+    for sid in missing:
+        mine = rows[rows["study_id"] == sid]
+        totals = {arm: mine.loc[mine["arm"] == arm, "total"] for arm in ("msc", "control")}
+        if any(t.empty or t.isna().any() for t in totals.values()):
+            return None
+        n_t.append(int(totals["msc"].iloc[0]))
+        n_c.append(int(totals["control"].iloc[0]))
+    return np.array(n_t), np.array(n_c)
 
 
 def split_counts(total: int, sizes: np.ndarray) -> np.ndarray:

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from models.analyses import figures as figs
 from models.analyses.followup import followup_rows
-from models.analyses.missing import describe_boundary, tipping_grid
+from models.analyses.missing import describe_boundary, missing_arm_sizes, tipping_grid
 from models.analyses.regression import REGRESSIONS, Regression, studies_in_group, subgroup_log_or
 from models.analyses.rows import COLUMNS, diagnostic_columns, draws_row, posterior_row
 from models.analyses.specs import (
@@ -158,6 +158,7 @@ class Reanalysis:
         self.result = RunResult(settings, dataset)
         self.sets = {s.key: s for s in study_sets(dataset)}
         self._done: dict[str, tuple[Fit, str]] = {}
+        self._grids: dict[str, pd.DataFrame] = {}
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netcdf")
         self._writes: list[Future] = []
         self.result.study_sets = self.sets
@@ -424,26 +425,18 @@ class Reanalysis:
             self._writes.append(self._writer.submit(_write_netcdf, ds, target_path))
 
     def missing_studies(self, s: StudySet) -> None:
-        """Tipping-point grid over the deaths in the studies with unknown counts."""
-        studies = self.dataset.studies
-        outcomes = self.dataset.outcomes
-        sizes = []
-        for sid in s.missing:
-            rows = outcomes[(outcomes["study_id"] == sid) & (outcomes["outcome"] == s.outcome)]
-            rows = rows[rows["variant"] == "primary"]
-            n_t = rows.loc[rows["arm"] == "msc", "total"]
-            n_c = rows.loc[rows["arm"] == "control", "total"]
-            if n_t.empty or n_c.empty or n_t.isna().any() or n_c.isna().any():
-                return
-            sizes.append((int(n_t.iloc[0]), int(n_c.iloc[0])))
-        del studies
-        n_t = np.array([a for a, _ in sizes])
-        n_c = np.array([b for _, b in sizes])
-        total = int(n_t.sum() + n_c.sum())
-        step = max(1, total // 80)  # at most about 40 x 40 grid points
-        tp, ep = self._primary()
-        grid = tipping_grid(s.table, n_t, n_c, s.missing, tp, ep, step=step, higher_is_benefit=s.higher_is_benefit)
-        self.out.mkdir(parents=True, exist_ok=True)
+        """Tipping-point grid over the deaths in the studies with unknown counts (:mod:`models.analyses.missing`)."""
+        sizes = missing_arm_sizes(self.dataset, s.outcome, s.missing)
+        if sizes is None:
+            return
+        n_t, n_c = sizes
+        key = repr((s.table, s.missing))
+        if key not in self._grids:
+            tp, ep = self._primary()
+            step = max(1, int(n_t.sum() + n_c.sum()) // 80)  # at most about 40 x 40 grid points
+            self._grids[key] = tipping_grid(s.table, n_t, n_c, s.missing, tp, ep, step=step,
+                                            higher_is_benefit=s.higher_is_benefit)  # fmt: skip
+        grid = self._grids[key]
         text = (
             f"{len(s.missing)} {'study lacks its counts' if len(s.missing) == 1 else 'studies lack counts'} "
             f"({', '.join(s.missing)}; {n_t.sum()} MSC and {n_c.sum()} control patients). " + describe_boundary(grid)

@@ -54,7 +54,7 @@ class SummaryLevelPosterior(DrawsPosterior):
         tau_prior: TauPrior,
         effect_prior: EffectPrior,
         *,
-        n_draws: int = 40_000,
+        n_draws: int = 20_000,
         seed: int = 0,
     ) -> None:
         ratio = measure in ("OR", "RR")

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from models.analyses.missing import describe_boundary, split_counts, tipping_grid
+from models.analyses.missing import describe_boundary, missing_arm_sizes, split_counts, tipping_grid
+from models.datasets import load_dataset
 from models.priors import effect_prior, tau_prior
 from models.tables import BinaryTable
 
@@ -28,3 +29,9 @@ def test_grid_probability_falls_as_msc_deaths_rise():
     interior = row[(row["deaths_msc"] > 0) & (row["deaths_msc"] < 10)]  # edges carry a 0.5 continuity correction
     assert np.all(np.diff(interior["p_benefit"].to_numpy()) < 0)
     assert "possible death splits" in describe_boundary(grid)
+
+
+def test_missing_arm_sizes_of_tang2024():
+    # extraction: kaffashfarkhad2022 10 vs 10 (abstract, 20 patients), soetjahjo2023 21 vs 21 (registry, planned)
+    n_t, n_c = missing_arm_sizes(load_dataset(), "mortality", ("kaffashfarkhad2022", "soetjahjo2023"))
+    assert n_t.tolist() == [10, 21] and n_c.tolist() == [10, 21]
