@@ -33,7 +33,6 @@ from models.analyses.specs import (
     BINARY_TAU_PRESETS,
     EFFECT_PRESETS_GRID,
     EVIDENCE_BASE,
-    Published,
     StudySet,
     published_of,
     study_sets,
@@ -111,7 +110,6 @@ class RunResult:
     job_seconds: dict[str, float] = field(default_factory=dict)
     psis: dict[str, pd.DataFrame] = field(default_factory=dict)
     regressions: dict[str, pd.DataFrame] = field(default_factory=dict)
-    loo: dict[str, pd.DataFrame] = field(default_factory=dict)
     cumulative: pd.DataFrame | None = None
     study_sets: dict[str, StudySet] = field(default_factory=dict)
     wall_seconds: float = 0.0
@@ -602,15 +600,6 @@ class Reanalysis:
                 stem = f"{s.file_stem}__priors__{model}" + ("" if column == "p_benefit" else "__p_below_0.8")
                 caption = f"Prior sensitivity: {label} by tau prior (rows) and effect prior (columns), {name} model."
                 self.result.add_figure(key, self._save_figure(fig, self.fig_dir / f"{stem}.png"), caption)
-
-
-def published_label(pub: Published | None) -> str:
-    """'0.76 [0.60, 0.96]' or '' when there is nothing published."""
-    if pub is None or math.isnan(pub.estimate):
-        return ""
-    if not pub.has_ci:
-        return f"{pub.estimate:.2f}"
-    return f"{pub.estimate:.2f} [{pub.ci_low:.2f}, {pub.ci_high:.2f}]"
 
 
 def known_target(dataset: Dataset, only: str) -> bool:

@@ -11,8 +11,6 @@ import math
 import re
 from dataclasses import dataclass, field
 
-import pandas as pd
-
 from models.datasets import Dataset
 from models.reproduction import SUBGROUP_FILTERS
 from models.tables import BinaryTable
@@ -216,8 +214,3 @@ def evidence_base_sets(dataset: Dataset) -> list[StudySet]:
         )
     )
     return out
-
-
-def covariate_frame(dataset: Dataset, studies: tuple[str, ...]) -> pd.DataFrame:
-    """The study covariates used by the meta-regressions, indexed by study id."""
-    return dataset.covariates(list(studies))
