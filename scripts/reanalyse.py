@@ -14,23 +14,20 @@ from pathlib import Path
 
 from models.analyses.outputs import write_outputs
 from models.analyses.runner import RunSettings, known_target, run_reanalysis
-from models.datasets import DataValidationError, load_dataset
+from models.cli import add_data_arguments, load_or_report
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default=None, help="data folder (default: the repository's data/)")
-    parser.add_argument("--results", default="results", help="output folder (default: results/)")
+    add_data_arguments(parser)
     parser.add_argument("--seed", type=int, default=RunSettings.seed, help="run seed (default: %(default)s)")
     parser.add_argument("--quick", action="store_true", help="few draws and relaxed gates: a smoke test only")
     parser.add_argument("--only", default=None, metavar="DOCUMENT[/ANALYSIS]",
                         help="restrict to one document or analysis, e.g. tang2024 or tang2024/mortality")  # fmt: skip
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
-    try:
-        dataset = load_dataset(args.data)
-    except DataValidationError as err:
-        print(f"error: {err}", file=sys.stderr)
+    dataset = load_or_report(args.data)
+    if dataset is None:
         return 2
     settings = RunSettings(seed=args.seed, quick=args.quick, only=args.only)
     if args.only and not known_target(dataset, args.only):

@@ -7,18 +7,15 @@ import sys
 from pathlib import Path
 
 from models.analyses.outputs import write_reproduction
-from models.datasets import DataValidationError, load_dataset
+from models.cli import add_data_arguments, load_or_report
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", default=None, help="data folder (default: the repository's data/)")
-    parser.add_argument("--results", default="results", help="output folder (default: results/)")
+    add_data_arguments(parser)
     args = parser.parse_args(argv)
-    try:
-        dataset = load_dataset(args.data)
-    except DataValidationError as err:
-        print(f"error: {err}", file=sys.stderr)
+    dataset = load_or_report(args.data)
+    if dataset is None:
         return 2
     out = Path(args.results)
     table, _ = write_reproduction(dataset, out)

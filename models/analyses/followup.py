@@ -13,14 +13,13 @@ from collections.abc import Callable
 from typing import Any
 
 from models.analyses.rows import COLUMNS
+from models.analyses.specs import HIGHER_IS_BENEFIT
 from models.datasets import Dataset
 from models.single_trial import difference_posterior, se_from_p_value, two_arm_posterior
 
 DOCUMENT = "shi_followup_3y"
 SF36_PRIOR_SD = 20.0
 """Prior SD (points) of the SF-36 general-health difference: about one population SD of the scale."""
-HIGHER_IS_BETTER = ("ct_normal", "sf36_general_health")
-"""Outcomes where more (a normal CT, a higher score) is the benefit."""
 
 
 def followup_rows(dataset: Dataset, seed_for: Callable[[str], int]) -> list[dict[str, Any]]:
@@ -36,7 +35,7 @@ def followup_rows(dataset: Dataset, seed_for: Callable[[str], int]) -> list[dict
             k=1, studies="shi2021", missing="", gate="no MCMC", fit_file="", published_estimate=pub["estimate"],
             tau_prior="none",
         )  # fmt: skip
-        higher = outcome in HIGHER_IS_BETTER
+        higher = outcome in HIGHER_IS_BENEFIT
         if pub["measure"] == "difference":
             se = se_from_p_value(float(pub["estimate"]), float(pub["p_value"]))
             post = difference_posterior(float(pub["estimate"]), se, prior_sd=SF36_PRIOR_SD)

@@ -33,6 +33,7 @@ from models.analyses.specs import (
     BINARY_TAU_PRESETS,
     EFFECT_PRESETS_GRID,
     EVIDENCE_BASE,
+    HIGHER_IS_BENEFIT,
     StudySet,
     published_of,
     study_sets,
@@ -304,7 +305,7 @@ class Reanalysis:
         assert pub is not None
         s = self.sets.get(f"{document}/{analysis}") or self.sets.get(f"{document}/mortality")
         baseline = s.crude_control_risk if s is not None else self.sets[f"{EVIDENCE_BASE}/all"].crude_control_risk
-        higher = any(analysis.startswith(o) for o in ("clinical_improvement",))
+        higher = self.dataset.analysis_set(document, analysis).outcome in HIGHER_IS_BENEFIT
         for tk in BINARY_TAU_PRESETS:
             for ek in EFFECT_PRESETS_GRID:
                 post = SummaryLevelPosterior(

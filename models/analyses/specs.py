@@ -162,55 +162,23 @@ def evidence_base_sets(dataset: Dataset) -> list[StudySet]:
     zero_event = tuple(s for s, et, ec in zip(table.study, table.e_t, table.e_c, strict=True) if et == 0 or ec == 0)
     rct = tuple(s for s in table.study if cov.loc[s, "design"] == "RCT")
     rct_uncontested = tuple(s for s in rct if not bool(cov.loc[s, "design_contested"]))
-    base = dict(document=EVIDENCE_BASE, outcome="mortality", measure="OR", published=None)
-    out = [
-        StudySet(
-            key=f"{EVIDENCE_BASE}/all",
-            analysis="all",
-            title="All studies with known death counts (RCT + NRS)",
-            table=table,
-            missing=missing,
-            set_source="all 24 candidate studies; those with known counts",
-            **base,
-        ),
-        StudySet(
-            key=f"{EVIDENCE_BASE}/rct",
-            analysis="rct",
-            title="Randomised trials only",
-            table=table.subset(rct),
-            missing=tuple(s for s in missing if dataset.studies.loc[s, "design"] == "RCT"),
-            set_source="RCTs with known counts",
-            **base,
-        ),
-        StudySet(
-            key=f"{EVIDENCE_BASE}/rct_uncontested",
-            analysis="rct_uncontested",
-            title="Randomised trials whose design no review contests",
-            table=table.subset(rct_uncontested),
-            missing=(),
-            set_source="RCTs with known counts, design not contested",
-            **base,
-        ),
-        StudySet(
-            key=f"{EVIDENCE_BASE}/no_zero_event",
-            analysis="no_zero_event",
-            title="Studies with at least one death in each arm",
-            table=table.subset([s for s in table.study if s not in zero_event]),
-            missing=(),
-            set_source="all studies with known counts minus zero-event studies",
-            **base,
-        ),
-    ]
     variant, _ = dataset.binary_table("mortality", list(table.study), variants={"lanzoni2021": "lanzoni_1of12"})
-    out.append(
-        StudySet(
-            key=f"{EVIDENCE_BASE}/lanzoni_1of12",
-            analysis="lanzoni_1of12",
-            title="All studies, Lanzoni 2021 MSC deaths 1/12 (the other review's count)",
-            table=variant,
-            missing=missing,
-            set_source="all studies with known counts, conflict variant",
-            **base,
-        )
-    )
+
+    def subset(analysis: str, title: str, sub: BinaryTable, unknown: tuple[str, ...], source: str) -> StudySet:
+        return StudySet(key=f"{EVIDENCE_BASE}/{analysis}", document=EVIDENCE_BASE, analysis=analysis, title=title,
+                        outcome="mortality", measure="OR", table=sub, missing=unknown, set_source=source)  # fmt: skip
+
+    rct_missing = tuple(s for s in missing if dataset.studies.loc[s, "design"] == "RCT")
+    out = [
+        subset("all", "All studies with known death counts (RCT + NRS)", table, missing,
+               "all 24 candidate studies; those with known counts"),
+        subset("rct", "Randomised trials only", table.subset(rct), rct_missing, "RCTs with known counts"),
+        subset("rct_uncontested", "Randomised trials whose design no review contests", table.subset(rct_uncontested),
+               (), "RCTs with known counts, design not contested"),
+        subset("no_zero_event", "Studies with at least one death in each arm",
+               table.subset([s for s in table.study if s not in zero_event]), (),
+               "all studies with known counts minus zero-event studies"),
+        subset("lanzoni_1of12", "All studies, Lanzoni 2021 MSC deaths 1/12 (the other review's count)", variant,
+               missing, "all studies with known counts, conflict variant"),
+    ]  # fmt: skip
     return out
