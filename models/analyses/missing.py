@@ -1,16 +1,15 @@
-"""What the studies with unknown death counts would need to be: a tipping-point grid.
+"""What the studies with unknown death counts would need to be: a tipping-point map.
 
-Unknown counts are never filled in. Instead, for a study set with missing studies, every combination of total
-deaths in the missing studies' MSC arms (0..sum of their MSC arm sizes) and control arms (0..sum of their control
-arm sizes) is added to the known studies, and P(benefit) recomputed. Deaths are split across the missing studies in
-proportion to their arm sizes (largest-remainder rounding), which is the least informative split.
+Unknown counts are never filled in. Instead, for a study set with missing studies, combinations of total deaths in
+the missing studies' MSC arms (0..sum of their MSC arm sizes) and control arms (0..sum of their control arm sizes) are
+added to the known studies, and P(OR < 1) and P(OR < 0.8) recomputed. Deaths are split across the missing studies in
+proportion to their arm sizes (largest-remainder rounding), the split that assumes nothing about which study they
+fell in; :mod:`models.analyses.totals` shows how much other splits matter at the published totals.
 
-Hundreds of refits per set are needed, so this uses the exact normal-normal posterior on the log-OR scale (0.5 added
-to the cells of single-zero studies, double-zero studies dropped, as in ``models.effects.escalc``), under the
-primary priors: milliseconds per grid point. It approximates the binomial-normal primary model, which the report
-states; the grid's purpose is the location of the boundary, not the third decimal. At the edges of the grid (no
-deaths, or every patient dead, in a missing arm) the 0.5 continuity correction inflates that study's variance, so
-P(benefit) is not monotone there: an artefact of the normal approximation that the binomial-normal model avoids.
+Every cell uses the primary model itself -- the binomial-normal model with its exact binomial likelihood, computed by
+quadrature (:mod:`models.bayes.exact_binomial`) -- so no continuity correction distorts the edges of the map (no
+deaths, or every patient dead, in a missing arm). The per-study likelihood integrals are cached by their counts, so
+a map of thousands of cells costs seconds. With ``step > 1`` a cell stands for the totals at its centre.
 """
 
 from __future__ import annotations
@@ -18,9 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models.bayes.exact import exact_normal_normal
+from models.bayes.exact_binomial import exact_binomial_normal
 from models.datasets import Dataset
-from models.effects import escalc
 from models.priors import EffectPrior, TauPrior
 from models.tables import BinaryTable
 
@@ -60,16 +58,18 @@ def tipping_grid(
     step: int = 1,
     higher_is_benefit: bool = False,
 ) -> pd.DataFrame:
-    """P(benefit) (pooled OR) for every split of deaths in the missing studies; one row per grid point.
+    """P(benefit) and P(OR < 0.8) for splits of deaths in the missing studies; one row per grid point.
 
-    Columns: ``deaths_msc``, ``deaths_control`` (totals over the missing studies), ``risk_msc``, ``risk_control``
-    (those totals as proportions of the missing arms) and ``p_benefit``.
+    Columns: ``deaths_msc``, ``deaths_control`` (totals over the missing studies, every ``step``-th integer including
+    both ends), ``risk_msc``, ``risk_control`` (those totals as proportions of the missing arms), ``p_benefit``
+    (P(OR < 1), or P(OR > 1) when higher is benefit) and ``p_important`` (P(OR < 0.8); P(OR > 1.25) when higher is
+    benefit).
     """
     n_t_total, n_c_total = int(missing_n_t.sum()), int(missing_n_c.sum())
     rows = []
-    for d_t in range(0, n_t_total + 1, step):
+    for d_t in _steps(n_t_total, step):
         e_t_missing = split_counts(d_t, missing_n_t)
-        for d_c in range(0, n_c_total + 1, step):
+        for d_c in _steps(n_c_total, step):
             e_c_missing = split_counts(d_c, missing_n_c)
             full = BinaryTable(
                 table.study + missing_labels,
@@ -78,11 +78,8 @@ def tipping_grid(
                 np.concatenate([table.e_c, e_c_missing]),
                 np.concatenate([table.n_c, missing_n_c]),
             )
-            effects = escalc(full, "OR", correction="only0")
-            post = exact_normal_normal(
-                effects.yi, effects.vi, tau_prior, effect_prior, study=effects.study, measure="OR", grid_size=400
-            )
-            p_below = post.prob_below(1.0)
+            post = exact_binomial_normal(full, tau_prior, effect_prior)
+            p_below, p_important = post.prob_below(1.0), post.prob_below(0.8)
             rows.append(
                 {
                     "deaths_msc": d_t,
@@ -90,18 +87,29 @@ def tipping_grid(
                     "risk_msc": d_t / n_t_total,
                     "risk_control": d_c / n_c_total,
                     "p_benefit": 1 - p_below if higher_is_benefit else p_below,
+                    "p_important": post.prob_above(1.25) if higher_is_benefit else p_important,
                 }
             )
     return pd.DataFrame(rows)
 
 
-def describe_boundary(grid: pd.DataFrame, threshold: float = 0.9) -> str:
-    """One sentence on where P(benefit) stays above ``threshold`` in the grid."""
+def _steps(total: int, step: int) -> list[int]:
+    """0, step, 2*step, ... and always ``total`` itself, so the map reaches its edges."""
+    out = list(range(0, total + 1, step))
+    return out if out[-1] == total else [*out, total]
+
+
+def describe_boundary(grid: pd.DataFrame, threshold: float = 0.9, step: int = 1) -> str:
+    """One sentence on where P(benefit) stays above ``threshold`` in the grid, and what a cell is."""
     keep = grid[grid["p_benefit"] >= threshold]
     share = len(keep) / len(grid)
-    equal = grid[np.isclose(grid["risk_msc"], grid["risk_control"], atol=0.5 / max(grid["deaths_msc"].max(), 1))]
+    equal = grid[np.isclose(grid["risk_msc"], grid["risk_control"], atol=0.5 * step / max(grid["deaths_msc"].max(), 1))]
     equal_ok = equal["p_benefit"].min() if not equal.empty else float("nan")
+    what = (
+        f"all {len(grid)} possible splits of deaths" if step == 1
+        else f"{len(grid)} splits of deaths on a grid stepping by {step} deaths in each arm"
+    )  # fmt: skip
     return (
-        f"P(benefit) >= {threshold:.0%} in {share:.0%} of the {len(grid)} possible death splits; with equal risks in "
-        f"both missing arms (no benefit in the missing studies) it is at least {equal_ok:.2f}"
+        f"P(benefit) >= {threshold:.0%} in {share:.0%} of {what}; with equal risks in both missing arms (no benefit "
+        f"in the missing studies) it is at least {equal_ok:.2f}"
     )

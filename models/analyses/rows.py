@@ -9,6 +9,14 @@ published_low, published_high, rhat_max, ess_bulk_min, ess_tail_min, divergences
 
 ``method`` says how the posterior was obtained (``mcmc``, ``mcmc, PSIS-reweighted`` with its Pareto ``is_khat`` and
 importance-sampling ESS ``is_ess``, ``exact quadrature``, ``closed form``, ``conjugate``).
+Absolute-effect rows (``analysis`` ending in ``/absolute_at_<control risk>``) carry the stated control risk and
+its source, deaths per 1,000 with treatment and the difference per 1,000 (95% CrI), P(absolute reduction >= 1, 2, 5
+percentage points), P(RR < 0.8 at that control risk) and P(NNT <= 50). ``log_evidence``, ``bf10_effect`` (mu free vs
+mu = 0), ``bf10_heterogeneity`` (tau free vs tau = 0) and the model-averaged P(benefit) and P(OR < 0.8) (fixed/random x
+null/effect, prior model probabilities 1/4 each) fill the rows of the exact binomial-normal primary analyses.
+``p_new_benefit`` is P(the true effect in a new setting, ``mu + tau z``, is a benefit), not the probability that a
+new *study* would show one (a new study's estimate adds sampling error).
+
 ``p_benefit`` is P(effect < 1) for harms such as death and P(effect > 1) for outcomes where higher is better;
 ``p_new_benefit`` the same for the effect in a new study. ``gate`` is ``pass`` / ``FAIL`` for MCMC fits and
 ``no MCMC`` for exact or closed-form posteriors (no sampling to diagnose; not "n/a", which CSV readers turn into NaN).
@@ -21,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from models.analyses.absolute import AbsoluteEffect
 from models.analyses.specs import Published
 from models.bayes.fit import Fit
 from models.bayes.posterior import Posterior
@@ -31,6 +40,10 @@ COLUMNS = (
     "baseline_source", "p_arr_above_2pct", "tau_median", "p_tau_above_0.5", "pred_low", "pred_high",
     "p_new_benefit", "published_estimate", "published_low", "published_high", "rhat_max", "ess_bulk_min",
     "ess_tail_min", "divergences", "gate", "method", "is_khat", "is_ess", "fit_file",
+    "control_risk", "control_risk_source", "deaths_per_1000", "deaths_per_1000_low", "deaths_per_1000_high",
+    "difference_per_1000", "difference_per_1000_low", "difference_per_1000_high", "p_arr_at_least_1pct",
+    "p_arr_at_least_2pct", "p_arr_at_least_5pct", "p_rr_below_0.8_at_control", "p_nnt_at_most_50",
+    "exact_twin_diff_mcse", "log_evidence", "bf10_effect", "bf10_heterogeneity", "p_benefit_model_averaged", "p_below_0.8_model_averaged",
 )  # fmt: skip
 
 
@@ -142,3 +155,30 @@ def diagnostic_columns(fit: Fit) -> dict[str, Any]:
         "divergences": int(fit.diagnostics.divergences),
         "gate": "pass" if fit.diagnostics.passed else "FAIL",
     }
+
+
+def absolute_row(base: dict[str, Any], effect: AbsoluteEffect) -> dict[str, Any]:
+    """A copy of the posterior row ``base`` turned into its absolute-effect row at ``effect.control``."""
+    row = dict(base)
+    row.update(
+        analysis_id=f"{base['analysis_id']}/absolute_at_{effect.control.key}",
+        analysis=f"{base['analysis']}/absolute_at_{effect.control.key}",
+        title=f"{base['title']}: at a control risk of {effect.control_per_1000:.0f} per 1,000 ({effect.control.label})",
+        control_risk=effect.control.risk,
+        control_risk_source=effect.control.source,
+        deaths_per_1000=effect.deaths_median,
+        deaths_per_1000_low=effect.deaths_low,
+        deaths_per_1000_high=effect.deaths_high,
+        difference_per_1000=effect.difference_median,
+        difference_per_1000_low=effect.difference_low,
+        difference_per_1000_high=effect.difference_high,
+        p_arr_at_least_1pct=effect.p_arr[0.01],
+        p_arr_at_least_2pct=effect.p_arr[0.02],
+        p_arr_at_least_5pct=effect.p_arr[0.05],
+        p_nnt_at_most_50=effect.p_nnt[50],
+        baseline_risk=effect.control.risk,
+        baseline_source="stated",
+        p_arr_above_2pct=effect.p_arr[0.02],
+    )
+    row["p_rr_below_0.8_at_control"] = effect.p_rr_below_0_8
+    return row

@@ -26,14 +26,17 @@ from tqdm.auto import tqdm
 
 from models.analyses import figures as figs
 from models.analyses.followup import followup_rows
+from models.analyses.absolute import RECOVERY_OXYGEN, RECOVERY_VENTILATED, ControlRisk, absolute_effect, crude_control_risk
 from models.analyses.missing import describe_boundary, missing_arm_sizes, tipping_grid
+from models.analyses.totals import allocations, implied_missing_deaths
 from models.analyses.regression import REGRESSIONS, Regression, studies_in_group, subgroup_log_or
-from models.analyses.rows import COLUMNS, diagnostic_columns, draws_row, posterior_row
+from models.analyses.rows import COLUMNS, absolute_row, diagnostic_columns, draws_row, posterior_row
 from models.analyses.specs import (
     BINARY_TAU_PRESETS,
     EFFECT_PRESETS_GRID,
     EVIDENCE_BASE,
     HIGHER_IS_BENEFIT,
+    PRIMARY_ANALYSIS,
     StudySet,
     published_of,
     study_sets,
@@ -43,32 +46,35 @@ from models.bayes.diagnostics import GATES
 from models.bayes.exact import exact_from_effects, exact_normal_normal
 from models.bayes.fit import Fit
 from models.bayes.posterior import DrawsPosterior, Posterior
-from models.bayes.reweight import KHAT_MAX, reweight
+from models.bayes.exact_binomial import exact_binomial_normal
+from models.bayes.model_averaging import model_average
 from models.bayes.sampling import DRAWS, fit_binomial_normal
 from models.bayes.summary_level import SummaryLevelPosterior
 from models.datasets import Dataset
 from models.effects import escalc
-from models.priors import PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR, effect_prior, tau_prior
+from models.priors import (
+    BIAS_PRESETS,
+    PRIMARY_BIAS_PRIOR,
+    PRIMARY_EFFECT_PRIOR,
+    PRIMARY_TAU_PRIOR,
+    BiasPrior,
+    effect_prior,
+    tau_prior,
+)
 
-GRID_SETS = ("tang2024/mortality", "yao2022/mortality", "scrt2026/mortality", f"{EVIDENCE_BASE}/all")
-"""Study sets whose binomial-normal model is fitted over the whole prior grid (others: primary priors only)."""
-
-LOO_SETS = ("tang2024/mortality", f"{EVIDENCE_BASE}/all")
-"""Study sets with a leave-one-study-out analysis."""
+LOO_SETS = ("tang2024/mortality", f"{EVIDENCE_BASE}/all", f"{EVIDENCE_BASE}/{PRIMARY_ANALYSIS}")
+"""Study sets with a leave-one-study-out analysis (exact binomial-normal, primary priors)."""
 
 QUICK_GATES = {"rhat_max": 1.05, "ess_min": 100, "divergences_max": 0}
 """Relaxed gates for ``--quick`` smoke runs (few draws); quick results are not for inference."""
 
-PROPOSAL = ("halfcauchy_1", "vague")
-"""Priors of the broad proposal fit of the prior grid: the widest tau and effect priors of the grid."""
+SCRT_TOTALS = {"risk_t": 0.264, "risk_c": 0.319, "n_published": 1080}
+"""Crude mortality of all 24 studies printed in the SCRT 2026 abstract (data/published.csv, scrt2026 mortality note):
+MSC 26.4% vs control 31.9%, n = 1,080."""
 
-SCEPTICAL_PROPOSAL = ("turner2015_mortality_pharma", "sceptical")
-"""Priors of the concentrated proposal fit: the narrowest tau and effect priors of the grid."""
-
-SENSITIVITY_DRAWS = 1000
-"""Draws per chain of the leave-one-out and cumulative fits (primary priors). Under the primary priors the smallest
-bulk/tail ESS of a 2000-draw fit is about 5,000 (Tang set: 5,465), so 1000 draws keep every reported quantity well
-above the ESS gate of 1000, which is still enforced."""
+MAP_CELLS = 4200
+"""Largest number of cells of a missing-study map; above it the map steps by the smallest integer that fits (stated
+in the caption)."""
 
 RETRY_SETTINGS = {"target_accept": 0.99}
 """Sampler settings of the one retry a fit gets when it fails its gates (draws are doubled as well)."""
@@ -109,8 +115,12 @@ class RunResult:
     tipping: dict[str, str] = field(default_factory=dict)
     retried: list[tuple[str, tuple[str, ...], bool]] = field(default_factory=list)
     job_seconds: dict[str, float] = field(default_factory=dict)
-    psis: dict[str, pd.DataFrame] = field(default_factory=dict)
+    absolute: dict[str, list] = field(default_factory=dict)
+    totals: dict[str, object] = field(default_factory=dict)
+    averaging: dict[str, object] = field(default_factory=dict)
     regressions: dict[str, pd.DataFrame] = field(default_factory=dict)
+    regression_slopes: dict[str, pd.DataFrame] = field(default_factory=dict)
+    twins: dict[str, float] = field(default_factory=dict)
     cumulative: pd.DataFrame | None = None
     study_sets: dict[str, StudySet] = field(default_factory=dict)
     wall_seconds: float = 0.0
@@ -143,6 +153,14 @@ def _content_key(kind: str, data, covariates: pd.DataFrame | None, tp, ep) -> st
         payload = [list(data.study), np.round(data.yi, 12).tolist(), np.round(data.vi, 12).tolist(), data.measure]
     cov = None if covariates is None else covariates.round(12).to_dict(orient="split")
     return hashlib.sha256(repr((kind, payload, cov, tp.key, tp.params, ep.key, ep.mean, ep.sd)).encode()).hexdigest()
+
+
+def _map_step(n_msc: int, n_control: int) -> int:
+    """The smallest step (in deaths) that keeps a missing-study map within :data:`MAP_CELLS` cells."""
+    step = 1
+    while math.ceil(n_msc / step + 1) * math.ceil(n_control / step + 1) > MAP_CELLS:
+        step += 1
+    return step
 
 
 def fit_seed(seed: int, label: str) -> int:
@@ -203,11 +221,6 @@ class Reanalysis:
         self._done[key] = (fit, f"fits/{path.name}")
         return self._done[key]
 
-    @property
-    def _sensitivity_draws(self) -> int:
-        """Draws per chain of leave-one-out and cumulative fits (never more than the run's own setting)."""
-        return min(SENSITIVITY_DRAWS, self.settings.sampler.get("draws", DRAWS))
-
     def _save_figure(self, fig, path: Path) -> Path:
         """Render and write a figure on the background writer thread (it overlaps the next fit); return its path."""
         self._writes.append(self._writer.submit(figs.save, fig, path))
@@ -221,31 +234,35 @@ class Reanalysis:
         return self._fit(fit_binomial_normal, data, tp, ep, label=label, name=name, covariates=covariates, **extra)
 
     def _row(self, post, s: StudySet, *, model: str, tp: str, ep: str, analysis: str | None = None, **kw) -> None:
+        """Append the summary row of ``post``; absolute-risk columns at the set's crude control risk unless told.
+
+        The binomial-normal model's internal baseline risk (expit of the mean control log-odds, pulled down by
+        zero-event studies) describes no patient population, so it is never the baseline of an absolute effect.
+        """
         baseline = kw.pop("baseline_risk", None)
-        if (
-            baseline is None
-            and post.measure in ("OR", "RR")
-            and getattr(post, "_baseline_draws", lambda: None)() is None
-        ):
+        if baseline is None and post.measure in ("OR", "RR"):
             baseline = s.crude_control_risk
-        self.result.rows.append(
-            posterior_row(
-                post,
-                analysis_id=s.key if analysis is None else f"{s.document}/{analysis}",
-                document=s.document,
-                analysis=s.analysis if analysis is None else analysis,
-                title=s.title,
-                model=model,
-                tau_prior=tp,
-                effect_prior=ep,
-                studies=kw.pop("studies", s.table.study),
-                missing=kw.pop("missing", s.missing),
-                higher_is_benefit=s.higher_is_benefit,
-                baseline_risk=baseline,
-                published=kw.pop("published", s.published),
-                **kw,
-            )
+        extra = {c: kw.pop(c) for c in list(kw) if c in ("log_evidence", "title")}
+        row = posterior_row(
+            post,
+            analysis_id=s.key if analysis is None else f"{s.document}/{analysis}",
+            document=s.document,
+            analysis=s.analysis if analysis is None else analysis,
+            title=s.title,
+            model=model,
+            tau_prior=tp,
+            effect_prior=ep,
+            studies=kw.pop("studies", s.table.study),
+            missing=kw.pop("missing", s.missing),
+            higher_is_benefit=s.higher_is_benefit,
+            baseline_risk=baseline,
+            published=kw.pop("published", s.published),
+            **kw,
         )
+        if row["baseline_source"] == "user":
+            row["baseline_source"] = "crude control risk of the set"
+        row.update(extra)
+        self.result.rows.append(row)
 
     # -- job builders ---------------------------------------------------------------------------------------
 
@@ -259,17 +276,18 @@ class Reanalysis:
         for key, s in self.sets.items():
             if not self.settings.wants(s.document, s.analysis):
                 continue
-            jobs.append((f"exact grid {key}", lambda s=s: self.exact_grid(s)))
-            jobs.append((f"binomial-normal {key}", lambda s=s: self.study_level(s)))
-            if key in GRID_SETS and not self.settings.quick:
-                jobs.append((f"prior grid {key}", lambda s=s: self.prior_grid(s)))
+            jobs.append((f"exact grids {key}", lambda s=s: (self.exact_grid(s), self.exact_bn_grid(s))))
+            jobs.append((f"binomial-normal MCMC {key}", lambda s=s: self.study_level(s)))
             if s.missing and s.document != EVIDENCE_BASE:
                 jobs.append((f"missing studies {key}", lambda s=s: self.missing_studies(s)))
             if key in LOO_SETS:
-                for omit in s.table.study:
-                    jobs.append((f"leave out {omit} ({key})", lambda s=s, o=omit: self.leave_one_out(s, o)))
+                jobs.append((f"leave one out ({key})", lambda s=s: [self.leave_one_out(s, o) for o in s.table.study]))
+        if self.settings.wants(EVIDENCE_BASE, "all") or self.settings.wants("scrt2026", "mortality"):
+            jobs.insert(0, ("published totals", self.published_totals))
         if self.settings.wants(EVIDENCE_BASE, "all"):
             base = self.sets[f"{EVIDENCE_BASE}/all"]
+            jobs.append(("non-randomised studies through a bias model", lambda b=base: self.design_bias(b)))
+            jobs.append(("absolute effects and Bayes factors", self.primary_summaries))
             for make in REGRESSIONS:
                 jobs.append((f"meta-regression {make.__name__}", lambda m=make, b=base: self.regression(b, m)))
             jobs.append(("design down-weighting", lambda b=base: self.downweight_nrs(b)))
@@ -306,28 +324,34 @@ class Reanalysis:
         s = self.sets.get(f"{document}/{analysis}") or self.sets.get(f"{document}/mortality")
         baseline = s.crude_control_risk if s is not None else self.sets[f"{EVIDENCE_BASE}/all"].crude_control_risk
         higher = self.dataset.analysis_set(document, analysis).outcome in HIGHER_IS_BENEFIT
-        for tk in BINARY_TAU_PRESETS:
-            for ek in EFFECT_PRESETS_GRID:
-                post = SummaryLevelPosterior(
-                    pub.estimate, pub.ci_low, pub.ci_high, pub.measure, tau_prior(tk), effect_prior(ek),
-                    seed=fit_seed(self.settings.seed, f"summary {document}/{analysis}"),
-                )  # fmt: skip
-                row = posterior_row(
-                    post,
-                    analysis_id=f"{document}/{analysis}",
-                    document=document,
-                    analysis=analysis,
-                    title=f"{document} {analysis.replace('_', ' ')} (published pooled estimate)",
-                    model="summary_level",
-                    tau_prior=tk,
-                    effect_prior=ek,
-                    studies=("published",),
-                    higher_is_benefit=higher,
-                    baseline_risk=baseline,
-                    published=pub,
-                    method="closed form (conjugate normal); tau from its prior",
-                )
-                self.result.rows.append(row)
+        variants = [("summary_level", None, "closed form (conjugate normal), the published CI at face value; "
+                     "tau from its prior")]  # fmt: skip
+        if pub.is_fixed_effect and pub.k:
+            variants.append(("summary_level_re", pub.k, f"fixed-effect CI widened by tau^2/k (k = {pub.k}), tau "
+                             "integrated over its prior (normal mixture)"))  # fmt: skip
+        for model, k, method in variants:
+            for tk in BINARY_TAU_PRESETS:
+                for ek in EFFECT_PRESETS_GRID:
+                    post = SummaryLevelPosterior(
+                        pub.estimate, pub.ci_low, pub.ci_high, pub.measure, tau_prior(tk), effect_prior(ek),
+                        fixed_effect_k=k, seed=fit_seed(self.settings.seed, f"summary {document}/{analysis}"),
+                    )  # fmt: skip
+                    row = posterior_row(
+                        post,
+                        analysis_id=f"{document}/{analysis}",
+                        document=document,
+                        analysis=analysis,
+                        title=f"{document} {analysis.replace('_', ' ')} (published pooled estimate)",
+                        model=model,
+                        tau_prior=tk,
+                        effect_prior=ek,
+                        studies=("published",),
+                        higher_is_benefit=higher,
+                        baseline_risk=baseline,
+                        published=pub,
+                        method=method,
+                    )
+                    self.result.rows.append(row)
 
     def _effects(self, s: StudySet, measure: str | None = None):
         return escalc(s.table, measure or s.measure, correction="only0", drop00=True)
@@ -352,119 +376,65 @@ class Reanalysis:
                              name=f"{s.file_stem}__binomial_normal__primary")  # fmt: skip
         post = fit.posterior(seed=self.settings.seed)
         self._row(post, s, model="binomial_normal", tp=tp.key, ep=ep.key, fit=fit, fit_file=path)
-        if s.measure == "RR":
-            self._rr_row(fit, s, path)
+        exact = exact_binomial_normal(s.table, tp, ep)
+        mu = fit.idata["posterior"]["mu"].values.reshape(-1)
+        mcse = float(np.std(mu, ddof=1)) / math.sqrt(float(fit.diagnostics.table.loc["mu", "ess_bulk"]))
+        self.result.twins[fit.label] = (float(np.mean(mu)) - exact.log_mean()) / mcse
+        self.result.rows[-1]["exact_twin_diff_mcse"] = self.result.twins[fit.label]
         self.result.study_sets[s.key] = s
         self._figures_for_set(s, fit, exact_from_effects(self._effects(s), tp, ep, n_draws=20_000))
 
-    def _rr_row(self, fit: Fit, s: StudySet, path: str) -> None:
-        """The binomial-normal model's RR implied at its baseline risk, as its own row (no predictive columns)."""
-        ds = fit.idata["posterior"].to_dataset()
-        rr = xr.Dataset({"mu": np.log(ds["rr"]), "tau": ds["tau"], "baseline_risk": ds["baseline_risk"]})
-        post = DrawsPosterior(rr, "RR", seed=self.settings.seed)
-        tp, ep = self._primary()
-        self._row(post, s, model="binomial_normal_rr_at_baseline", tp=tp.key, ep=ep.key, fit=fit, fit_file=path)
-        row = self.result.rows[-1]
-        for col in ("tau_median", "p_tau_above_0.5", "pred_low", "pred_high", "p_new_benefit"):
-            row[col] = math.nan
+    def exact_bn_grid(self, s: StudySet) -> None:
+        """The binomial-normal model over the whole prior grid, exactly (:mod:`models.bayes.exact_binomial`).
 
-    def prior_grid(self, s: StudySet) -> None:
-        """The binomial-normal model over the whole prior grid, by PSIS reweighting of a few proposal fits.
-
-        Proposals: the primary fit, a broad fit (tau ~ HalfCauchy(1), mu ~ Normal(0, 3.16^2): the widest priors of
-        the grid) and a sceptical fit (Turner 2015 tau, sceptical effect prior: the most concentrated priors), the
-        last two with twice the draws. Every other prior of the grid is reweighted from each proposal by
-        Pareto-smoothed importance sampling (:mod:`models.bayes.reweight`); the proposal with the largest
-        importance-sampling ESS is used when its k-hat <= 0.7 and that ESS >= the ESS gate, else the prior gets its
-        own MCMC fit. Log weights are saved in ``fits/<set>__psis_from_<tau>__<effect>.nc``.
+        The per-study likelihood integrals are computed once and reused for every prior, so the 32 posteriors of a
+        set cost little more than one. The primary priors' exact posterior is the twin of the MCMC fit
+        (``study_level``): their difference in Monte Carlo standard errors is reported as a convergence check.
         """
-        ess_min = self.settings.sampler["gates"]["ess_min"]
-        double = 2 * self.settings.sampler.get("draws", DRAWS)
-        proposals = []
-        for (tk, ek), draws in (((PRIMARY_TAU_PRIOR, PRIMARY_EFFECT_PRIOR), None), (PROPOSAL, double),
-                                (SCEPTICAL_PROPOSAL, double)):  # fmt: skip
-            fit, path = self._bn(s, tau_prior(tk), effect_prior(ek), label=f"{s.key} binomial-normal {tk}/{ek}",
-                                 name=f"{s.file_stem}__binomial_normal__{tk}__{ek}", draws=draws)  # fmt: skip
-            if (tk, ek) != (PRIMARY_TAU_PRIOR, PRIMARY_EFFECT_PRIOR):
-                self._row(fit.posterior(seed=self.settings.seed), s, model="binomial_normal", tp=tk, ep=ek, fit=fit,
-                          fit_file=path, method="mcmc (PSIS proposal)")  # fmt: skip
-            if fit.diagnostics.passed:
-                post = fit.idata["posterior"].to_dataset()
-                table = fit.diagnostics.table
-                ess = float(min(table.loc["mu", "ess_bulk"], table.loc["tau", "ess_bulk"]))
-                proposals.append(((tk, ek), fit, path, post, ess / (post.sizes["chain"] * post.sizes["draw"])))
-        weights: dict[tuple[str, str], dict[str, np.ndarray]] = {}
-        diagnostics = []
-        done = {p[0] for p in proposals}
         for tk in BINARY_TAU_PRESETS:
             for ek in EFFECT_PRESETS_GRID:
-                if (tk, ek) in done or (tk, ek) == (PRIMARY_TAU_PRIOR, PRIMARY_EFFECT_PRIOR):
-                    continue
-                target = (tau_prior(tk), effect_prior(ek))
-                best = None
-                for priors, fit, path, post, r_eff in proposals:
-                    rw = reweight(post, target, (tau_prior(priors[0]), effect_prior(priors[1])), r_eff=r_eff,
-                                  ess_min=ess_min, seed=fit_seed(self.settings.seed, f"{s.key} {tk} {ek}"))  # fmt: skip
-                    if best is None or (rw.khat <= KHAT_MAX and rw.ess > best[0].ess):
-                        best = (rw, priors, fit, path)
-                rw, priors, fit, path = best
-                diagnostics.append({"tau_prior": tk, "effect_prior": ek, "proposal": "/".join(priors),
-                                    "khat": rw.khat, "ess": rw.ess, "used": rw.passed})  # fmt: skip
-                if rw.passed:
-                    weights.setdefault(priors, {})[f"{tk}/{ek}"] = rw.log_weights
-                    self._row(DrawsPosterior(rw.posterior, "OR", seed=self.settings.seed), s, model="binomial_normal",
-                              tp=tk, ep=ek, fit=fit, fit_file=path,
-                              method=f"mcmc, PSIS-reweighted from {'/'.join(priors)}")  # fmt: skip
-                else:
-                    direct, direct_path = self._bn(s, *target, label=f"{s.key} binomial-normal {tk}/{ek}",
-                                                   name=f"{s.file_stem}__binomial_normal__{tk}__{ek}")  # fmt: skip
-                    self._row(direct.posterior(seed=self.settings.seed), s, model="binomial_normal", tp=tk, ep=ek,
-                              fit=direct, fit_file=direct_path, method="mcmc")  # fmt: skip
-                self.result.rows[-1].update(is_khat=rw.khat, is_ess=rw.ess)
-        self.result.psis[s.key] = pd.DataFrame(diagnostics)
-        for (tk, ek), by_prior in weights.items():
-            path = next(p[2] for p in proposals if p[0] == (tk, ek))
-            ds = xr.Dataset(
-                {"log_weight": (("prior", "sample"), np.stack(list(by_prior.values())))},
-                coords={"prior": list(by_prior)},
-                attrs={"proposal_fit": path, "proposal_priors": f"{tk}/{ek}", "sample_order": "chain-major",
-                       "method": "Pareto-smoothed importance sampling (arviz-stats psislw)"},
-            )  # fmt: skip
-            target_path = self.fit_dir / f"{s.file_stem}__psis_from_{tk}__{ek}.nc"
-            self._writes.append(self._writer.submit(_write_netcdf, ds, target_path))
+                post = exact_binomial_normal(s.table, tau_prior(tk), effect_prior(ek))
+                self._row(post, s, model="binomial_normal_exact", tp=tk, ep=ek, method="exact quadrature",
+                          log_evidence=post.log_evidence)  # fmt: skip
 
     def missing_studies(self, s: StudySet) -> None:
-        """Tipping-point grid over the deaths in the studies with unknown counts (:mod:`models.analyses.missing`)."""
+        """Tipping-point map over the deaths in the studies with unknown counts (:mod:`models.analyses.missing`)."""
         sizes = missing_arm_sizes(self.dataset, s.outcome, s.missing)
         if sizes is None:
             return
         n_t, n_c = sizes
         key = repr((s.table, s.missing))
+        step = _map_step(int(n_t.sum()), int(n_c.sum()))
         if key not in self._grids:
             tp, ep = self._primary()
-            step = max(1, int(n_t.sum() + n_c.sum()) // 80)  # at most about 40 x 40 grid points
             self._grids[key] = tipping_grid(s.table, n_t, n_c, s.missing, tp, ep, step=step,
                                             higher_is_benefit=s.higher_is_benefit)  # fmt: skip
         grid = self._grids[key]
         text = (
             f"{len(s.missing)} {'study lacks its counts' if len(s.missing) == 1 else 'studies lack counts'} "
-            f"({', '.join(s.missing)}; {n_t.sum()} MSC and {n_c.sum()} control patients). " + describe_boundary(grid)
+            f"({', '.join(s.missing)}; {n_t.sum()} MSC and {n_c.sum()} control patients). "
+            + describe_boundary(grid, step=step)
         )
         self.result.tipping[s.key] = text
-        fig = figs.tipping_map(grid, title=f"{s.title}: deaths the missing studies would need")
+        scenarios = ()
+        totals = self.result.totals.get("implied")
+        if totals is not None and s.document == "scrt2026":
+            scenarios = (("published totals", totals.deaths_t, totals.deaths_c),)
+        fig = figs.tipping_map(grid, scenarios=scenarios, arm_sizes=(int(n_t.sum()), int(n_c.sum())),
+                               higher_is_benefit=s.higher_is_benefit,
+                               title=f"{s.title}: deaths the missing studies would need (binomial-normal, exact)")  # fmt: skip
         self.result.add_figure(s.key, self._save_figure(fig, self.fig_dir / f"{s.file_stem}__missing.png"), text)
 
     def leave_one_out(self, s: StudySet, omit: str) -> None:
-        """Binomial-normal primary fit without one study."""
+        """Exact binomial-normal posterior without one study (primary priors)."""
         keep = [x for x in s.table.study if x != omit]
         tp, ep = self._primary()
-        fit, path = self._bn(s, tp, ep, label=f"{s.key} without {omit}", table=s.table.subset(keep),
-                             name=f"{s.file_stem}__loo__{omit}", draws=self._sensitivity_draws)  # fmt: skip
-        self._row(
-            fit.posterior(seed=self.settings.seed), s, model="binomial_normal", tp=tp.key, ep=ep.key,
-            analysis=f"{s.analysis}/without_{omit}", studies=tuple(keep), fit=fit, fit_file=path,
-        )  # fmt: skip
-        self.result.rows[-1]["analysis_id"] = f"{s.key}/without_{omit}"
+        post = exact_binomial_normal(s.table.subset(keep), tp, ep)
+        self._row(post, s, model="binomial_normal_exact", tp=tp.key, ep=ep.key, analysis=f"{s.analysis}/without_{omit}",
+                  studies=tuple(keep), method="exact quadrature")  # fmt: skip
+        row = self.result.rows[-1]
+        row["analysis_id"] = f"{s.key}/without_{omit}"
+        row["title"] = f"{s.title}, without {omit}"
 
     def regression(self, base: StudySet, make: Callable[[pd.DataFrame], Regression]) -> None:
         """A binomial-normal meta-regression and its subgroup ORs beside the published subgroup ORs."""
@@ -496,6 +466,16 @@ class Reanalysis:
             )  # fmt: skip
         frame = pd.DataFrame(rows)
         self.result.regressions[reg.key] = frame
+        beta = ds["beta"].transpose("chain", "draw", "covariate")
+        slopes = []
+        for j, name in enumerate(reg.covariates.columns):
+            b = beta.values[..., j].reshape(-1)
+            lo, med, hi = np.exp(np.quantile(b, [0.025, 0.5, 0.975]))
+            slopes.append({"covariate": name, "ratio_of_ors": med, "low": lo, "high": hi,
+                           "p_below_1": float(np.mean(b < 0)),
+                           "k_with": int((reg.covariates[name] > 0).sum()) if set(
+                               reg.covariates[name].unique()) <= {0.0, 1.0} else len(reg.covariates)})  # fmt: skip
+        self.result.regression_slopes[reg.key] = pd.DataFrame(slopes)
         fig = figs.subgroups(frame, title=reg.title + " (binomial-normal, primary priors)")
         caption = f"{reg.title}: posterior OR by subgroup (95% CrI) beside the published subgroup OR where one exists."
         if reg.dropped:
@@ -516,7 +496,7 @@ class Reanalysis:
         self.result.rows[-1]["title"] = "All studies, non-randomised studies at half weight (variance x2)"
 
     def over_time(self, base: StudySet) -> None:
-        """Cumulative binomial-normal analysis by publication year."""
+        """Cumulative binomial-normal analysis by publication year (exact, primary priors)."""
         years = self.dataset.covariates(list(base.table.study))["year"].astype(int)
         tp, ep = self._primary()
         rows = []
@@ -524,15 +504,12 @@ class Reanalysis:
             keep = [s for s in base.table.study if years[s] <= year]
             if len(keep) < 2:
                 continue
-            fit, path = self._bn(base, tp, ep, label=f"evidence up to {year}", table=base.table.subset(keep),
-                                 name=f"{base.file_stem}__cumulative__{year}",
-                                 draws=self._sensitivity_draws)  # fmt: skip
-            post = fit.posterior(seed=self.settings.seed)
+            post = exact_binomial_normal(base.table.subset(keep), tp, ep)
             ci = post.interval(0.95)
             rows.append({"year": year, "k": len(keep), "median": post.median(), "low": ci.low, "high": ci.high,
                          "p_benefit": post.prob_below(1.0)})  # fmt: skip
-            self._row(post, base, model="binomial_normal", tp=tp.key, ep=ep.key, analysis=f"up_to_{year}",
-                      studies=tuple(keep), fit=fit, fit_file=path)  # fmt: skip
+            self._row(post, base, model="binomial_normal_exact", tp=tp.key, ep=ep.key, analysis=f"up_to_{year}",
+                      studies=tuple(keep), method="exact quadrature")  # fmt: skip
             self.result.rows[-1]["title"] = f"Studies published up to {year}"
         self.result.cumulative = pd.DataFrame(rows)
         fig = figs.over_time(self.result.cumulative, title="Evidence over time (binomial-normal, primary priors)")
@@ -541,6 +518,117 @@ class Reanalysis:
             "Pooled OR and P(OR < 1) as the studies with known counts accumulated, by publication year.",
         )  # fmt: skip
 
+    # -- the hierarchy of analyses: randomised first, non-randomised only through a bias model --------------------
+
+    def _bias_vectors(self, studies: tuple[str, ...], bias: BiasPrior | None) -> tuple[np.ndarray, np.ndarray]:
+        """Per-study bias mean and SD: ``bias`` for non-randomised studies (and for a pooled row of studies without
+        counts, most of which are non-randomised), 0 for randomised trials; zeros when ``bias`` is None."""
+        k = len(studies)
+        if bias is None:
+            return np.zeros(k), np.zeros(k)
+        design = self.dataset.studies["design"]
+        nrs = np.array([design.get(x, "NRS") == "NRS" for x in studies])
+        return np.where(nrs, bias.mean, 0.0), np.where(nrs, bias.sd, 0.0)
+
+    def _posterior(self, table, bias: BiasPrior | None = None, *, parametrisation: str = "symmetric", tp=None, ep=None):
+        """Exact binomial-normal posterior of ``table`` (primary priors unless told), with the NRS bias model."""
+        ptp, pep = self._primary()
+        mean, sd = self._bias_vectors(table.study, bias)
+        return exact_binomial_normal(table, tp or ptp, ep or pep, bias_mean=mean, bias_sd=sd,
+                                     parametrisation=parametrisation)  # fmt: skip
+
+    def design_bias(self, base: StudySet) -> None:
+        """RCT + NRS with each NRS's additive bias integrated out (:data:`models.priors.BIAS_PRESETS`), over the
+        prior grid; and the control-arm parametrisation of the binomial-normal model as a sensitivity analysis."""
+        for key, bias in BIAS_PRESETS.items():
+            for tk in BINARY_TAU_PRESETS:
+                for ek in EFFECT_PRESETS_GRID:
+                    if key != PRIMARY_BIAS_PRIOR and (tk, ek) != (PRIMARY_TAU_PRIOR, PRIMARY_EFFECT_PRIOR):
+                        continue
+                    post = self._posterior(base.table, bias, tp=tau_prior(tk), ep=effect_prior(ek))
+                    self._row(post, base, model="binomial_normal_exact", tp=tk, ep=ek, analysis=key,
+                              method="exact quadrature", title=f"RCT + NRS, NRS through a bias model: {bias}",
+                              log_evidence=post.log_evidence)  # fmt: skip
+        tp, ep = self._primary()
+        for analysis in (PRIMARY_ANALYSIS, "all"):
+            s = self.sets[f"{EVIDENCE_BASE}/{analysis}"]
+            post = self._posterior(s.table, parametrisation="control")
+            self._row(post, s, model="binomial_normal_exact_control_arm", tp=tp.key, ep=ep.key,
+                      method="exact quadrature, control-arm parametrisation (logit p_c = a, logit p_t = a + t)")  # fmt: skip
+
+    def published_totals(self) -> None:
+        """The deaths implied in the 9 studies without counts by SCRT 2026's published crude totals, spread over
+        those studies in several ways (:mod:`models.analyses.totals`), each added to the 15 studies with counts."""
+        base = self.sets[f"{EVIDENCE_BASE}/all"]
+        sizes = missing_arm_sizes(self.dataset, "mortality", base.missing)
+        if sizes is None:
+            return
+        n_t, n_c = sizes
+        implied = implied_missing_deaths(base.table, n_t, n_c, **SCRT_TOTALS)
+        self.result.totals["implied"] = implied
+        tp, ep = self._primary()
+        bias = BIAS_PRESETS[PRIMARY_BIAS_PRIOR]
+        for alloc in allocations(base.table, base.missing, n_t, n_c, implied.deaths_t, implied.deaths_c):
+            for model, b in (("binomial_normal_exact_nrs_bias", bias), ("binomial_normal_exact", None)):
+                post = self._posterior(alloc.table, b)
+                how = "NRS through the bias model" if b is not None else "all 24 exchangeable, as SCRT 2026 pooled"
+                self._row(post, base, model=model, tp=tp.key, ep=ep.key, analysis=f"published_totals/{alloc.key}",
+                          studies=alloc.table.study, missing=(), method="exact quadrature",
+                          title=f"All 24 studies, published-totals scenario: {alloc.label} ({how})",
+                          log_evidence=post.log_evidence)  # fmt: skip
+
+    def control_risks(self) -> tuple[ControlRisk, ...]:
+        """The stated control risks of the absolute effects: the randomised trials' crude control risk and two
+        RECOVERY usual-care risks (on oxygen; ventilated)."""
+        rct = self.sets[f"{EVIDENCE_BASE}/{PRIMARY_ANALYSIS}"].table
+        crude = crude_control_risk(
+            rct.e_c.sum(), rct.n_c.sum(), key="rct_crude", label="crude control risk of the randomised trials",
+            source=f"{int(rct.e_c.sum())} of {int(rct.n_c.sum())} control patients in the {rct.k} RCTs with counts",
+        )  # fmt: skip
+        return (crude, RECOVERY_OXYGEN, RECOVERY_VENTILATED)
+
+    def primary_summaries(self) -> None:
+        """Absolute effects at stated control risks, Bayes factors and the model-averaged effect, for the primary
+        analysis and the analyses the bottom line quotes."""
+        bias = BIAS_PRESETS[PRIMARY_BIAS_PRIOR]
+        targets = [
+            (self.sets[f"{EVIDENCE_BASE}/{PRIMARY_ANALYSIS}"], None, None, None),
+            (self.sets[f"{EVIDENCE_BASE}/rct_blinded"], None, None, None),
+            (self.sets[f"{EVIDENCE_BASE}/all"], bias, PRIMARY_BIAS_PRIOR, None),
+            (self.sets[f"{EVIDENCE_BASE}/all"], None, None, None),
+        ]
+        implied = self.result.totals.get("implied")
+        if implied is not None:
+            base = self.sets[f"{EVIDENCE_BASE}/all"]
+            n_t, n_c = missing_arm_sizes(self.dataset, "mortality", base.missing)
+            prop = allocations(base.table, base.missing, n_t, n_c, implied.deaths_t, implied.deaths_c)[0]
+            targets.append((base, bias, "published_totals/proportional", prop.table))
+        tp, ep = self._primary()
+        for s, b, analysis, table in targets:
+            table = s.table if table is None else table
+            analysis_name = analysis or s.analysis
+            model = "binomial_normal_exact_nrs_bias" if analysis == "published_totals/proportional" else (
+                "binomial_normal_exact")  # fmt: skip
+            key = f"{s.document}/{analysis_name}"
+            mean, sd = self._bias_vectors(table.study, b)
+            averaged = model_average(table, tp, ep, bias_mean=mean, bias_sd=sd)
+            self.result.averaging[key] = averaged
+            for row in self.result.rows:
+                if row["analysis_id"] == key and row["model"] == model and row["tau_prior"] == tp.key and (
+                        row["effect_prior"] == ep.key):  # fmt: skip
+                    row.update(bf10_effect=averaged.bf10_effect, bf10_heterogeneity=averaged.bf10_heterogeneity,
+                               p_benefit_model_averaged=averaged.prob_below(1.0),
+                               **{"p_below_0.8_model_averaged": averaged.prob_below(0.8)})  # fmt: skip
+                    base_row = row
+                    break
+            else:
+                continue
+            post = self._posterior(table, b)
+            effects = [absolute_effect(post, c) for c in self.control_risks()]
+            self.result.absolute[key] = effects
+            for eff in effects:
+                self.result.rows.append(absolute_row(base_row, eff))
+
     def followup(self) -> None:
         """Single-trial reanalysis of the Shi 2021 3-year follow-up (see :mod:`models.analyses.followup`)."""
         self.result.rows.extend(followup_rows(self.dataset, lambda analysis: fit_seed(self.settings.seed, analysis)))
@@ -548,59 +636,63 @@ class Reanalysis:
     # -- figures --------------------------------------------------------------------------------------------
 
     def _figures_for_set(self, s: StudySet, bn: Fit, nn: Posterior) -> None:
-        """Forest plot, posterior density and tau prior-vs-posterior for one study set.
+        """Forest plot (Cochrane layout) and the posterior of the pooled OR for one study set; tau for key sets.
 
-        The forest plot is drawn on the paper's measure: the binomial-normal model for OR sets, the (exact)
-        normal-normal model on log RR for RR sets, so that study RRs, shrunken RRs and the published RR share an axis.
+        One pooled quantity per display: the forest plot is drawn on the paper's measure (binomial-normal OR for OR
+        sets; normal-normal on log RR for RR sets, so that study RRs and the published RR share an axis), the
+        density shows the binomial-normal pooled OR, and each says so in its title.
         """
-        post = nn if s.measure == "RR" else bn.posterior(seed=self.settings.seed)
+        post = nn if s.measure == "RR" else self._posterior(s.table)
         observed = self._effects(s, s.measure)
+        design = self.dataset.studies["design"]
+        sizes = missing_arm_sizes(self.dataset, s.outcome, s.missing) if s.missing else None
+        not_reported = (
+            [(m, int(t), int(c)) for m, t, c in zip(s.missing, *sizes, strict=True)] if sizes is not None
+            else list(s.missing)
+        )  # fmt: skip
+        model = "normal-normal on log RR" if s.measure == "RR" else "binomial-normal, exact"
         fig = figs.forest(
-            s,
-            observed,
-            post,
-            title=f"{s.title}: {'normal-normal (log RR)' if s.measure == 'RR' else 'binomial-normal'}",
-        )
+            s, observed, post, title=f"{s.title}: pooled {s.measure} ({model})",
+            design={x: str(design.get(x, "")) for x in s.table.study},
+            weights=figs.random_effects_weights(observed, nn.tau_median()),
+            heterogeneity=figs._heterogeneity(observed, nn), not_reported=not_reported, model=model,
+        )  # fmt: skip
         self.result.add_figure(s.key, self._save_figure(fig, self.fig_dir / f"{s.file_stem}__forest.png"),
-                               f"Forest plot: observed study {s.measure}s (95% CI; 0.5 added to zero cells), "
-                               "shrunken estimates and pooled posterior (95% CrI), predictive interval for a new "
-                               f"study, and the published pooled {s.measure}.")  # fmt: skip
+                               f"Forest plot ({s.measure}, {model}): deaths/patients per arm, random-effects weights "
+                               f"(normal-normal), observed {s.measure} (95% CI; 0.5 added to zero cells), shrunken "
+                               "estimates, pooled posterior (95% CrI), 95% prediction interval, the published pooled "
+                               "estimate, and the studies whose counts were never reported.")  # fmt: skip
         ds = bn.idata["posterior"].to_dataset()
-        draws = np.log(ds["rr"].values.reshape(-1)) if s.measure == "RR" else ds["mu"].values.reshape(-1)
-        fig = figs.density(draws, s, title=f"{s.title}: posterior of the pooled {s.measure} (binomial-normal)")
-        what = "RR implied at the model's baseline risk" if s.measure == "RR" else "OR"
+        fig = figs.density(ds["mu"].values.reshape(-1), s, title=f"{s.title}: pooled OR (binomial-normal)")
         self.result.add_figure(s.key, self._save_figure(fig, self.fig_dir / f"{s.file_stem}__density.png"),
-                               f"Posterior of the pooled {what} (binomial-normal, primary priors) with P(benefit) "
-                               "shaded and the published 95% CI marked.")  # fmt: skip
-        fig = figs.tau(ds["tau"].values.reshape(-1), bn.tau_prior, title=f"{s.title}: heterogeneity")
-        self.result.add_figure(
-            s.key,
-            self._save_figure(fig, self.fig_dir / f"{s.file_stem}__tau.png"),
-            f"Posterior of tau (binomial-normal) against its prior ({bn.tau_prior.label}).",
-        )
+                               "Posterior of the pooled OR (binomial-normal, MCMC draws, primary priors) with the "
+                               "benefit side shaded and the published 95% CI marked.")  # fmt: skip
+        if s.document == EVIDENCE_BASE and s.analysis in (PRIMARY_ANALYSIS, "all"):
+            fig = figs.tau(ds["tau"].values.reshape(-1), bn.tau_prior, title=f"{s.title}: heterogeneity")
+            self.result.add_figure(
+                s.key,
+                self._save_figure(fig, self.fig_dir / f"{s.file_stem}__tau.png"),
+                f"Posterior of tau (binomial-normal) against its prior ({bn.tau_prior.label}).",
+            )
 
     def figures(self) -> None:
-        """Prior-sensitivity heatmaps (P(benefit), and P(ratio < 0.8) for the binomial-normal grid)."""
+        """Prior-sensitivity heatmaps of P(OR < 1) for the primary analysis and the bias-model analysis."""
         summary = self.result.summary
-        for key, s in self.sets.items():
-            if not self.settings.wants(s.document, s.analysis):
+        for key, model, title in (
+            (f"{EVIDENCE_BASE}/{PRIMARY_ANALYSIS}", "binomial_normal_exact", "Randomised trials (primary)"),
+            (f"{EVIDENCE_BASE}/nrs_bias", "binomial_normal_exact", "RCT + NRS through the bias model"),
+        ):
+            sub = summary[(summary["analysis_id"] == key) & (summary["model"] == model)]
+            if sub["tau_prior"].nunique() < 2:
                 continue
-            for model, column, label in (
-                ("binomial_normal", "p_benefit", "P(benefit)"),
-                ("binomial_normal", "p_below_0.8", "P(OR < 0.8)"),
-                ("normal_normal_exact", "p_benefit", "P(benefit)"),
-            ):
-                sub = summary[(summary["analysis_id"] == key) & (summary["model"] == model)]
-                if sub["tau_prior"].nunique() < 2 or (column != "p_benefit" and s.higher_is_benefit):
-                    continue
-                table = sub.pivot_table(index="tau_prior", columns="effect_prior", values=column)
-                table = table.reindex(index=[t for t in BINARY_TAU_PRESETS if t in table.index],
-                                      columns=[e for e in EFFECT_PRESETS_GRID if e in table.columns])  # fmt: skip
-                name = model.replace("_", "-")
-                fig = figs.sensitivity(table, title=f"{s.title}: {label} by prior ({name})", value_label=label)
-                stem = f"{s.file_stem}__priors__{model}" + ("" if column == "p_benefit" else "__p_below_0.8")
-                caption = f"Prior sensitivity: {label} by tau prior (rows) and effect prior (columns), {name} model."
-                self.result.add_figure(key, self._save_figure(fig, self.fig_dir / f"{stem}.png"), caption)
+            table = sub.pivot_table(index="tau_prior", columns="effect_prior", values="p_benefit")
+            table = table.reindex(index=[t for t in BINARY_TAU_PRESETS if t in table.index],
+                                  columns=[e for e in EFFECT_PRESETS_GRID if e in table.columns])  # fmt: skip
+            fig = figs.sensitivity(table, title=f"{title}: P(OR < 1) by prior", value_label="P(OR < 1)")
+            stem = key.replace("/", "__") + "__priors"
+            caption = (f"{title}: P(OR < 1) by heterogeneity prior (rows) and effect prior (columns), exact "
+                       "binomial-normal; colours span the range of the values shown.")  # fmt: skip
+            self.result.add_figure("priors", self._save_figure(fig, self.fig_dir / f"{stem}.png"), caption)
 
 
 def known_target(dataset: Dataset, only: str) -> bool:

@@ -11,6 +11,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
+import pandas as pd
+
 from models.datasets import Dataset
 from models.reproduction import SUBGROUP_FILTERS
 from models.tables import BinaryTable
@@ -36,6 +38,11 @@ HIGHER_IS_BENEFIT = ("clinical_improvement", "ct_normal", "sf36_general_health")
 EVIDENCE_BASE = "evidence_base"
 """Pseudo-document of the analyses of all studies with known counts (not a published meta-analysis)."""
 
+PRIMARY_ANALYSIS = "rct"
+"""The pre-specified primary analysis of the evidence base: randomised trials only (binomial-normal model, primary
+priors). Non-randomised studies enter only through the bias model (``nrs_bias``); pooling them as exchangeable with
+the trials (``all``) is a sensitivity analysis."""
+
 
 @dataclass(frozen=True)
 class Published:
@@ -48,6 +55,13 @@ class Published:
     ci_low: float
     ci_high: float
     label: str
+    model: str = ""
+    k: int | None = None
+
+    @property
+    def is_fixed_effect(self) -> bool:
+        """True when the paper pooled with a fixed-effect (common-effect) model."""
+        return self.model.startswith("fixed")
 
     @property
     def has_ci(self) -> bool:
@@ -107,6 +121,8 @@ def published_of(dataset: Dataset, document: str, analysis: str) -> Published | 
         float(row["ci_low"]),
         float(row["ci_high"]),
         label,
+        str(row["model"]),
+        None if pd.isna(row["k_studies"]) else int(row["k_studies"]),
     )
 
 
@@ -135,24 +151,41 @@ def study_sets(dataset: Dataset) -> list[StudySet]:
             continue
         if table.k < 2:
             continue
-        source = "the paper's study list" if aset.studies else "candidate set (the paper's list is not published)"
+        if not aset.studies:
+            source = "candidate set (the paper's list is not published)"
+        elif "inferred" in aset.set_status:
+            source = f"{aset.set_status} (the paper prints no study list)"
+        else:
+            source = "the paper's study list"
+        nrs = [x for x in table.study + missing if dataset.studies.loc[x, "design"] == "NRS"]
+        notes = (aset.note,) if aset.note else ()
+        if nrs:
+            notes += (f"contains {len(nrs)} non-randomised {'study' if len(nrs) == 1 else 'studies'} by the "
+                      f"classification in data/studies.csv: {', '.join(nrs)}",)  # fmt: skip
+        title = f"{aset.document} {aset.analysis.replace('_', ' ')}" + ("" if aset.studies else " (candidate set)")
         sets.append(
             StudySet(
                 key=f"{aset.document}/{aset.analysis}",
                 document=aset.document,
                 analysis=aset.analysis,
-                title=f"{aset.document} {aset.analysis.replace('_', ' ')}",
+                title=title,
                 outcome=aset.outcome,
                 measure=published.measure,
                 table=table,
                 missing=missing,
                 set_source=source,
                 published=published,
-                notes=(aset.note,) if aset.note else (),
+                notes=notes,
             )
         )
     sets.extend(evidence_base_sets(dataset))
     return sets
+
+
+def is_blinded_or_placebo(study: pd.Series) -> bool:
+    """True for a trial that was double-blind or whose control arm got placebo or sham (``blinding``/``control``)."""
+    blinding, control = str(study["blinding"]).lower(), str(study["control"]).lower()
+    return blinding.startswith("double-blind") or "placebo" in control or "sham" in control
 
 
 def evidence_base_sets(dataset: Dataset) -> list[StudySet]:
@@ -169,10 +202,15 @@ def evidence_base_sets(dataset: Dataset) -> list[StudySet]:
                         outcome="mortality", measure="OR", table=sub, missing=unknown, set_source=source)  # fmt: skip
 
     rct_missing = tuple(s for s in missing if dataset.studies.loc[s, "design"] == "RCT")
+    blinded = tuple(s for s in rct if is_blinded_or_placebo(dataset.studies.loc[s]))
+    blinded_missing = tuple(s for s in rct_missing if is_blinded_or_placebo(dataset.studies.loc[s]))
     out = [
         subset("all", "All studies with known death counts (RCT + NRS)", table, missing,
                "all 24 candidate studies; those with known counts"),
-        subset("rct", "Randomised trials only", table.subset(rct), rct_missing, "RCTs with known counts"),
+        subset(PRIMARY_ANALYSIS, "Randomised trials (primary analysis)", table.subset(rct), rct_missing,
+               "RCTs with known counts"),
+        subset("rct_blinded", "Double-blind or placebo/sham-controlled randomised trials", table.subset(blinded),
+               blinded_missing, "RCTs with known counts whose control was placebo or sham, or that were double-blind"),
         subset("rct_uncontested", "Randomised trials whose design no review contests", table.subset(rct_uncontested),
                (), "RCTs with known counts, design not contested"),
         subset("no_zero_event", "Studies with at least one death in each arm",

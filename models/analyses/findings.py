@@ -1,0 +1,237 @@
+"""The answer first: the pre-specified hierarchy of analyses, the summary of findings and the bottom line.
+
+Hierarchy (stated before any result is looked at, and defended in the README's methods):
+
+1. **Primary**: randomised trials only (binomial-normal model, exact, primary priors).
+2. Double-blind or placebo/sham-controlled randomised trials (a risk-of-bias restriction of 1).
+3. Randomised and non-randomised studies, the non-randomised ones only through an additive bias model.
+4. All 24 studies under the deaths implied by SCRT 2026's published crude totals (bias model), the best available
+   answer to "what about the studies whose death counts were never published?".
+
+Pooling non-randomised studies as if exchangeable with trials is reported only as a sensitivity analysis.
+
+Certainty of the evidence follows GRADE's domains, each judged by a stated rule on numbers the toolkit computed
+(:func:`certainty`); a panel may judge otherwise, and the footnotes give it what it needs to.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from models.analyses.absolute import IMPORTANT_ARR, AbsoluteEffect
+from models.analyses.specs import EVIDENCE_BASE, PRIMARY_ANALYSIS
+from models.priors import PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One analysis of the hierarchy: where its row lives in the summary and how the report names it."""
+
+    analysis_id: str
+    model: str
+    label: str
+    short: str
+    randomised_only: bool
+
+
+HIERARCHY = (
+    Tier(f"{EVIDENCE_BASE}/{PRIMARY_ANALYSIS}", "binomial_normal_exact", "Randomised trials (primary analysis)",
+         "RCTs", True),
+    Tier(f"{EVIDENCE_BASE}/rct_blinded", "binomial_normal_exact",
+         "Double-blind or placebo/sham-controlled randomised trials", "blinded RCTs", True),
+    Tier(f"{EVIDENCE_BASE}/nrs_bias", "binomial_normal_exact",
+         "Randomised + non-randomised studies, NRS through a bias model", "RCT + NRS (bias model)", False),
+    Tier(f"{EVIDENCE_BASE}/published_totals/proportional", "binomial_normal_exact_nrs_bias",
+         "All 24 studies, deaths of the 9 without counts implied by SCRT 2026's published totals (bias model)",
+         "all 24, published totals", False),
+)  # fmt: skip
+"""The pre-specified hierarchy, primary first."""
+
+EXCHANGEABLE = Tier(f"{EVIDENCE_BASE}/all", "binomial_normal_exact",
+                    "All studies with known counts pooled as exchangeable (sensitivity only)", "all, exchangeable",
+                    False)  # fmt: skip
+
+
+def fmt_p(p: float) -> str:
+    """A probability with the precision it has: '> 0.999' and '< 0.001' at the ends, else 3 decimals."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "–"
+    if p > 0.999:
+        return "> 0.999"
+    if p < 0.001:
+        return "< 0.001"
+    return f"{p:.3f}"
+
+
+def fmt_ci(est: float, low: float, high: float, digits: int = 2) -> str:
+    """``est [low, high]`` with ``digits`` decimals."""
+    if est is None or (isinstance(est, float) and math.isnan(est)):
+        return "–"
+    return f"{est:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def primary_row(summary: pd.DataFrame, analysis_id: str, model: str) -> pd.Series | None:
+    """The summary row of ``analysis_id`` x ``model`` under the primary priors (not an absolute-effect row)."""
+    hit = summary[
+        (summary["analysis_id"] == analysis_id)
+        & (summary["model"] == model)
+        & (summary["tau_prior"] == PRIMARY_TAU_PRIOR)
+        & (summary["effect_prior"] == PRIMARY_EFFECT_PRIOR)
+    ]
+    return None if hit.empty else hit.iloc[0]
+
+
+def participants(row: pd.Series, sizes: dict[str, int]) -> int:
+    """Patients in the studies of a summary row (arm sizes from ``sizes``)."""
+    return int(sum(sizes.get(s, 0) for s in str(row["studies"]).split(";")))
+
+
+@dataclass(frozen=True)
+class Certainty:
+    """A GRADE certainty rating with the reason for every level taken off (rule and numbers)."""
+
+    level: str
+    downgrades: tuple[str, ...]
+
+
+LEVELS = ("very low", "low", "moderate", "high")
+
+
+def certainty(row: pd.Series, *, share_unblinded: float, share_unknown: float, has_nrs: bool) -> Certainty:
+    """GRADE certainty by stated rules (each rule names the number it looks at).
+
+    * Risk of bias: -1 when open-label or blinding-not-reported trials hold >= 25% of the participants, or when
+      non-randomised studies are included (even through the bias model, which widens but cannot remove their bias).
+    * Inconsistency: -1 when the posterior median of tau exceeds 0.5 (substantial heterogeneity on log-OR).
+    * Imprecision: -1 when the 95% CrI of the OR includes 1; -2 when it also reaches both an important benefit
+      (OR < 0.8) and an important harm (OR > 1.25).
+    * Publication and reporting bias: -1 when studies whose death counts were never published hold >= 10% of the
+      participants of the intended set (selective outcome reporting cannot be excluded).
+    * Indirectness is not downgraded by rule: the studies' patients, products and outcome are the question's.
+    """
+    reasons: list[str] = []
+    score = 3
+    if has_nrs or share_unblinded >= 0.25:
+        score -= 1
+        reasons.append(
+            "risk of bias: non-randomised studies included (bias model widens, cannot remove their bias)"
+            if has_nrs else f"risk of bias: {share_unblinded:.0%} of participants in open-label or unblinded trials"
+        )  # fmt: skip
+    if row["tau_median"] > 0.5:
+        score -= 1
+        reasons.append(f"inconsistency: posterior median tau {row['tau_median']:.2f} > 0.5")
+    if row["low"] < 1 < row["high"]:
+        both = row["low"] < 0.8 and row["high"] > 1.25
+        score -= 2 if both else 1
+        reasons.append(
+            f"imprecision: 95% CrI {row['low']:.2f}-{row['high']:.2f} includes no effect"
+            + (" and both an important benefit and an important harm (-2)" if both else "")
+        )
+    if share_unknown >= 0.10:
+        score -= 1
+        reasons.append(f"reporting bias: {share_unknown:.0%} of the intended participants in studies whose death "
+                       "counts were never published")  # fmt: skip
+    return Certainty(LEVELS[max(score, 0)], tuple(reasons))
+
+
+def summary_of_findings(
+    summary: pd.DataFrame,
+    absolute: dict[str, list[AbsoluteEffect]],
+    sizes: dict[str, int],
+    unblinded: set[str],
+    missing_sizes: dict[str, int],
+    nrs: set[str],
+) -> tuple[pd.DataFrame, list[str]]:
+    """The GRADE-layout table (one row per analysis of the hierarchy) and its footnotes.
+
+    Absolute columns are at the first stated control risk (the randomised trials' crude control risk); the report
+    gives the other control risks in a table of their own.
+    """
+    rows, notes = [], []
+    for tier in HIERARCHY:
+        row = primary_row(summary, tier.analysis_id, tier.model)
+        effects = absolute.get(tier.analysis_id)
+        if row is None or not effects:
+            continue
+        eff = effects[0]
+        studies = str(row["studies"]).split(";")
+        n = participants(row, sizes)
+        intended_missing = [s for s in str(row["missing"]).split(";") if s]
+        n_missing = sum(missing_sizes.get(s, 0) for s in intended_missing)
+        share_unblinded = sum(sizes.get(s, 0) for s in studies if s in unblinded) / max(n, 1)
+        cert = certainty(row, share_unblinded=share_unblinded, share_unknown=n_missing / max(n + n_missing, 1),
+                         has_nrs=any(s in nrs for s in studies) or not tier.randomised_only)  # fmt: skip
+        marks = []
+        for reason in cert.downgrades:
+            notes.append(reason)
+            marks.append(str(len(notes)))
+        rows.append(
+            {
+                "Analysis": tier.label,
+                "Studies (participants)": f"{len(studies)} ({n})",
+                "Odds ratio (95% CrI)": fmt_ci(row["median"], row["low"], row["high"]),
+                "Control risk per 1,000": f"{eff.control_per_1000:.0f}",
+                "Risk with MSC per 1,000 (95% CrI)": fmt_ci(eff.deaths_median, eff.deaths_low, eff.deaths_high, 0),
+                "Difference per 1,000 (95% CrI)": fmt_ci(
+                    eff.difference_median, eff.difference_low, eff.difference_high, 0
+                ),
+                "P(any benefit)": fmt_p(row["p_benefit"]),
+                f"P(≥ {1000 * IMPORTANT_ARR:.0f} fewer deaths per 1,000)": fmt_p(eff.p_important),
+                "Certainty (GRADE, by rule)": cert.level + (f" ({', '.join(marks)})" if marks else ""),
+            }
+        )
+    return pd.DataFrame(rows), notes
+
+
+def absolute_table(absolute: dict[str, list[AbsoluteEffect]], tiers: tuple[Tier, ...] = HIERARCHY) -> pd.DataFrame:
+    """Absolute effects of each analysis at every stated control risk (per 1,000; 95% CrI)."""
+    rows = []
+    for tier in tiers:
+        for eff in absolute.get(tier.analysis_id, []):
+            rows.append(
+                {
+                    "Analysis": tier.short,
+                    "Control risk per 1,000 (source)": f"{eff.control_per_1000:.0f} ({eff.control.label})",
+                    "Deaths with MSC per 1,000": fmt_ci(eff.deaths_median, eff.deaths_low, eff.deaths_high, 0),
+                    "Difference per 1,000": fmt_ci(eff.difference_median, eff.difference_low, eff.difference_high, 0),
+                    "P(≥ 10 fewer)": fmt_p(eff.p_arr[0.01]),
+                    "P(≥ 20 fewer)": fmt_p(eff.p_arr[0.02]),
+                    "P(≥ 50 fewer)": fmt_p(eff.p_arr[0.05]),
+                    "P(RR < 0.8) at this risk": fmt_p(eff.p_rr_below_0_8),
+                    "P(NNT ≤ 50)": fmt_p(eff.p_nnt[50]),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def bottom_line(summary: pd.DataFrame, absolute: dict[str, list[AbsoluteEffect]], certainty_level: str) -> str:
+    """At most 150 words: the primary probability of benefit, the absolute effect, the published-totals scenario,
+    what drives the uncertainty, and the certainty of the evidence."""
+    prim = primary_row(summary, HIERARCHY[0].analysis_id, HIERARCHY[0].model)
+    totals = primary_row(summary, HIERARCHY[3].analysis_id, HIERARCHY[3].model)
+    effects = absolute.get(HIERARCHY[0].analysis_id, [])
+    if prim is None or not effects:
+        return ""
+    vent = effects[-1]
+    text = (
+        f"In the {int(prim['k'])} randomised trials with published death counts, the probability that MSCs reduce "
+        f"mortality at all is {fmt_p(prim['p_benefit'])} (odds ratio {fmt_ci(prim['median'], prim['low'], prim['high'])}"
+        f"). For ventilated patients (control risk {vent.control_per_1000:.0f} per 1,000) that is "
+        f"{-vent.difference_median:.0f} fewer deaths per 1,000 (95% CrI {-vent.difference_low:.0f} fewer to "
+        f"{abs(vent.difference_high):.0f} {'more' if vent.difference_high > 0 else 'fewer'}); the probability of at "
+        f"least {1000 * IMPORTANT_ARR:.0f} fewer is {fmt_p(vent.p_important)}. "
+    )
+    if totals is not None:
+        text += (
+            f"If the studies without published counts had the deaths that SCRT 2026's own totals imply, the "
+            f"probability of any benefit is {fmt_p(totals['p_benefit'])} (odds ratio "
+            f"{fmt_ci(totals['median'], totals['low'], totals['high'])}). "
+        )
+    text += (
+        "The uncertainty comes from few, small trials, the largest of which found little effect, and from the "
+        f"unpublished deaths. Certainty of the evidence: {certainty_level}."
+    )
+    return text
