@@ -146,3 +146,47 @@ class SubgroupResult:
         """One row per subgroup with the reporting-scale fields of :meth:`PooledResult.to_dict`."""
         rows = [{"group": g, **r.to_dict()} for g, r in self.groups.items()]
         return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class RegressionBiasResult:
+    """A regression test for small-study effects fitted by weighted least squares with a multiplicative dispersion.
+
+    The model is ``y_i = intercept + slope * x_i`` with weights ``w_i``; the covariance of the coefficients is
+    ``s^2 (X' W X)^-1`` with ``s^2`` the weighted residual variance on ``k - 2`` df (R ``summary.lm``), and
+    ``statistic = slope / slope_se`` is referred to a t distribution with ``df = k - 2`` (two-sided ``p``). ``slope``
+    is the tested "bias" coefficient (meta's ``estimate["bias"]``); what ``y``, ``x``, ``w`` and ``intercept`` are
+    depends on ``method`` (see ``formulation``). All effects are on the log-OR scale.
+
+    ``k`` counts the studies in the regression; ``dropped`` lists the studies left out (double-zero studies, which
+    have no log OR), ``corrected`` those whose log OR had 0.5 added to every cell. ``underpowered`` is True when
+    ``k`` is below :data:`BIAS_K_RECOMMENDED` (10; Sterne et al. 2011, BMJ 343:d4002, and meta's ``k.min``): the
+    test was run anyway but has little power to detect asymmetry, so a large p-value is not evidence of its absence.
+    ``residual_sd`` is ``s`` (meta's ``tau`` for these tests).
+    """
+
+    method: str
+    formulation: str
+    statistic: float
+    df: int
+    p: float
+    k: int
+    slope: float
+    slope_se: float
+    intercept: float
+    intercept_se: float
+    residual_sd: float
+    underpowered: bool
+    dropped: tuple[str, ...] = ()
+    corrected: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        """Flat, JSON-ready record (log-OR scale; tuples as lists)."""
+        out = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        out["dropped"] = list(self.dropped)
+        out["corrected"] = list(self.corrected)
+        return out
+
+
+BIAS_K_RECOMMENDED = 10
+"""Smallest number of studies for which funnel-plot asymmetry tests are recommended (Sterne et al. 2011)."""
