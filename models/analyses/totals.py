@@ -147,6 +147,9 @@ def allocations(
     These are bounding spreads chosen by rule, not a search over every allocation: the report calls them so.
     """
     n_t, n_c = np.asarray(missing_n_t, dtype=int), np.asarray(missing_n_c, dtype=int)
+    for arm, deaths, n in (("MSC", deaths_t, n_t.sum()), ("control", deaths_c, n_c.sum())):
+        if not 0 <= deaths <= n:
+            raise ValueError(f"{deaths} {arm} deaths do not fit into arms of {int(n)} patients")
     size = n_t + n_c
 
     def with_rows(study: tuple[str, ...], e_t, nt, e_c, nc) -> BinaryTable:
