@@ -133,7 +133,7 @@ class Report:
 
     Every ``add_*`` method returns the report, so calls can be chained. Example::
 
-        report = Report("MSC reanalysis")
+        report = Report("Reanalysis")
         report.add_heading("Mortality").add_paragraph("P(OR < 1) = **0.93**")
         report.add_figure("figures/forest.png", "Observed and shrunken study effects")
         report.write_markdown("results/report.md")

@@ -73,7 +73,7 @@ def forest_plot(
     *,
     measure: str,
     title: str,
-    favours: tuple[str, str] = ("MSC", "control"),
+    favours: tuple[str, str] = ("treatment", "control"),
 ) -> Figure:
     """Forest plot of observed and shrunken study effects, the pooled posterior, the prediction and the paper.
 
@@ -179,7 +179,7 @@ def subgroup_effects(
     *,
     measure: str,
     title: str,
-    favours: tuple[str, str] = ("MSC", "control"),
+    favours: tuple[str, str] = ("treatment", "control"),
 ) -> Figure:
     """Posterior effect per subgroup (or meta-regression level) beside the published subgroup estimate.
 
