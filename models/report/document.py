@@ -55,7 +55,8 @@ table.very-wide td.num { overflow-wrap: anywhere; }
 caption { caption-side: top; text-align: left; font-weight: 600; padding-bottom: 0.4em; }
 th, td { border: 1px solid #c8c8c8; padding: 0.3em 0.6em; vertical-align: top; overflow-wrap: anywhere;
          hyphens: auto; }
-th { background: #f0f0f0; text-align: left; }
+th { background: #f0f0f0; text-align: left; overflow-wrap: break-word; hyphens: manual; }
+table.very-wide th { overflow-wrap: anywhere; }
 td.num { text-align: right; overflow-wrap: normal; }
 tbody tr:nth-child(even) { background: #fafafa; }
 figure { margin: 1.5em 0; }
