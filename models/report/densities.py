@@ -52,7 +52,8 @@ def _draws(values: np.ndarray, *, argument: str) -> np.ndarray:
 
 
 def _fmt_threshold(x: float) -> str:
-    return f"{x:g}"
+    """Three significant digits: 0.8, 1, 1.11 (for 1/0.9), 1.25."""
+    return f"{x:.3g}"
 
 
 def posterior_density(

@@ -197,7 +197,7 @@ def prior_sensitivity_table_figure(
         ax_tab.text(x + (0.06 if x >= 0.58 else 0), -1, _wrap(h, 18), ha="center" if x >= 0.58 else "left",
                     fontweight="bold", **kw)  # fmt: skip
     for i, (_, row) in enumerate(frame.iterrows()):
-        ax_tab.text(xs[0], i, _wrap(readable(row["tau_prior"], labels), 36), ha="left", **kw)
+        ax_tab.text(xs[0], i, _wrap(readable(row["tau_prior"], labels), 26), ha="left", **kw)
         ax_tab.text(xs[1], i, _wrap(readable(row["effect_prior"], labels), 28), ha="left", **kw)
         for x, col in ((xs[2], "p_benefit"), (xs[3], "p_important")):
             v = numbers[col][i]

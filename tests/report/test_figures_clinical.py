@@ -79,7 +79,7 @@ def _prior_frame() -> pd.DataFrame:
 def test_prior_table_shows_probabilities_tau_median_and_prediction_interval_per_prior():
     labels = {"turner2015_mortality_pharma": "Turner 2015, pharmacological"}
     fig = prior_sensitivity_table_figure(_prior_frame(), title="t", measure="OR", labels=labels)
-    texts = _texts(fig)
+    texts = [t.replace("\n", " ") for t in _texts(fig)]
     for expected in ("Turner 2015, pharmacological", "halfnormal 0.5", "> 0.999", "0.93", "0.81", "0.12", "0.31"):
         assert expected in texts
     assert "[0.35, 1.10]" in texts and "[0.28, 1.45]" in texts
