@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -12,12 +12,14 @@ from matplotlib.figure import Figure
 from models.analyses.specs import StudySet
 from models.bayes.posterior import Posterior
 from models.effects import EffectTable
-from models.priors import TauPrior
+from models.frequentist import cochran_q, i2_from_q
+from models.priors import EFFECT_PRESETS, TAU_PRESETS, TauPrior
 from models.report.densities import posterior_density, tau_prior_posterior
 from models.report.files import save_figure
-from models.report.forest import forest_plot, subgroup_effects
-from models.report.sensitivity import prior_sensitivity_heatmap
+from models.report.forest import Heterogeneity, forest_plot, subgroup_effects
+from models.report.sensitivity import prior_sensitivity_heatmap, prior_sensitivity_table_figure
 from models.report.timeline import evidence_over_time
+from models.report.tipping import tipping_map as report_tipping_map
 
 Z95 = 1.959963984540054
 
@@ -38,8 +40,42 @@ def save(fig: Figure, path: Path) -> Path:
     return save_figure(fig, path)
 
 
-def forest(s: StudySet, observed: EffectTable, post: Posterior, *, title: str) -> Figure:
-    """Observed effects (every study, NaN where not estimable), shrunken estimates, pooled and predictive rows."""
+def _heterogeneity(observed: EffectTable, post: Posterior) -> Heterogeneity | None:
+    """Q, df, p and I² of the observed effects (inverse-variance, as metafor), tau as the posterior median."""
+    if observed.k < 2:
+        return None
+    q, df, p = cochran_q(observed.yi, observed.vi)
+    return Heterogeneity(tau=post.tau_median(), i2=i2_from_q(q, df), q=q, df=df, p=p, tau_note="posterior median")
+
+
+def random_effects_weights(observed: EffectTable, tau: float) -> dict[str, float]:
+    """Normal-normal random-effects weights ``1 / (v_i + tau^2)`` per study (the forest plot shows them as %)."""
+    return {str(st): float(1 / (v + tau**2)) for st, v in zip(observed.study, observed.vi, strict=True)}
+
+
+def forest(
+    s: StudySet,
+    observed: EffectTable,
+    post: Posterior,
+    *,
+    title: str,
+    design: Mapping[str, str] | None = None,
+    weights: Mapping[str, float] | None = None,
+    heterogeneity: Heterogeneity | Mapping[str, object] | None = None,
+    not_reported: Sequence[str | tuple[str, float | None, float | None]] | None = None,
+    model: str | None = None,
+    arms: tuple[str, str] = ("MSC", "Control"),
+) -> Figure:
+    """Cochrane-style forest plot: per-arm counts, weights, observed and shrunken effects, pooled and predictive rows.
+
+    design: study -> "RCT" / "NRS" to group the rows (None: one list).
+    weights: study -> weight; default the normal-normal random-effects weights ``1/(v_i + tau^2)`` of the observed
+        effects with tau at its posterior median (see :func:`random_effects_weights`).
+    heterogeneity: default Q, df, p and I² of the observed effects with tau's posterior median.
+    not_reported: studies without counts, as labels or (label, MSC arm size, control arm size); default the set's
+        missing studies without arm sizes.
+    model: named in the pooled row, e.g. "binomial-normal" -> "Pooled OR, binomial-normal".
+    """
     obs = pd.DataFrame({"study": list(s.table.study)})
     yi = dict(zip(observed.study, observed.yi, strict=True))
     se = dict(zip(observed.study, observed.sei, strict=True))
@@ -52,18 +88,33 @@ def forest(s: StudySet, observed: EffectTable, post: Posterior, *, title: str) -
     obs["shrunk"] = [shrunk.loc[x, "median"] if x in shrunk.index else np.nan for x in s.table.study]
     obs["shrunk_low"] = [shrunk.loc[x, "low"] if x in shrunk.index else np.nan for x in s.table.study]
     obs["shrunk_high"] = [shrunk.loc[x, "high"] if x in shrunk.index else np.nan for x in s.table.study]
+    obs["events_treat"], obs["total_treat"] = s.table.e_t, s.table.n_t
+    obs["events_control"], obs["total_control"] = s.table.e_c, s.table.n_c
     ci = post.interval(0.95)
     pred = post.predictive_interval(0.95)
     pooled = {"median": post.median(), "low": ci.low, "high": ci.high}
     predictive = {"low": pred.low, "high": pred.high}
-    return forest_plot(obs, pooled, predictive, _published(s), measure=post.measure, title=title, favours=_favours(s))
+    if weights is None:
+        weights = random_effects_weights(observed, post.tau_median())
+    if heterogeneity is None:
+        heterogeneity = _heterogeneity(observed, post)
+    return forest_plot(
+        obs, pooled, predictive, _published(s), measure=post.measure, title=title, favours=_favours(s), arms=arms,
+        weights=weights, design=design, heterogeneity=heterogeneity,
+        not_reported=list(s.missing) if not_reported is None else not_reported,
+        pooled_label=f"Pooled {post.measure}" + (f", {model}" if model else " (posterior)"),
+    )  # fmt: skip
 
 
 def density(log_draws: np.ndarray, s: StudySet, *, title: str) -> Figure:
-    """Posterior of the pooled ratio with P(benefit) shaded and the published CI marked."""
+    """Posterior of the pooled ratio with P(benefit) shaded on the benefit side and the published CI marked.
+
+    Reference lines at 0.9 and 0.8 (1/0.9 and 1.25 when higher is benefit).
+    """
+    refs = (1 / 0.9, 1.25) if s.higher_is_benefit else (0.9, 0.8)
     return posterior_density(
-        log_draws, measure=s.measure, published=_published(s), title=title, reference_lines=(0.8, 0.9),
-        favours=_favours(s),
+        log_draws, measure=s.measure, published=_published(s), title=title, reference_lines=refs,
+        favours=_favours(s), higher_is_benefit=s.higher_is_benefit,
     )  # fmt: skip
 
 
@@ -72,36 +123,70 @@ def tau(tau_draws: np.ndarray, prior: TauPrior, *, title: str, measure: str = "O
     return tau_prior_posterior(tau_draws, prior.logpdf, prior_label=prior.label, title=title, measure=measure)
 
 
-def sensitivity(table: pd.DataFrame, *, title: str, value_label: str) -> Figure:
-    """P(benefit) by tau prior x effect prior."""
-    return prior_sensitivity_heatmap(table, title=title, value_label=value_label)
+def prior_labels() -> dict[str, str]:
+    """Readable names of every tau and effect prior preset ("Turner 2015 mortality, pharmacological")."""
+    return {**{k: v.label for k, v in TAU_PRESETS.items()}, **{k: v.label for k, v in EFFECT_PRESETS.items()}}
+
+
+def sensitivity(
+    table: pd.DataFrame, *, title: str, value_label: str, labels: Mapping[str, str] | None = None
+) -> Figure:
+    """P(benefit) by tau prior x effect prior; prior keys shown by their preset labels unless ``labels`` is given."""
+    return prior_sensitivity_heatmap(
+        table, title=title, value_label=value_label, labels=prior_labels() if labels is None else labels
+    )
+
+
+def sensitivity_table(
+    frame: pd.DataFrame,
+    *,
+    title: str,
+    measure: str = "OR",
+    benefit_label: str = "P(benefit)",
+    important_label: str = "P(important benefit)",
+    labels: Mapping[str, str] | None = None,
+) -> Figure:
+    """Per prior combination: P(benefit), P(important benefit), tau median and 95% prediction interval.
+
+    frame: columns ``tau_prior, effect_prior, p_benefit, p_important, tau_median, pred_low, pred_high``.
+    """
+    return prior_sensitivity_table_figure(
+        frame, title=title, measure=measure, labels=prior_labels() if labels is None else labels,
+        benefit_label=benefit_label, important_label=important_label,
+    )  # fmt: skip
 
 
 def subgroups(frame: pd.DataFrame, *, title: str) -> Figure:
     """Posterior subgroup ORs from a meta-regression beside the published subgroup ORs."""
-    return subgroup_effects(frame, measure="OR", title=title)
+    return subgroup_effects(frame, measure="OR", title=title, favours=("MSC", "control"))
 
 
 def over_time(frame: pd.DataFrame, *, title: str) -> Figure:
     """Cumulative pooled OR and P(OR < 1) by publication year."""
-    return evidence_over_time(frame, measure="OR", title=title)
+    return evidence_over_time(frame, measure="OR", title=title, favours=("MSC", "control"))
 
 
-def tipping_map(grid: pd.DataFrame, *, title: str) -> Figure:
-    """P(benefit) over the possible death counts of the studies with unknown counts, 0.9 contour drawn."""
-    table = grid.pivot(index="deaths_control", columns="deaths_msc", values="p_benefit")
-    fig, ax = plt.subplots(figsize=(7.2, 5.6), layout="constrained")
-    x, y = table.columns.to_numpy(), table.index.to_numpy()
-    mesh = ax.pcolormesh(x, y, table.to_numpy(), cmap="viridis", vmin=0, vmax=1, shading="nearest")
-    fig.colorbar(mesh, ax=ax, label="P(benefit) = P(OR < 1)")
-    contour = ax.contour(x, y, table.to_numpy(), levels=[0.9], colors="white", linewidths=2)
-    ax.clabel(contour, fmt={0.9: "0.90"}, fontsize=9)
-    n_t = grid["deaths_msc"].max() / grid["risk_msc"].max()
-    n_c = grid["deaths_control"].max() / grid["risk_control"].max()
-    line = np.linspace(0, 1, 50)
-    ax.plot(line * n_t, line * n_c, ls="--", color="0.85", lw=1.2, label="equal risk in both missing arms")
-    ax.set_xlabel(f"deaths in the missing studies' MSC arms (of {n_t:.0f})")
-    ax.set_ylabel(f"deaths in the missing studies' control arms (of {n_c:.0f})")
-    ax.set_title(title, fontsize=10)
-    ax.legend(loc="upper left", fontsize=8)
-    return fig
+def tipping_map(
+    grid: pd.DataFrame,
+    *,
+    title: str,
+    scenarios: Sequence[tuple[str, float, float]] = (),
+    arm_sizes: tuple[float, float] | None = None,
+    higher_is_benefit: bool = False,
+) -> Figure:
+    """P(OR < 1) and, when the grid has ``p_important``, P(OR < 0.8) over the possible deaths in the studies with
+    unknown counts.
+
+    scenarios: (label, MSC deaths, control deaths) to mark, e.g. the split implied by a paper's published totals.
+    arm_sizes: patients in the missing MSC and control arms; default inferred from the grid's risk columns.
+    higher_is_benefit: labels the panels P(OR > 1) / P(OR > 1.25) instead.
+    """
+    value_labels = (
+        {"p_benefit": "P(benefit) = P(OR > 1)", "p_important": "P(OR > 1.25)"}
+        if higher_is_benefit
+        else {"p_benefit": "P(benefit) = P(OR < 1)", "p_important": "P(important benefit) = P(OR < 0.8)"}
+    )
+    return report_tipping_map(
+        grid, title=title, scenarios=scenarios, value_labels=value_labels, arms=("MSC", "control"),
+        events="deaths", arm_sizes=arm_sizes,
+    )  # fmt: skip

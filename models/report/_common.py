@@ -200,7 +200,7 @@ def setup_effect_axis(ax: Axes, measure: Measure, limits: tuple[float, float], *
 
 
 def add_favours_labels(ax: Axes, measure: Measure, favours: tuple[str, str], *, offset_points: float = 20) -> None:
-    """'<- favours MSC' left of the null and 'favours control ->' right of it, just under the tick labels."""
+    """'<- favours A' left of the null and 'favours B ->' right of it (A, B = favours), just under the tick labels."""
     lo, hi = ax.get_xlim()
     if not lo < measure.null < hi:
         return

@@ -1,4 +1,7 @@
-"""Density figures: the pooled-effect posterior with P(effect < threshold), and tau's prior against its posterior.
+"""Density figures: the pooled-effect posterior with its benefit tail shaded, and tau's prior against its posterior.
+
+Which tail is benefit depends on the outcome (``higher_is_benefit``): below no effect for deaths, above it for
+clinical improvement.
 
 Densities are Gaussian kernel density estimates of the posterior draws. For ratio measures the pooled
 effect is estimated on the log scale and drawn against a log-scaled ratio axis, so the curve is the
@@ -49,7 +52,8 @@ def _draws(values: np.ndarray, *, argument: str) -> np.ndarray:
 
 
 def _fmt_threshold(x: float) -> str:
-    return f"{x:g}"
+    """Three significant digits: 0.8, 1, 1.11 (for 1/0.9), 1.25."""
+    return f"{x:.3g}"
 
 
 def posterior_density(
@@ -60,16 +64,21 @@ def posterior_density(
     published: Mapping[str, float | str] | None = None,
     title: str,
     reference_lines: Sequence[float] = (),
-    favours: tuple[str, str] = ("MSC", "control"),
+    favours: tuple[str, str] = ("treatment", "control"),
+    higher_is_benefit: bool = False,
 ) -> Figure:
-    """Posterior density of the pooled effect with the area below ``threshold`` shaded and its probability.
+    """Posterior density of the pooled effect with the benefit tail beyond ``threshold`` shaded and its probability.
 
     log_draws: posterior draws of the pooled effect, on the log scale for ratio measures (log OR), as is for
-        differences; probabilities are the share of draws below each line (not integrals of the KDE).
-    threshold: effect value (ratio scale for OR/RR/HR) whose lower tail is shaded; default no effect (1 or 0).
+        differences; probabilities are shares of draws beyond each line (not integrals of the KDE).
+    threshold: effect value (ratio scale for OR/RR/HR) bounding the shaded benefit tail; default no effect (1 or 0).
     published: the paper's pooled estimate, keys ``estimate, low, high`` (95% CI, ratio scale) and optionally
         ``label``; drawn as a bar under the density. None to omit.
-    reference_lines: further effect values (e.g. 0.9, 0.8) drawn as lines, each with P(effect < value).
+    reference_lines: further effect values (e.g. 0.9, 0.8; 1.11, 1.25 when higher is benefit) drawn as lines,
+        each with the probability of the benefit side of it.
+    higher_is_benefit: False (deaths, adverse events): benefit is effect < threshold, the lower tail is shaded and
+        labelled P(OR < 1). True (clinical improvement, survival): benefit is effect > threshold, the upper tail
+        is shaded and labelled P(OR > 1).
     """
     m = measure_info(measure)
     draws = _draws(log_draws, argument="log_draws")
@@ -99,23 +108,30 @@ def posterior_density(
 
     ymax = float(dens.max())
     ax.plot(x, dens, color=BLUE, linewidth=1.8, zorder=3)
-    below = grid <= to_log(thr)
-    p_below = float(np.mean(draws < to_log(thr)))
-    ax.fill_between(x[below], 0, dens[below], color=SKY, alpha=0.6, linewidth=0, zorder=2)
+    op = ">" if higher_is_benefit else "<"
+
+    def p_benefit_side(value: float) -> float:
+        return float(np.mean(draws > to_log(value)) if higher_is_benefit else np.mean(draws < to_log(value)))
+
+    tail = grid >= to_log(thr) if higher_is_benefit else grid <= to_log(thr)
+    p_tail = p_benefit_side(thr)
+    ax.fill_between(x[tail], 0, dens[tail], color=SKY, alpha=0.6, linewidth=0, zorder=2)
     if thr != m.null:
         ax.axvline(thr, color=BLUE, linewidth=1.0, linestyle="--", zorder=2)
     handles = [
         Line2D(
             [], [], color=BLUE, linewidth=1.8, label=f"Posterior: median {fmt_interval(median, low, high)} (95% CrI)"
         ),
-        Patch(facecolor=SKY, alpha=0.6, label=f"P({m.code} < {_fmt_threshold(thr)}) = {p_below:.2f}"),
+        Patch(
+            facecolor=SKY, alpha=0.6, label=f"Benefit (shaded): P({m.code} {op} {_fmt_threshold(thr)}) = {p_tail:.2f}"
+        ),
     ]
     for value, (color, style) in zip(reference_lines, _REFERENCE_STYLES * 10, strict=False):
         value = float(value)
-        p = float(np.mean(draws < to_log(value)))
+        p = p_benefit_side(value)
         ax.axvline(value, color=color, linestyle=style, linewidth=1.4, zorder=2)
         handles.append(
-            Line2D([], [], color=color, linestyle=style, label=f"P({m.code} < {_fmt_threshold(value)}) = {p:.2f}")
+            Line2D([], [], color=color, linestyle=style, label=f"P({m.code} {op} {_fmt_threshold(value)}) = {p:.2f}")
         )
 
     bottom = 0.0

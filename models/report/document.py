@@ -28,16 +28,36 @@ MISSING = "\u2013"  # en dash for missing table cells
 
 FloatFormat = str | Callable[[float], str]
 
+# Tables never grow wider than the text column: cells wrap anywhere when they must (long prior names, file
+# paths), wide tables (WIDE_TABLE_COLUMNS or more columns) get a smaller font and tighter padding, and numbers may
+# wrap only at spaces ("0.72 [0.51, 0.97]" breaks before the bracket, never inside a number).
+WIDE_TABLE_COLUMNS = 7
+# From this many columns even numbers may break inside (a broken number beats a table running off the page).
+VERY_WIDE_TABLE_COLUMNS = 14
+
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; line-height: 1.5;
-       max-width: 62rem; margin: 2rem auto; padding: 0 1rem; color: #1a1a1a; }
-h1, h2, h3, h4 { line-height: 1.25; margin-top: 1.8em; }
-.table-wrap { overflow-x: auto; }
-table { border-collapse: collapse; margin: 1em 0; font-size: 0.92rem; font-variant-numeric: tabular-nums; }
+       max-width: 62rem; margin: 1rem auto 2rem; padding: 0 1rem; color: #1a1a1a; }
+h1 { margin: 0.4em 0 0.3em; }
+h1, h2, h3, h4 { line-height: 1.25; }
+h2, h3, h4 { margin-top: 1.6em; }
+nav#toc { font-size: 0.9rem; margin: 0 0 0.8em; }
+nav#toc summary { cursor: pointer; color: #0072B2; }
+nav#toc ul { margin: 0.3em 0; padding-left: 1.4em; }
+nav#toc li.sub { margin-left: 1.2em; }
+.table-wrap { max-width: 100%; overflow-x: auto; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.92rem; font-variant-numeric: tabular-nums;
+        table-layout: auto; max-width: 100%; }
+table.wide { font-size: 0.78rem; width: 100%; }
+table.wide th, table.wide td { padding: 0.2em 0.35em; }
+table.very-wide { font-size: 0.7rem; }
+table.very-wide td.num { overflow-wrap: anywhere; }
 caption { caption-side: top; text-align: left; font-weight: 600; padding-bottom: 0.4em; }
-th, td { border: 1px solid #c8c8c8; padding: 0.3em 0.6em; vertical-align: top; }
-th { background: #f0f0f0; text-align: left; }
-td.num { text-align: right; white-space: nowrap; }
+th, td { border: 1px solid #c8c8c8; padding: 0.3em 0.6em; vertical-align: top; overflow-wrap: anywhere;
+         hyphens: auto; }
+th { background: #f0f0f0; text-align: left; overflow-wrap: break-word; hyphens: manual; }
+table.very-wide th { overflow-wrap: anywhere; }
+td.num { text-align: right; overflow-wrap: normal; }
 tbody tr:nth-child(even) { background: #fafafa; }
 figure { margin: 1.5em 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #e0e0e0; }
@@ -54,11 +74,13 @@ code { background: #f3f3f3; padding: 0 0.25em; border-radius: 3px; }
 class _Heading:
     text: str
     level: int
+    anchor: str | None = None
 
 
 @dataclass(frozen=True)
 class _Paragraph:
     text: str
+    anchor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +90,7 @@ class _Table:
     float_format: FloatFormat
     index: bool
     number: int
+    anchor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +104,19 @@ class _Figure:
 class _Callout:
     text: str
     kind: str
+    anchor: str | None = None
+
+
+_ANCHOR = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+
+
+def slug(text: str) -> str:
+    """An HTML id from heading text: lower case, runs of other characters as one hyphen ('P(OR < 1)' -> 'p-or-1')."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
+
+
+def _id_attr(anchor: str | None) -> str:
+    return f' id="{anchor}"' if anchor else ""
 
 
 _Block = _Heading | _Paragraph | _Table | _Figure | _Callout
@@ -133,7 +169,7 @@ class Report:
 
     Every ``add_*`` method returns the report, so calls can be chained. Example::
 
-        report = Report("MSC reanalysis")
+        report = Report("Reanalysis")
         report.add_heading("Mortality").add_paragraph("P(OR < 1) = **0.93**")
         report.add_figure("figures/forest.png", "Observed and shrunken study effects")
         report.write_markdown("results/report.md")
@@ -147,17 +183,39 @@ class Report:
         self._blocks: list[_Block] = []
         self._n_tables = 0
         self._n_figures = 0
+        self._anchors: set[str] = {"toc"}
 
-    def add_heading(self, text: str, level: int = 2) -> Report:
-        """A section heading; level 1-6 (the report title is level 1)."""
+    def _anchor(self, anchor: str | None) -> str | None:
+        """Check an element id (letters, digits, '-', '_'; unique in the document) and reserve it."""
+        if anchor is None:
+            return None
+        if not isinstance(anchor, str) or not _ANCHOR.fullmatch(anchor):
+            raise ValueError(
+                f"anchor must start with a letter and hold only letters, digits, '-' or '_'; got {anchor!r}"
+            )
+        if anchor in self._anchors:
+            raise ValueError(f"anchor {anchor!r} is already used in this report")
+        self._anchors.add(anchor)
+        return anchor
+
+    def add_heading(self, text: str, level: int = 2, *, anchor: str | None = None) -> Report:
+        """A section heading; level 1-6 (the report title is level 1).
+
+        anchor: the heading's HTML id (default a slug of the text); level-2 and level-3 headings are listed in the
+        HTML table of contents.
+        """
         if not isinstance(level, int) or not 1 <= level <= 6:
             raise ValueError(f"level must be an integer from 1 to 6; got {level!r}")
-        self._blocks.append(_Heading(str(text), level))
+        self._blocks.append(_Heading(str(text), level, self._anchor(anchor)))
         return self
 
-    def add_paragraph(self, text: str) -> Report:
-        """A paragraph of plain text (with **bold**, *italic*, `code`); newlines become line breaks."""
-        self._blocks.append(_Paragraph(str(text)))
+    def add_paragraph(self, text: str, *, anchor: str | None = None) -> Report:
+        """A paragraph of plain text (with **bold**, *italic*, `code`); newlines become line breaks.
+
+        anchor: an HTML id for the paragraph, e.g. ``"bottom-line"`` (checked by the browser layout test to lie in
+        the first screen).
+        """
+        self._blocks.append(_Paragraph(str(text), self._anchor(anchor)))
         return self
 
     def add_table(
@@ -167,11 +225,13 @@ class Report:
         float_format: FloatFormat = ".2f",
         *,
         index: bool | None = None,
+        anchor: str | None = None,
     ) -> Report:
         """A table; floats formatted with ``float_format`` (a format spec such as '.3f', or a function).
 
         index: include the row index as the first column; by default only when it is not a plain 0..n-1 range.
         Missing values are shown as an en dash. Tables with a caption are numbered ('Table 1.').
+        anchor: an HTML id for the table, e.g. ``"summary-of-findings"``.
         """
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"df must be a pandas DataFrame; got {type(df).__name__}")
@@ -185,7 +245,7 @@ class Report:
             index = not plain or df.index.name is not None
         if caption is not None:
             self._n_tables += 1
-        self._blocks.append(_Table(df.copy(), caption, float_format, index, self._n_tables))
+        self._blocks.append(_Table(df.copy(), caption, float_format, index, self._n_tables, self._anchor(anchor)))
         return self
 
     def add_figure(self, png_path: str | os.PathLike[str], caption: str) -> Report:
@@ -197,11 +257,14 @@ class Report:
         self._blocks.append(_Figure(path, str(caption), self._n_figures))
         return self
 
-    def add_callout(self, text: str, kind: str = "warning") -> Report:
-        """A highlighted box, e.g. for a failed or unconverged fit; kind is 'note', 'warning' or 'error'."""
+    def add_callout(self, text: str, kind: str = "warning", *, anchor: str | None = None) -> Report:
+        """A highlighted box, e.g. for a failed or unconverged fit; kind is 'note', 'warning' or 'error'.
+
+        anchor: an HTML id for the box, e.g. ``"bottom-line"``.
+        """
         if kind not in CALLOUT_KINDS:
             raise ValueError(f"kind must be one of {', '.join(CALLOUT_KINDS)}; got {kind!r}")
-        self._blocks.append(_Callout(str(text), kind))
+        self._blocks.append(_Callout(str(text), kind, self._anchor(anchor)))
         return self
 
     # Markdown
@@ -216,11 +279,11 @@ class Report:
 
     def _md_block(self, block: _Block, base: Path) -> str:
         match block:
-            case _Heading(text, level):
+            case _Heading(text, level, _):
                 return f"{'#' * level} {text}"
-            case _Paragraph(text):
+            case _Paragraph(text, _):
                 return _md_text(text)
-            case _Callout(text, kind):
+            case _Callout(text, kind, _):
                 tag, name = CALLOUT_KINDS[kind]
                 lines = f"**{name}:** {_md_text(text)}".splitlines()
                 return "\n".join([f"> [!{tag}]", *(f"> {line}" if line else ">" for line in lines)])
@@ -253,11 +316,46 @@ class Report:
 
     # HTML
 
+    def _heading_ids(self) -> dict[int, str]:
+        """HTML id of every heading block (by position): its anchor, or a unique slug of its text."""
+        used = set(self._anchors)
+        ids = {}
+        for i, block in enumerate(self._blocks):
+            if isinstance(block, _Heading):
+                if block.anchor:
+                    ids[i] = block.anchor
+                    continue
+                base = candidate = slug(block.text)
+                n = 2
+                while candidate in used:
+                    candidate, n = f"{base}-{n}", n + 1
+                used.add(candidate)
+                ids[i] = candidate
+        return ids
+
+    def _toc(self, ids: dict[int, str]) -> str:
+        """A collapsed table of contents (one line on screen) of the level-2 and level-3 headings."""
+        items = []
+        for i, block in enumerate(self._blocks):
+            if isinstance(block, _Heading) and block.level in (2, 3):
+                cls = ' class="sub"' if block.level == 3 else ""
+                items.append(f'<li{cls}><a href="#{ids[i]}">{html.escape(block.text)}</a></li>')
+        if not items:
+            return ""
+        return '<nav id="toc"><details><summary>Contents</summary><ul>\n' + "\n".join(items) + "\n</ul></details></nav>"
+
     def to_html(self) -> str:
-        """The report as one self-contained HTML page (inline CSS, images as data URIs)."""
+        """The report as one self-contained HTML page (inline CSS, images as data URIs, a table of contents)."""
+        ids = self._heading_ids()
         body = [f"<h1>{html.escape(self.title)}</h1>"]
-        for block in self._blocks:
-            body.append(self._html_block(block))
+        toc = self._toc(ids)
+        if toc:
+            body.append(toc)
+        for i, block in enumerate(self._blocks):
+            if isinstance(block, _Heading):
+                body.append(f'<h{block.level} id="{ids[i]}">{html.escape(block.text)}</h{block.level}>')
+            else:
+                body.append(self._html_block(block))
         return (
             '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -268,15 +366,15 @@ class Report:
 
     def _html_block(self, block: _Block) -> str:
         match block:
-            case _Heading(text, level):
-                return f"<h{level}>{html.escape(text)}</h{level}>"
-            case _Paragraph(text):
-                return f"<p>{_html_text(text)}</p>"
-            case _Callout(text, kind):
+            case _Heading(text, level, anchor):
+                return f"<h{level}{_id_attr(anchor or slug(text))}>{html.escape(text)}</h{level}>"
+            case _Paragraph(text, anchor):
+                return f"<p{_id_attr(anchor)}>{_html_text(text)}</p>"
+            case _Callout(text, kind, anchor):
                 name = CALLOUT_KINDS[kind][1]
                 role = ' role="alert"' if kind != "note" else ""
                 return (
-                    f'<div class="callout callout-{kind}"{role}>'
+                    f'<div class="callout callout-{kind}"{_id_attr(anchor)}{role}>'
                     f"<p><strong>{name}:</strong> {_html_text(text)}</p></div>"
                 )
             case _Figure(path, caption, number):
@@ -294,7 +392,14 @@ class Report:
     @staticmethod
     def _html_table(t: _Table) -> str:
         header, rows, numeric = _table_cells(t)
-        out = ['<div class="table-wrap"><table>']
+        wide = (
+            ' class="wide very-wide"'
+            if len(header) >= VERY_WIDE_TABLE_COLUMNS
+            else ' class="wide"'
+            if len(header) >= WIDE_TABLE_COLUMNS
+            else ""
+        )
+        out = [f'<div class="table-wrap"{_id_attr(t.anchor)}><table{wide}>']
         if t.caption is not None:
             out.append(f"<caption>Table {t.number}. {_html_text(t.caption)}</caption>")
         out.append("<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr></thead>")

@@ -6,7 +6,8 @@ All intervals are 95% intervals: CI for observed/published (frequentist) values,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon
+from matplotlib.ticker import FixedLocator
 
 from models.report._common import (
     BLACK,
@@ -65,6 +67,119 @@ def _text_axis(ax_text: Axes, headers: tuple[str, str], xs: tuple[float, float])
         ax_text.text(x, 1.0, header, transform=ax_text.transAxes, ha="left", va="bottom", fontsize=FONT_SIZE)
 
 
+COUNT_COLUMNS = ("events_treat", "total_treat", "events_control", "total_control")
+GROUP_LABELS = {"RCT": "Randomised controlled trials", "NRS": "Non-randomised studies"}
+ROW_LABEL_GID = "row-label"
+HETEROGENEITY_GID = "heterogeneity"
+NOT_REPORTED = "not reported"
+_FOREST_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
+_DECADE_TICKS = (0.01, 0.1, 1.0, 10.0, 100.0)
+# Symmetric ratio axes, as in Cochrane reviews; the narrowest one holding every point estimate and summary is used.
+SYMMETRIC_LIMITS = ((0.5, 2.0), (0.2, 5.0), (0.1, 10.0), (0.05, 20.0), (0.02, 50.0), (0.01, 100.0))
+
+
+@dataclass(frozen=True)
+class Heterogeneity:
+    """Heterogeneity statistics printed under the pooled rows.
+
+    tau: between-study SD on the analysis scale (e.g. log OR); ``tau_note`` says which estimate it is (e.g.
+        "posterior median" or "DerSimonian-Laird"). i2: I² in percent. q, df, p: Cochran's Q, its degrees of
+        freedom and chi-square p-value.
+    """
+
+    tau: float
+    i2: float
+    q: float
+    df: int
+    p: float
+    tau_note: str = ""
+
+    @classmethod
+    def coerce(cls, value: Heterogeneity | Mapping[str, object]) -> Heterogeneity:
+        """A Heterogeneity from itself or a dict with keys tau, i2, q, df, p (and optionally tau_note)."""
+        if isinstance(value, Heterogeneity):
+            return value
+        if not isinstance(value, Mapping):
+            raise TypeError(f"heterogeneity must be a Heterogeneity or a dict; got {type(value).__name__}")
+        missing = [k for k in ("tau", "i2", "q", "df", "p") if k not in value]
+        if missing:
+            raise ValueError(f"heterogeneity lacks key {missing[0]!r} (needs tau, i2, q, df, p)")
+        return cls(float(value["tau"]), float(value["i2"]), float(value["q"]), int(value["df"]), float(value["p"]),
+                   str(value.get("tau_note", "")))  # fmt: skip
+
+    def text(self) -> str:
+        """'Heterogeneity: τ = 0.21 (posterior median); I² = 12%; Q = 9.10 (df = 8), p = 0.33'."""
+        note = f" ({self.tau_note})" if self.tau_note else ""
+        p = "< 0.001" if self.p < 0.001 else f"= {self.p:.3f}" if self.p < 0.01 else f"= {self.p:.2f}"
+        return (
+            f"Heterogeneity: \u03c4 = {self.tau:.2f}{note}; I\u00b2 = {self.i2:.0f}%; "
+            f"Q = {self.q:.2f} (df = {self.df}), p {p}"
+        )
+
+
+def forest_limits(core: list[float], everything: list[float]) -> tuple[float, float]:
+    """Symmetric ratio limits: the narrowest of SYMMETRIC_LIMITS holding ``core`` (point estimates, summaries),
+    widened by one step if that makes ``everything`` (all interval ends) fit; intervals beyond end in arrows."""
+
+    def narrowest(values: list[float]) -> int:
+        vals = [v for v in values if np.isfinite(v) and v > 0]
+        for i, (lo, hi) in enumerate(SYMMETRIC_LIMITS):
+            if all(lo <= v <= hi for v in vals):
+                return i
+        return len(SYMMETRIC_LIMITS) - 1
+
+    margin = 1.2  # keep point estimates off the axis ends
+    need = narrowest([v * margin for v in core] + [v / margin for v in core])
+    total = narrowest(everything)
+    return SYMMETRIC_LIMITS[total if total <= need + 1 else need]
+
+
+def _forest_ticks(limits: tuple[float, float]) -> list[float]:
+    ticks = [t for t in _FOREST_TICKS if limits[0] <= t <= limits[1]]
+    return ticks if len(ticks) <= 9 else [t for t in _DECADE_TICKS if limits[0] <= t <= limits[1]]
+
+
+def _counts(studies: pd.DataFrame, labels: list[str]) -> dict[str, np.ndarray] | None:
+    if not all(c in studies.columns for c in COUNT_COLUMNS):
+        return None
+    return {c: numeric_column(studies, c, argument="studies", labels=labels) for c in COUNT_COLUMNS}
+
+
+def _fraction(events: float, total: float) -> str:
+    e = MISSING_TEXT if not np.isfinite(events) else f"{events:.0f}"
+    n = MISSING_TEXT if not np.isfinite(total) else f"{total:.0f}"
+    return f"{e}/{n}"
+
+
+MISSING_TEXT = "\u2013"
+
+
+def _weights(weights: Mapping[str, float] | None, labels: list[str]) -> np.ndarray | None:
+    """Weights as percent of their sum over the plotted studies (NaN for studies without one)."""
+    if weights is None:
+        return None
+    if not isinstance(weights, Mapping):
+        raise TypeError(f"weights must be a dict study -> weight; got {type(weights).__name__}")
+    w = np.array([float(weights.get(s, np.nan)) for s in labels])
+    if (w[np.isfinite(w)] < 0).any():
+        raise ValueError("weights must be >= 0")
+    total = np.nansum(w)
+    if total <= 0:
+        raise ValueError("weights must have a positive sum over the plotted studies")
+    return 100 * w / total
+
+
+def _not_reported(entries: Sequence[str | tuple[str, float | None, float | None]]) -> list[tuple[str, float, float]]:
+    out = []
+    for e in entries:
+        if isinstance(e, str):
+            out.append((e, np.nan, np.nan))
+        else:
+            label, n_t, n_c = e
+            out.append((str(label), np.nan if n_t is None else float(n_t), np.nan if n_c is None else float(n_c)))
+    return out
+
+
 def forest_plot(
     studies: pd.DataFrame,
     pooled: Mapping[str, float],
@@ -73,19 +188,38 @@ def forest_plot(
     *,
     measure: str,
     title: str,
-    favours: tuple[str, str] = ("MSC", "control"),
+    favours: tuple[str, str] = ("treatment", "control"),
+    arms: tuple[str, str] = ("Treatment", "Control"),
+    weights: Mapping[str, float] | None = None,
+    design: Mapping[str, str] | None = None,
+    group_labels: Mapping[str, str] | None = None,
+    heterogeneity: Heterogeneity | Mapping[str, object] | None = None,
+    not_reported: Sequence[str | tuple[str, float | None, float | None]] = (),
+    pooled_label: str = POOLED_LABEL,
+    predictive_label: str = PREDICTIVE_LABEL,
 ) -> Figure:
-    """Forest plot of observed and shrunken study effects, the pooled posterior, the prediction and the paper.
+    """Forest plot in the Cochrane layout: per-arm counts, weights, observed and shrunken study effects, the
+    pooled posterior, the prediction for a new study and the paper's estimate.
 
     studies: one row per study, top to bottom, with columns ``study, observed, obs_low, obs_high`` (observed
-        effect and 95% CI; NaN when not estimable, e.g. a double-zero study) and optionally
-        ``shrunk, shrunk_low, shrunk_high`` (posterior median and 95% CrI of the study's own effect).
-    pooled: posterior of the pooled effect, keys ``median, low, high`` (95% CrI), drawn as a filled diamond.
+        effect and 95% CI; NaN when not estimable, e.g. a double-zero study), optionally
+        ``shrunk, shrunk_low, shrunk_high`` (posterior median and 95% CrI of the study's own effect) and
+        ``events_treat, total_treat, events_control, total_control`` (shown as events/total per arm).
+    pooled: posterior of the pooled effect, keys ``median, low, high`` (95% CrI), drawn as a filled diamond in the
+        row named ``pooled_label`` (say which model and quantity, e.g. "Pooled OR, binomial-normal").
     predictive: effect in a new study, keys ``low, high`` (95% interval) and optionally ``median``; None to omit.
     published: the paper's pooled estimate, keys ``estimate, low, high`` (95% CI) and ``label`` (row name);
         None to omit; drawn as an open diamond.
-    measure: OR, RR, HR (values on the ratio scale, log axis) or MD, SMD, RD (linear axis).
-    favours: arms named under the axis, left (below the null) then right.
+    measure: OR, RR, HR (values on the ratio scale, symmetric log axis with ticks 0.1, 0.2, 0.5, 1, 2, 5...) or
+        MD, SMD, RD (linear axis). Intervals running past the axis end in arrows.
+    favours: arms named under the axis, left (below the null) then right. arms: count column headers
+        (treatment, control).
+    weights: study -> weight (any scale; shown as % of the sum, square size grows with it); None for no column.
+    design: study -> design code (e.g. "RCT", "NRS"); studies are grouped under a header per design, in order
+        of first appearance; ``group_labels`` maps codes to header text (default RCT/NRS spelled out).
+    heterogeneity: tau, I² (%), Q, df, p (a :class:`Heterogeneity` or dict), printed under the pooled rows.
+    not_reported: studies without event counts, listed at the bottom as 'not reported': labels, or
+        (label, treatment arm size, control arm size) with None for an unknown size.
 
     Returns the figure; the caller saves it (see :func:`models.report.save_figure`).
     """
@@ -96,65 +230,153 @@ def forest_plot(
     cols = STUDY_COLUMNS[1:] + (SHRUNK_COLUMNS if has_shrunk else ())
     vals = {c: numeric_column(studies, c, argument="studies", labels=labels) for c in cols}
     _ratio_checks(vals, m, labels, "studies")
+    counts = _counts(studies, labels)
+    pct = _weights(weights, labels)
+    het = Heterogeneity.coerce(heterogeneity) if heterogeneity is not None else None
+    missing_rows = _not_reported(not_reported)
     pool = interval_from_mapping(pooled, ("median", "low", "high"), argument="pooled", ratio=m.is_ratio)
 
-    summary: list[tuple[str, str]] = [(POOLED_LABEL, "pooled")]
+    summary: list[tuple[str, str]] = [(pooled_label, "pooled")]
     pred = None
+    pred_median = np.nan
     if predictive is not None:
         pred = interval_from_mapping(predictive, ("low", "high"), argument="predictive", ratio=m.is_ratio)
         pred_mid = predictive.get("median")
         pred_median = float(pred_mid) if pred_mid is not None else np.nan
-        summary.append((PREDICTIVE_LABEL, "predictive"))
+        summary.append((predictive_label, "predictive"))
     pub = None
     if published is not None:
         pub = interval_from_mapping(published, ("estimate", "low", "high"), argument="published", ratio=m.is_ratio)
         summary.append((str(published.get("label", "Published")), "published"))
 
-    n = len(labels)
-    rows_total = n + len(summary)
-    fig = new_figure(10.0, 2.3 + _ROW_HEIGHT * (rows_total + 1))
-    ax, ax_text = fig.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [2.2, 1.4], "wspace": 0.02})
+    # Row layout, top (y = 0) to bottom: [group header, studies]..., gap, summary rows, heterogeneity, not reported.
+    layout: list[tuple[float, str, int | str]] = []  # (y, kind, study index or text)
+    y = 0.0
+    if design is not None:
+        groups: dict[str, list[int]] = {}
+        for i, s in enumerate(labels):
+            groups.setdefault(str(design.get(s, "other")), []).append(i)
+        names = {**GROUP_LABELS, "other": "Design not given", **(group_labels or {})}
+        order = sorted(groups, key=lambda c: list(GROUP_LABELS).index(c) if c in GROUP_LABELS else len(GROUP_LABELS))
+        for code in order:
+            members = groups[code]
+            layout.append((y, "header", names.get(code, code)))
+            y += 1
+            for i in members:
+                layout.append((y, "study", i))
+                y += 1
+    else:
+        for i in range(len(labels)):
+            layout.append((y, "study", i))
+            y += 1
+    y_sep = y - 0.5 + 0.05
+    y += 0.6
+    for label, kind in summary:
+        layout.append((y, kind, label))
+        y += 1
+    if het is not None:
+        layout.append((y, "heterogeneity", het.text()))
+        y += 1
+    if missing_rows:
+        y += 0.3
+        layout.append((y, "header", "Not in the analysis (events not reported)"))
+        y += 1
+        for j in range(len(missing_rows)):
+            layout.append((y, "missing", j))
+            y += 1
+    y_bottom = y - 1
+
+    fig = new_figure(12.0, 2.4 + _ROW_HEIGHT * (len(layout) + 2))
+    grid = fig.add_gridspec(1, 3, width_ratios=[3.7, 4.3, 3.0], wspace=0.0)
+    ax = fig.add_subplot(grid[1])
+    ax_text = fig.add_subplot(grid[2], sharey=ax)
+    ax_left = fig.add_subplot(grid[0], sharey=ax)
     fig.suptitle(title, fontsize=FONT_SIZE + 2)
 
-    all_values = [v for arr in vals.values() for v in arr] + list(pool)
-    all_values += list(pred or ()) + list(pub or ())
-    setup_effect_axis(ax, m, effect_limits(all_values, m))
+    core = [*vals["observed"], *pool, *(pred or ()), *(pub or ())]
+    if has_shrunk:
+        core += [*vals["shrunk"], *vals["shrunk_low"], *vals["shrunk_high"]]
+    everything = core + [*vals["obs_low"], *vals["obs_high"]]
+    if m.is_ratio:
+        setup_effect_axis(ax, m, forest_limits(core, everything))
+        ax.xaxis.set_major_locator(FixedLocator(_forest_ticks(ax.get_xlim())))
+    else:
+        setup_effect_axis(ax, m, effect_limits(everything, m))
 
-    y_study = np.arange(n, dtype=float)
-    y_summary = n + 0.6 + np.arange(len(summary), dtype=float)
-    xs = (0.04, 0.54)
+    xs = (0.03, 0.53)
     _text_axis(ax_text, (f"Observed {m.code}\n[95% CI]", f"Posterior {m.code}\n[95% CrI]"), xs)
     text_kw = {"va": "center", "ha": "left", "fontsize": FONT_SIZE, "transform": ax_text.get_yaxis_transform()}
+    left_x = {"label": 0.0, "arm_t": 0.60, "arm_c": 0.78, "weight": 0.97}
+    ax_left.set_axis_off()
+    left_kw = {"va": "center", "fontsize": FONT_SIZE, "transform": ax_left.get_yaxis_transform()}
+    header_kw = {"va": "bottom", "fontsize": FONT_SIZE, "transform": ax_left.transAxes}
+    ax_left.text(left_x["label"], 1.0, "Study", ha="left", **header_kw)
+    if counts is not None or missing_rows:
+        ax_left.text(left_x["arm_t"], 1.0, f"{arms[0]}\nevents/N", ha="center", **header_kw)
+        ax_left.text(left_x["arm_c"], 1.0, f"{arms[1]}\nevents/N", ha="center", **header_kw)
+    if pct is not None:
+        ax_left.text(left_x["weight"], 1.0, "Weight\n(%)", ha="right", **header_kw)
+    max_pct = np.nanmax(pct) if pct is not None else np.nan
 
-    for i, y in enumerate(y_study):
-        obs = (vals["observed"][i], vals["obs_low"][i], vals["obs_high"][i])
-        draw_interval(ax, y - _OFFSET if has_shrunk else y, *obs, color=BLACK, marker="s", markersize=5)
-        ax_text.text(xs[0], y, fmt_interval(*obs), color=BLACK if np.isfinite(obs[0]) else GREY, **text_kw)
-        if has_shrunk:
-            shr = (vals["shrunk"][i], vals["shrunk_low"][i], vals["shrunk_high"][i])
-            draw_interval(ax, y + _OFFSET, *shr, color=BLUE, marker="o", markersize=5)
-            shr_text = fmt_interval(*shr) if np.isfinite(shr[0]) else "not in model"
-            ax_text.text(xs[1], y, shr_text, color=BLUE if np.isfinite(shr[0]) else GREY, **text_kw)
+    for y, kind, what in layout:
+        if kind == "header":
+            ax_left.text(left_x["label"], y, str(what), ha="left", fontweight="bold", gid=ROW_LABEL_GID, **left_kw)
+        elif kind == "study":
+            i = int(what)
+            ax_left.text(left_x["label"], y, labels[i], ha="left", gid=ROW_LABEL_GID, **left_kw)
+            if counts is not None:
+                ax_left.text(left_x["arm_t"], y, _fraction(counts["events_treat"][i], counts["total_treat"][i]),
+                             ha="center", **left_kw)  # fmt: skip
+                ax_left.text(left_x["arm_c"], y, _fraction(counts["events_control"][i], counts["total_control"][i]),
+                             ha="center", **left_kw)  # fmt: skip
+            size = 5.0
+            if pct is not None:
+                if np.isfinite(pct[i]):
+                    ax_left.text(left_x["weight"], y, f"{pct[i]:.1f}", ha="right", **left_kw)
+                    size = 3.5 + 7.5 * np.sqrt(pct[i] / max_pct)
+                else:
+                    ax_left.text(left_x["weight"], y, MISSING_TEXT, ha="right", color=GREY, **left_kw)
+            obs = (vals["observed"][i], vals["obs_low"][i], vals["obs_high"][i])
+            draw_interval(ax, y - _OFFSET if has_shrunk else y, *obs, color=BLACK, marker="s", markersize=size)
+            ax_text.text(xs[0], y, fmt_interval(*obs), color=BLACK if np.isfinite(obs[0]) else GREY, **text_kw)
+            if has_shrunk:
+                shr = (vals["shrunk"][i], vals["shrunk_low"][i], vals["shrunk_high"][i])
+                draw_interval(ax, y + _OFFSET, *shr, color=BLUE, marker="o", markersize=5)
+                shr_text = fmt_interval(*shr) if np.isfinite(shr[0]) else "not in model"
+                ax_text.text(xs[1], y, shr_text, color=BLUE if np.isfinite(shr[0]) else GREY, **text_kw)
+        elif kind in ("pooled", "predictive", "published"):
+            bold = "bold" if kind == "pooled" else "normal"
+            ax_left.text(left_x["label"], y, str(what), ha="left", gid=ROW_LABEL_GID, fontweight=bold, **left_kw)
+            if kind == "pooled":
+                _diamond(ax, y, *pool, color=BLUE, filled=True)
+                ax_text.text(xs[1], y, fmt_interval(*pool), color=BLUE, fontweight="bold", **text_kw)
+                if pct is not None:
+                    ax_left.text(left_x["weight"], y, "100.0", ha="right", fontweight="bold", **left_kw)
+            elif kind == "predictive" and pred is not None:
+                xlo, xhi = ax.get_xlim()
+                a, b = max(pred[0], xlo), min(pred[1], xhi)
+                ax.barh(y, b - a, left=a, height=0.3, color=SKY, edgecolor=BLUE, linewidth=0.8)
+                if np.isfinite(pred_median):
+                    ax.plot([pred_median] * 2, [y - 0.15, y + 0.15], color=BLUE, linewidth=1.4)
+                text = fmt_interval(pred_median, *pred) if np.isfinite(pred_median) else fmt_range(*pred)
+                ax_text.text(xs[1], y, text, color=BLUE, **text_kw)
+            elif kind == "published" and pub is not None:
+                _diamond(ax, y, *pub, color=VERMILLION, filled=False)
+                ax_text.text(xs[0], y, fmt_interval(*pub), color=VERMILLION, **text_kw)
+        elif kind == "heterogeneity":
+            ax_left.text(left_x["label"], y, str(what), ha="left", gid=HETEROGENEITY_GID, clip_on=False, **left_kw)
+        elif kind == "missing":
+            label, n_t, n_c = missing_rows[int(what)]
+            ax_left.text(left_x["label"], y, label, ha="left", color=GREY, gid=ROW_LABEL_GID, **left_kw)
+            ax_left.text(left_x["arm_t"], y, _fraction(np.nan, n_t), ha="center", color=GREY, **left_kw)
+            ax_left.text(left_x["arm_c"], y, _fraction(np.nan, n_c), ha="center", color=GREY, **left_kw)
+            ax_text.text(xs[0], y, NOT_REPORTED, color=GREY, **text_kw)
 
-    ax.axhline(n - 0.5 + 0.05, color=GREY, linewidth=0.6, linestyle=":")
-    for (_, kind), y in zip(summary, y_summary, strict=True):
-        if kind == "pooled":
-            _diamond(ax, y, *pool, color=BLUE, filled=True)
-            ax_text.text(xs[1], y, fmt_interval(*pool), color=BLUE, fontweight="bold", **text_kw)
-        elif kind == "predictive" and pred is not None:
-            ax.barh(y, pred[1] - pred[0], left=pred[0], height=0.3, color=SKY, edgecolor=BLUE, linewidth=0.8)
-            if np.isfinite(pred_median):
-                ax.plot([pred_median] * 2, [y - 0.15, y + 0.15], color=BLUE, linewidth=1.4)
-            text = fmt_interval(pred_median, *pred) if np.isfinite(pred_median) else fmt_range(*pred)
-            ax_text.text(xs[1], y, text, color=BLUE, **text_kw)
-        elif kind == "published" and pub is not None:
-            _diamond(ax, y, *pub, color=VERMILLION, filled=False)
-            ax_text.text(xs[0], y, fmt_interval(*pub), color=VERMILLION, **text_kw)
-
-    y_all = np.concatenate([y_study, y_summary])
-    ax.set_yticks(y_all, labels + [label for label, _ in summary], fontsize=FONT_SIZE)
-    ax.set_ylim(y_all[-1] + 0.7, -0.7)
-    ax.tick_params(axis="y", length=0, pad=8)
+    for text in ax_left.texts:  # long rows (heterogeneity) may run under the plot; they must not squeeze the layout
+        text.set_in_layout(False)
+    ax.axhline(y_sep, color=GREY, linewidth=0.6, linestyle=":")
+    ax.set_ylim(y_bottom + 0.7, -0.7)
+    ax.tick_params(axis="y", left=False, labelleft=False)
     ax.tick_params(axis="x", labelsize=FONT_SIZE)
     ax.set_xlabel(f"{m.axis_label()}, 95% intervals", fontsize=FONT_SIZE, labelpad=18)
     add_favours_labels(ax, m, favours)
@@ -162,7 +384,14 @@ def forest_plot(
         ax.spines[spine].set_visible(False)
 
     handles = [
-        Line2D([], [], color=BLACK, marker="s", markersize=5, label="Observed (95% CI)"),
+        Line2D(
+            [],
+            [],
+            color=BLACK,
+            marker="s",
+            markersize=5,
+            label="Observed (95% CI)" + ("; square size grows with weight" if pct is not None else ""),
+        ),  # fmt: skip
         Line2D([], [], color=BLUE, marker="o", markersize=5, label="Shrunken posterior (95% CrI)"),
         Patch(facecolor=BLUE, edgecolor=BLUE, label="Pooled posterior (95% CrI)"),
         Patch(facecolor=SKY, edgecolor=BLUE, label="New-study prediction (95%)"),
@@ -179,7 +408,7 @@ def subgroup_effects(
     *,
     measure: str,
     title: str,
-    favours: tuple[str, str] = ("MSC", "control"),
+    favours: tuple[str, str] = ("treatment", "control"),
 ) -> Figure:
     """Posterior effect per subgroup (or meta-regression level) beside the published subgroup estimate.
 

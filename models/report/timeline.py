@@ -39,7 +39,7 @@ def evidence_over_time(
     measure: str,
     title: str,
     benefit_label: str | None = None,
-    favours: tuple[str, str] = ("MSC", "control"),
+    favours: tuple[str, str] = ("treatment", "control"),
 ) -> Figure:
     """Two stacked panels over cumulative steps: pooled effect (median, 95% CrI) and P(benefit) with a 0.95 line.
 

@@ -23,7 +23,7 @@ from models.report import (
     subgroup_effects,
     tau_prior_posterior,
 )
-from models.report.forest import POOLED_LABEL, PREDICTIVE_LABEL
+from models.report.forest import POOLED_LABEL, PREDICTIVE_LABEL, ROW_LABEL_GID
 
 POOLED = {"median": 0.62, "low": 0.45, "high": 0.85}
 PREDICTIVE = {"low": 0.30, "high": 1.30}
@@ -61,6 +61,11 @@ def _legend_texts(fig: Figure) -> list[str]:
     return [t.get_text() for legend in legends for t in legend.get_texts()]
 
 
+def _row_labels(fig: Figure) -> list:
+    """The forest plot's row-label texts (study names, group headers, summary rows), top to bottom."""
+    return [t for ax in fig.axes for t in ax.texts if t.get_gid() == ROW_LABEL_GID]
+
+
 def _overlaps(boxes: list) -> bool:
     return any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
 
@@ -72,14 +77,14 @@ def test_forest_rows_are_studies_then_pooled_predictive_published():
     studies = _studies()
     fig = forest_plot(studies, POOLED, PREDICTIVE, PUBLISHED, measure="OR", title="Mortality")
     ax = fig.axes[0]
-    labels = [t.get_text() for t in ax.get_yticklabels()]
+    labels = [t.get_text() for t in _row_labels(fig)]
     assert labels == [*studies["study"], POOLED_LABEL, PREDICTIVE_LABEL, PUBLISHED["label"]]
     assert ax.get_xscale() == "log"
     assert fig.get_suptitle() == "Mortality"
 
 
 def test_forest_ratio_axis_has_plain_ticks_null_line_and_favours_labels():
-    fig = forest_plot(_studies(), POOLED, PREDICTIVE, PUBLISHED, measure="OR", title="t")
+    fig = forest_plot(_studies(), POOLED, PREDICTIVE, PUBLISHED, measure="OR", title="t", favours=("MSC", "control"))
     ax = fig.axes[0]
     ticks = [t.get_text() for t in ax.get_xticklabels()]
     assert "1" in ticks
@@ -110,7 +115,7 @@ def test_forest_text_column_shows_interval_of_each_row():
 def test_forest_omits_optional_rows_and_shrinkage():
     studies = _studies().drop(columns=["shrunk", "shrunk_low", "shrunk_high"])
     fig = forest_plot(studies, POOLED, None, None, measure="OR", title="t")
-    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    labels = [t.get_text() for t in _row_labels(fig)]
     assert labels == [*studies["study"], POOLED_LABEL]
     assert not [t for t in _legend_texts(fig) if "Shrunken" in t]
 
@@ -135,7 +140,7 @@ def test_forest_25_studies_labels_do_not_overlap():
     canvas.draw()
     renderer = canvas.get_renderer()
     ax, ax_text = fig.axes[:2]
-    assert not _overlaps([t.get_window_extent(renderer) for t in ax.get_yticklabels()])
+    assert not _overlaps([t.get_window_extent(renderer) for t in _row_labels(fig)])
     assert not _overlaps([t.get_window_extent(renderer) for t in ax_text.texts])
     # the text column sits right of the plotting area
     assert min(t.get_window_extent(renderer).x0 for t in ax_text.texts) >= ax.get_window_extent(renderer).x1
@@ -185,7 +190,7 @@ def test_density_labels_probability_below_threshold_from_normal_cdf():
     labels = _legend_texts(fig)
     for thr in (1, 0.9, 0.8):
         expected = stats.norm.cdf(np.log(thr), mean, sd)  # closed form
-        assert f"P(OR < {thr:g}) = {expected:.2f}" in labels
+        assert any(t.endswith(f"P(OR < {thr:g}) = {expected:.2f}") for t in labels)
     assert any(t.startswith("Published (Kirkham 2022): 0.55 [0.40, 0.76]") and "95% CI" in t for t in labels)
     assert any("95% CrI" in t for t in labels)
     assert fig.axes[0].get_xscale() == "log"
@@ -198,13 +203,14 @@ def test_density_shades_only_below_threshold():
     assert len(shaded) == 1
     xs = np.concatenate([p.vertices[:, 0] for p in shaded[0].get_paths()])
     assert xs.max() <= 0.9 + 1e-12
-    assert "P(RR < 0.9) = " + f"{stats.norm.cdf(np.log(0.9), np.log(0.8), 0.3):.2f}" in _legend_texts(fig)
+    p = stats.norm.cdf(np.log(0.9), np.log(0.8), 0.3)
+    assert f"Benefit (shaded): P(RR < 0.9) = {p:.2f}" in _legend_texts(fig)
 
 
 def test_density_difference_measure_uses_draws_as_is():
     fig = posterior_density(_normal_log_draws(-1.0, 1.0), measure="MD", title="t")
     assert fig.axes[0].get_xscale() == "linear"
-    assert f"P(MD < 0) = {stats.norm.cdf(0, -1, 1):.2f}" in _legend_texts(fig)
+    assert f"Benefit (shaded): P(MD < 0) = {stats.norm.cdf(0, -1, 1):.2f}" in _legend_texts(fig)
 
 
 @pytest.mark.parametrize(
@@ -253,22 +259,34 @@ def test_tau_bad_input_named():
 # prior_sensitivity_heatmap
 
 
-def test_heatmap_annotates_each_cell_rounded_and_fixes_colour_limits():
-    values = np.array([[0.934, 0.5], [0.125, np.nan], [1.0, 0.0]])
-    tau_names = ["Turner 2015 pharmacological, tau\u00b2 ~ LogNormal(-3.95, 1.34)", "HalfNormal(0.5)", "HalfCauchy(1)"]
-    mu_names = ["weakly_informative_normal", "Sceptical (Spiegelhalter 1994)"]
+def test_heatmap_annotates_each_cell_and_uses_readable_labels():
+    values = np.array([[0.934, 0.5], [0.125, np.nan], [0.9996, 0.0004], [0.995, 0.02]])
+    tau_names = ["turner2015_mortality_pharma", "halfnormal_0.5", "halfcauchy_1", "invgamma_bartos2023"]
+    mu_names = ["weakly_informative", "sceptical"]
     table = pd.DataFrame(values, index=tau_names, columns=mu_names)
-    fig = prior_sensitivity_heatmap(table, title="P(OR < 1)")
+    labels = {"turner2015_mortality_pharma": "Turner 2015, pharmacological", "sceptical": "Sceptical"}
+    fig = prior_sensitivity_heatmap(table, title="t", value_label="P(OR < 1)", labels=labels)
     ax = fig.axes[0]
-    assert [t.get_text() for t in ax.texts] == ["0.93", "0.50", "0.12", "n/a", "1.00", "0.00"]
-    assert ax.images[0].get_clim() == (0.0, 1.0)
-    assert [_unwrap(t.get_text()) for t in ax.get_yticklabels()] == tau_names
-    assert [_unwrap(t.get_text()) for t in ax.get_xticklabels()] == mu_names
-    assert fig.axes[1].get_ylabel() == "P(OR < 1)"  # colour bar
+    assert [t.get_text() for t in ax.texts] == ["0.93", "0.50", "0.12", "n/a", "> 0.999", "< 0.001", "0.995", "0.02"]
+    assert [_unwrap(t.get_text()) for t in ax.get_yticklabels()] == [
+        "Turner 2015, pharmacological", "halfnormal 0.5", "halfcauchy 1", "invgamma bartos2023",
+    ]  # fmt: skip
+    assert [_unwrap(t.get_text()) for t in ax.get_xticklabels()] == ["weakly informative", "Sceptical"]
+    assert fig.axes[1].get_ylabel().startswith("P(OR < 1)")  # colour bar
+
+
+def test_heatmap_colour_limits_follow_the_data_range():
+    values = np.array([[0.861, 0.97], [0.93, 0.999]])
+    fig = prior_sensitivity_heatmap(pd.DataFrame(values, index=["a", "b"], columns=["c", "d"]), title="t")
+    vmin, vmax = fig.axes[0].images[0].get_clim()
+    assert 0.85 <= vmin <= 0.861 and 0.999 <= vmax <= 1.0  # not 0..1: the 0.86-1.00 spread uses the whole map
+    flat = prior_sensitivity_heatmap(pd.DataFrame([[0.995, 0.996]], index=["a"], columns=["c", "d"]), title="t")
+    vmin, vmax = flat.axes[0].images[0].get_clim()
+    assert vmax - vmin == pytest.approx(0.02) and vmax <= 1.0  # a floor on the span: noise is not contrast
 
 
 def _unwrap(label: str) -> str:
-    return label.replace("_\n", "_").replace("\n", " ")
+    return label.replace("\n", " ")
 
 
 def test_heatmap_labels_do_not_overlap_with_long_preset_names():
