@@ -133,16 +133,15 @@ def build_report(result: RunResult, reproduction: pd.DataFrame, out_dir: Path) -
     sof, notes = summary_of_findings(summary, result.absolute, sizes, unblinded, missing_sizes, nrs)
     if not sof.empty:
         level = sof["Certainty (GRADE, by rule)"].iloc[0].split(" (")[0]
-        report.add_heading("Bottom line", 2, anchor="bottom-line")
-        report.add_paragraph(bottom_line(summary, result.absolute, level))
-        report.add_heading("Summary of findings: all-cause mortality, MSC vs control", 2, anchor="summary-of-findings")
-        report.add_table(sof, caption="Binomial-normal model, exact posterior, primary priors; 95% credible "
-                         "intervals; absolute effects at the randomised trials' crude control risk", index=False)  # fmt: skip
+        report.add_heading("Bottom line", 2)
+        report.add_paragraph(bottom_line(summary, result.absolute, level), anchor="bottom-line")
+        report.add_table(sof, caption="Summary of findings: all-cause mortality, MSC vs control. Binomial-normal "
+                         "model, exact posterior, primary priors; 95% credible intervals; absolute effects at the "
+                         "randomised trials' crude control risk", index=False, anchor="summary-of-findings")  # fmt: skip
         report.add_paragraph(
             "Certainty footnotes (GRADE domains judged by the rules in Methods): "
             + "; ".join(f"({i}) {n}" for i, n in enumerate(notes, 1)) + "."
         )
-    report.add_toc()
     _documents(report, result, reproduction)
     _evidence_base(report, result)
     _sensitivity(report, result)

@@ -48,6 +48,9 @@ from models.bayes.fit import Fit
 from models.bayes.posterior import DrawsPosterior, Posterior
 from models.bayes.exact_binomial import exact_binomial_normal
 from models.bayes.model_averaging import model_average
+from models.bayes.small_study import SLOPE_SD_DEFAULT, small_study_comparison
+from models.frequentist.bias import egger_lm, harbord, peters
+from models.report.funnel import funnel_plot
 from models.bayes.sampling import DRAWS, fit_binomial_normal
 from models.bayes.summary_level import SummaryLevelPosterior
 from models.datasets import Dataset
@@ -121,6 +124,7 @@ class RunResult:
     regressions: dict[str, pd.DataFrame] = field(default_factory=dict)
     regression_slopes: dict[str, pd.DataFrame] = field(default_factory=dict)
     twins: dict[str, float] = field(default_factory=dict)
+    small_study: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = field(default_factory=dict)
     cumulative: pd.DataFrame | None = None
     study_sets: dict[str, StudySet] = field(default_factory=dict)
     wall_seconds: float = 0.0
@@ -227,11 +231,13 @@ class Reanalysis:
         return path
 
     def _bn(
-        self, s: StudySet, tp, ep, *, label: str, name: str, covariates=None, table=None, draws: int | None = None
+        self, s: StudySet, tp, ep, *, label: str, name: str, covariates=None, table=None, draws: int | None = None,
+        **kw: Any,
     ) -> tuple[Fit, str]:
         data = table if table is not None else s.table
         extra = {} if draws is None else {"draws": draws}
-        return self._fit(fit_binomial_normal, data, tp, ep, label=label, name=name, covariates=covariates, **extra)
+        return self._fit(fit_binomial_normal, data, tp, ep, label=label, name=name, covariates=covariates, **extra,
+                         **kw)  # fmt: skip
 
     def _row(self, post, s: StudySet, *, model: str, tp: str, ep: str, analysis: str | None = None, **kw) -> None:
         """Append the summary row of ``post``; absolute-risk columns at the set's crude control risk unless told.
@@ -288,6 +294,7 @@ class Reanalysis:
             base = self.sets[f"{EVIDENCE_BASE}/all"]
             jobs.append(("non-randomised studies through a bias model", lambda b=base: self.design_bias(b)))
             jobs.append(("absolute effects and Bayes factors", self.primary_summaries))
+            jobs.append(("small-study effects", self.small_study))
             for make in REGRESSIONS:
                 jobs.append((f"meta-regression {make.__name__}", lambda m=make, b=base: self.regression(b, m)))
             jobs.append(("design down-weighting", lambda b=base: self.downweight_nrs(b)))
@@ -628,6 +635,50 @@ class Reanalysis:
             self.result.absolute[key] = effects
             for eff in effects:
                 self.result.rows.append(absolute_row(base_row, eff))
+
+    def small_study(self) -> None:
+        """Small-study effects: Egger (t form), Peters and Harbord tests, a contour-enhanced funnel plot, and the
+        Bayesian PET/PEESE adjustment inside the binomial-normal model (MCMC; slope prior Normal(0, 1) per unit SE),
+        for the randomised trials and for all studies with counts."""
+        tp, ep = self._primary()
+        for analysis in (PRIMARY_ANALYSIS, "all"):
+            s = self.sets[f"{EVIDENCE_BASE}/{analysis}"]
+            tests = []
+            for test in (egger_lm, peters, harbord):
+                try:
+                    r = test(escalc(s.table, "OR") if test is egger_lm else s.table)
+                except ValueError as err:
+                    tests.append({"test": test.__name__, "note": str(err)})
+                    continue
+                tests.append({"test": r.method, "statistic": r.statistic, "df": r.df, "p": r.p, "k": r.k,
+                              "underpowered": r.underpowered,
+                              "dropped": ", ".join(r.dropped)})  # fmt: skip
+
+            def fitter(table, tau_p, effect_p, *, seed: int, covariates=None, label: str = "", **kw):
+                kind = "unadjusted" if covariates is None else "_".join(covariates.columns)
+                return self._bn(s, tau_p, effect_p, table=table, covariates=covariates,
+                                label=f"{s.key} small-study {kind}",
+                                name=f"{s.file_stem}__small_study__{kind}", **kw)[0]  # fmt: skip
+
+            comp = small_study_comparison(s.table, tp, ep, fitter=fitter)
+            table = comp.table()
+            self.result.small_study[analysis] = (pd.DataFrame(tests), table)
+            for kind, fit in comp.adjusted.items():
+                self._row(fit.posterior(seed=self.settings.seed), s, model=f"binomial_normal_{kind}", tp=tp.key,
+                          ep=ep.key, analysis=f"{s.analysis}/small_study_{kind}", studies=fit.fit.study,
+                          fit=fit.fit, method=f"mcmc, {kind.upper()} meta-regression on the study SE (uncentred), "
+                          f"slope ~ Normal(0, {SLOPE_SD_DEFAULT:g})",
+                          title=f"{s.title}, adjusted for small-study effects ({kind.upper()})")  # fmt: skip
+            if analysis == "all":
+                effects = escalc(s.table, "OR")
+                design = self.dataset.studies["design"]
+                fig = funnel_plot(effects, design={x: str(design[x]) for x in effects.study},
+                                  pooled=self._posterior(s.table).median(), pooled_label="Posterior median OR",
+                                  title="All studies with known counts: contour-enhanced funnel plot")  # fmt: skip
+                self.result.add_figure("small_study", self._save_figure(fig, self.fig_dir / "funnel.png"),
+                                       "Contour-enhanced funnel plot (Peters et al. 2008): each study's log OR (OR "
+                                       "scale) against its standard error, shaded where its own test would give p < "
+                                       "0.01, 0.01-0.05 and 0.05-0.10; markers by design.")  # fmt: skip
 
     def followup(self) -> None:
         """Single-trial reanalysis of the Shi 2021 3-year follow-up (see :mod:`models.analyses.followup`)."""
