@@ -46,7 +46,6 @@ from functools import cached_property
 
 import numba
 import numpy as np
-import pandas as pd
 from numpy.polynomial.hermite import hermgauss
 from numpy.polynomial.legendre import leggauss
 from scipy import optimize, special
@@ -680,7 +679,7 @@ class ExactBinomialPosterior(Posterior):
     def _ratio_mean(self) -> float:
         return float(np.sum(self._tw * np.exp(self._g.mu)))
 
-    # -- a new (randomised) study ---------------------------------------------------------------------------------------
+    # -- a new (randomised) study ----------------------------------------------------------------------------------
 
     def _pred_cdf(self, x: float) -> float:
         tau = self._tau
@@ -784,7 +783,7 @@ class ExactBinomialPosterior(Posterior):
     def _study_labels(self) -> tuple[str, ...]:
         return self.study
 
-    # -- draws for absolute effects -------------------------------------------------------------------------------------
+    # -- draws for absolute effects --------------------------------------------------------------------------------
 
     @cached_property
     def _draws(self) -> np.ndarray:
