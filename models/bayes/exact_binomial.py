@@ -17,7 +17,7 @@ Three nested integrals, each with its own error control:
    ``prod_i L_i`` is a density of the data). For each ``t`` the integrand in ``a`` is log-concave; it is integrated by
    32-node Gauss-Hermite centred at its mode (Newton) and scaled by its curvature (adaptive Gauss-Hermite, exact for
    a Gaussian integrand, error far below 1e-10 for these near-Gaussian ones). ``l_i(t) = log L_i(t)`` is itself
-   concave (Prekopa), and is tabulated per study on 64 equally spaced nodes covering ``l_i >= max - 60`` (found
+   concave (Prekopa), and is tabulated per study on 128 equally spaced nodes covering ``l_i >= max - 60`` (found
    from a coarse pass over |t| <= 40 and one refinement), then represented by a cubic spline, continued outside the
    nodes by the quadratic with the end value, slope and (non-positive) curvature. Studies are cached by
    ``(e_t, n_t, e_c, n_c, baseline_sd, parametrisation)``: re-using a study costs nothing.
@@ -46,7 +46,6 @@ from functools import cached_property
 
 import numba
 import numpy as np
-import pandas as pd
 from numpy.polynomial.hermite import hermgauss
 from numpy.polynomial.legendre import leggauss
 from scipy import optimize, special
@@ -58,7 +57,7 @@ from models.priors import EffectPrior, TauPrior
 from models.tables import BinaryTable
 
 PARAMETRISATIONS = ("symmetric", "control")
-_N_T = 64  # spline nodes of l_i(t) per study
+_N_T = 128  # spline nodes of l_i(t) per study
 _T_MAX = 40.0  # |t| (log-OR) covered by the coarse pass
 _T_DROP = 60.0  # l_i(t) tabulated where it is within this of its maximum
 _DROP = 50.0  # initial coverage of the posterior grid (log-density drop)
@@ -207,12 +206,12 @@ def _curve(key: tuple[int, int, int, int, float, str]) -> _Curve:
     et, nt, ec, nc, sa, par = key
     control = par == "control"
     args = (float(et), float(nt), float(ec), float(nc), float(sa), control, _XA, np.log(_WA))
-    t = np.linspace(-_T_MAX, _T_MAX, 161)
+    t = np.linspace(-_T_MAX, _T_MAX, 81)
     ell = _log_lik_t(t, *args)
-    for _ in range(2):
+    for size in (_N_T // 2, _N_T):
         keep = np.flatnonzero(ell >= ell.max() - _T_DROP)
         lo, hi = t[max(keep[0] - 1, 0)], t[min(keep[-1] + 1, t.size - 1)]
-        t = np.linspace(lo, hi, _N_T)
+        t = np.linspace(lo, hi, size)
         ell = _log_lik_t(t, *args)
     h = float(t[1] - t[0])
     spl = CubicSpline(np.arange(_N_T, dtype=float), ell)
@@ -293,13 +292,16 @@ class _LogSplineRows:
         out = np.where(u <= 0.0, 0.0, np.where(u >= self.n - 1.0, 1.0, out))
         return np.clip(out, 0.0, 1.0).reshape(shape)
 
-    def logpdf(self, x: np.ndarray) -> np.ndarray:
-        """Row-wise normalised log density at ``x`` (R, M); -inf outside the nodes."""
-        u = (x - self.x0[:, None]) / self.dx[:, None]
+    def logpdf(self, x: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """Normalised log density of the rows ``rows`` (default all) at ``x`` (one row of x each); -inf outside
+        the nodes."""
+        rows = np.arange(self.x0.size) if rows is None else np.asarray(rows)
+        x0, dx = self.x0[rows][:, None], self.dx[rows][:, None]
+        u = (x - x0) / dx
         uc = np.clip(u, 0.0, self.n - 1.0)
         j = np.minimum(np.floor(uc).astype(int), self.n - 2)
-        r = np.broadcast_to(np.arange(x.shape[0])[:, None], j.shape)
-        val = self._logval(r, j, uc - j) - np.log(self.total * self.dx)[:, None] + np.log(self.dx)[:, None]
+        r = np.broadcast_to(rows[:, None], j.shape)
+        val = self._logval(r, j, uc - j) - np.log(self.total[rows])[:, None]
         return np.where((u < 0) | (u > self.n - 1), -np.inf, val)
 
 
@@ -409,24 +411,28 @@ class BinomialLikelihood:
         return np.stack([self._ell_i(i, t) for i in range(self.k)], axis=-1)
 
     def _ell_i(self, i: int, t: np.ndarray) -> np.ndarray:
-        """``log L_i(t)`` of study ``i`` (its spline), at the points ``t``."""
+        """``log L_i(t)`` of study ``i`` (its spline, no bias), at the points ``t``."""
         t = np.asarray(t, float)
-        zero = np.zeros(1)
+        return self._conv_i(i, t, np.zeros(t.shape), bias=False)
+
+    def _conv_i(self, i: int, mu: np.ndarray, tau: np.ndarray, bias: bool = True) -> np.ndarray:
+        """``log L_i(mu, tau)`` of study ``i`` alone (with its bias terms unless ``bias=False``)."""
+        mu = np.asarray(mu, float)
         out = _log_conv(
-            np.ascontiguousarray(t.ravel()),
-            np.zeros(t.size),
+            np.ascontiguousarray(mu.ravel()),
+            np.ascontiguousarray(np.asarray(tau, float).ravel() ** 2),
             self._coef[i : i + 1],
             self._lo[i : i + 1],
             self._h[i : i + 1],
             self._ext[i : i + 1],
             self._mode[i : i + 1],
             self._prec[i : i + 1],
-            zero,
-            zero,
+            self.bias_mean[i : i + 1] if bias else np.zeros(1),
+            self._bvar[i : i + 1] if bias else np.zeros(1),
             _XT,
             np.log(_WT),
         )
-        return out[:, 0].reshape(t.shape)
+        return out[:, 0].reshape(mu.shape)
 
     # -- the normal approximation that places the grids ------------------------------------------------------------
 
@@ -673,7 +679,7 @@ class ExactBinomialPosterior(Posterior):
     def _ratio_mean(self) -> float:
         return float(np.sum(self._tw * np.exp(self._g.mu)))
 
-    # -- a new (randomised) study ---------------------------------------------------------------------------------------
+    # -- a new (randomised) study ----------------------------------------------------------------------------------
 
     def _pred_cdf(self, x: float) -> float:
         tau = self._tau
@@ -725,34 +731,31 @@ class ExactBinomialPosterior(Posterior):
     # -- shrunken study effects ---------------------------------------------------------------------------------------
 
     def _theta_density(self, i: int, t: np.ndarray) -> np.ndarray:
-        """Unnormalised log posterior density of study i's log-OR t_i (bias included) on the points t."""
-        g, lik = self._g, self.lik
-        b, bv = lik.bias_mean[i], lik._bvar[i]
-        var = self._tau**2 + bv
-        ell = lik._ell_i(i, t)
-        if self.model == "fixed" and bv == 0.0:
-            return ell + np.log(np.maximum(np.exp(self._rows.logpdf(np.broadcast_to(t - b, (1, t.size)))), 1e-300))[0]
-        # weight of node (n, m): w_n cw_nm / L_i(mu_nm, sigma_n); smooth rows: mixture of normals over the nodes
-        logw = np.log(np.maximum(self._tw, 1e-300)) - g.ll[..., i]
-        sd = np.sqrt(var)
-        q = np.zeros(t.size)
-        for n in range(var.size):
-            if sd[n] >= 2.0 * self._dmu[n]:
-                z = (t[:, None] - g.mu[n][None, :] - b) / sd[n]
-                q += np.exp(logw[n][None, :] - 0.5 * z**2) @ np.ones(g.u.size) / (sd[n] * math.sqrt(2 * math.pi))
-            else:
-                # narrow kernel: Gauss-Hermite in mu on the row's conditional density over L_i(mu, sigma_n)
-                mus = t[:, None] - b - math.sqrt(2.0) * sd[n] * _XT[None, :]
-                lp = self._row_logpdf(n, mus.ravel()).reshape(mus.shape)
-                li = lik.log_lik(mus, np.full(mus.shape, self._tau[n]))[..., i]
-                q += g.w[n] * (np.exp(lp - li) @ _WT) / math.sqrt(math.pi)
-        return ell + np.log(np.maximum(q, 1e-300))
+        """Unnormalised log posterior density of study i's log-OR t_i (bias included) at the points t.
 
-    def _row_logpdf(self, n: int, x: np.ndarray) -> np.ndarray:
-        r = self._rows
-        sub = _LogSplineRows.__new__(_LogSplineRows)
-        sub.x0, sub.dx, sub.c, sub.n, sub.total = r.x0[n : n + 1], r.dx[n : n + 1], r.c[n : n + 1], r.n, r.total[n : n + 1]
-        return sub.logpdf(x[None, :])[0]
+        ``p(t_i | y) = L_i(t) sum_n w_n int p(mu | tau_n, y) N(t; mu + b_i, sigma_n^2) / L_i(mu, sigma_n) dmu`` with
+        ``sigma_n^2 = tau_n^2 + s_bi^2``. Rows whose kernel is wide against the mu spacing use the trapezoid rule
+        over the mu nodes; narrow rows use Gauss-Hermite in mu on the spline of the row's log density.
+        """
+        g, lik = self._g, self.lik
+        b = lik.bias_mean[i]
+        sd = np.sqrt(self._tau**2 + lik._bvar[i])
+        ell = lik._ell_i(i, t)
+        q = np.zeros(t.size)
+        wide = sd >= 2.0 * self._dmu
+        if wide.any():
+            logw = np.log(np.maximum(self._tw[wide], 1e-300)) - g.ll[wide][..., i]  # (W, M)
+            z = (t[None, :, None] - g.mu[wide][:, None, :] - b) / sd[wide][:, None, None]  # (W, T, M)
+            dens = np.exp(logw[:, None, :] - 0.5 * z**2).sum(axis=2) / (sd[wide][:, None] * math.sqrt(2 * math.pi))
+            q += dens.sum(axis=0)
+        narrow = np.flatnonzero(~wide)
+        if narrow.size:
+            mus = t[None, :, None] - b - math.sqrt(2.0) * sd[narrow][:, None, None] * _XT[None, None, :]  # (N, T, Q)
+            lp = self._rows.logpdf(mus.reshape(narrow.size, -1), narrow).reshape(mus.shape)
+            li = lik._conv_i(i, mus, np.broadcast_to(self._tau[narrow][:, None, None], mus.shape))
+            terms = np.exp(np.where(np.isfinite(lp), lp - li, -np.inf))
+            q += (g.w[narrow][:, None] * (terms @ _WT)).sum(axis=0) / math.sqrt(math.pi)
+        return ell + np.log(np.maximum(q, 1e-300))
 
     @cached_property
     def _theta_rows(self) -> list[_LogSplineRows]:
@@ -780,7 +783,7 @@ class ExactBinomialPosterior(Posterior):
     def _study_labels(self) -> tuple[str, ...]:
         return self.study
 
-    # -- draws for absolute effects -------------------------------------------------------------------------------------
+    # -- draws for absolute effects --------------------------------------------------------------------------------
 
     @cached_property
     def _draws(self) -> np.ndarray:

@@ -1,0 +1,208 @@
+"""Bayes factors and Bayesian model averaging over {fixed, random} x {null, effect} (as R's metaBMA).
+
+The four models share the data and differ in two restrictions: ``fixed`` sets tau = 0, ``null`` sets mu = 0
+(log-OR/log-RR, or raw scale for difference measures). Each model's marginal likelihood ``p(y | M)`` comes from an
+exact quadrature engine:
+
+* binomial-normal (arm counts): :class:`models.bayes.exact_binomial.BinomialLikelihood`, whose per-study integrals
+  are shared by the four models;
+* normal-normal (effect estimates with known variances): random-effects ``log_evidence`` from
+  :func:`models.bayes.exact.exact_normal_normal`; the fixed-effect and null evidences in closed form or by a 1-D
+  trapezoid rule over log tau (this module).
+
+Bayes factors. ``bf10_effect`` and ``bf10_heterogeneity`` are inclusion Bayes factors (posterior inclusion odds over
+prior inclusion odds, averaging over the other restriction; NaN when one side has prior probability 0);
+``bf10_effect_random`` (random effects, mu ~ prior vs mu = 0) and ``bf10_heterogeneity_effect`` (mu ~ prior,
+tau ~ prior vs tau = 0) are the conditional ones.
+
+Averaged effect. The model-averaged posterior of mu is the mixture ``sum_M P(M | y) p(mu | y, M)``; the two null
+models put a point mass ``p_null`` at mu = 0 (OR = 1). ``prob_below_1`` = P(OR < 1) and ``prob_below_0_8`` count
+the point mass as not below (strict inequality). Quantiles are the generalised inverse ``inf{x: F(x) >= q}`` of the
+right-continuous mixture cdf: a quantile whose level falls inside the jump is exactly OR = 1 (reported as 1.0).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize, special
+
+from models.bayes.exact import exact_normal_normal
+from models.bayes.exact_binomial import BinomialLikelihood
+from models.priors import EffectPrior, TauPrior
+from models.tables import BinaryTable
+
+MODELS = ("fixed_null", "fixed_effect", "random_null", "random_effect")
+"""The four models, in the order of every tuple of :class:`ModelAverage`."""
+
+
+@dataclass(frozen=True)
+class ModelAverage:
+    """Bayes factors and the model-averaged effect (ratio scale for OR/RR; see the module docstring)."""
+
+    models: tuple[str, ...]
+    prior_prob: tuple[float, ...]
+    log_evidence: tuple[float, ...]
+    posterior_prob: tuple[float, ...]
+    bf10_effect: float
+    bf10_heterogeneity: float
+    bf10_effect_random: float
+    bf10_heterogeneity_effect: float
+    p_null: float
+    prob_below_1: float
+    prob_below_0_8: float
+    median: float
+    low: float
+    high: float
+    prob: float
+    measure: str
+
+
+def _average(
+    log_ev: Sequence[float],
+    cdfs: tuple[Callable[[float], float], Callable[[float], float]],
+    prior_prob: Sequence[float] | None,
+    measure: str,
+    prob: float,
+) -> ModelAverage:
+    """Combine the four evidences (order of :data:`MODELS`) and the cdfs of mu (analysis scale) under
+    fixed_effect and random_effect."""
+    pri = np.full(4, 0.25) if prior_prob is None else np.asarray(prior_prob, dtype=float)
+    if pri.shape != (4,) or (pri < 0).any() or not math.isclose(float(pri.sum()), 1.0, rel_tol=1e-9):
+        raise ValueError(f"prior_prob must be 4 non-negative numbers summing to 1 (order {MODELS}), got {prior_prob}")
+    le = np.asarray(log_ev, dtype=float)
+    with np.errstate(divide="ignore"):
+        lp = le + np.log(pri)
+    post = np.exp(lp - special.logsumexp(lp))
+
+    def incl(num: list[int], den: list[int]) -> float:
+        if pri[num].sum() == 0 or pri[den].sum() == 0:
+            return math.nan  # undefined when one side has no prior mass
+        with np.errstate(divide="ignore"):
+            po = special.logsumexp(lp[num]) - special.logsumexp(lp[den])
+            pr = math.log(pri[num].sum()) - math.log(pri[den].sum())
+        return float(math.exp(po - pr))
+
+    p_null = float(post[0] + post[2])
+    w_fe, w_re = float(post[1]), float(post[3])
+    ratio = measure in ("OR", "RR")
+
+    def cdf(x: float, strict: bool) -> float:  # mixture cdf on the analysis scale
+        jump = p_null if (x > 0 or (x == 0 and not strict)) else 0.0
+        return w_fe * cdfs[0](x) + w_re * cdfs[1](x) + jump
+
+    def ppf(q: float) -> float:
+        below, at = cdf(0.0, strict=True), cdf(0.0, strict=False)
+        if below < q <= at:
+            return 0.0
+        lo, hi = (-1.0, 0.0) if q <= below else (0.0, 1.0)
+        while cdf(lo, True) > q:
+            lo *= 2.0
+        while cdf(hi, False) < q:
+            hi *= 2.0
+        return float(optimize.brentq(lambda x: cdf(x, False) - q, lo, hi, xtol=1e-12, rtol=1e-12))
+
+    a = (1.0 - prob) / 2.0
+    to_rep = math.exp if ratio else float
+    thr = math.log(0.8) if ratio else None
+    return ModelAverage(
+        models=MODELS,
+        prior_prob=tuple(float(x) for x in pri),
+        log_evidence=tuple(float(x) for x in le),
+        posterior_prob=tuple(float(x) for x in post),
+        bf10_effect=incl([1, 3], [0, 2]),
+        bf10_heterogeneity=incl([2, 3], [0, 1]),
+        bf10_effect_random=float(math.exp(le[3] - le[2])),
+        bf10_heterogeneity_effect=float(math.exp(le[3] - le[1])),
+        p_null=p_null,
+        prob_below_1=cdf(0.0, strict=True),
+        prob_below_0_8=cdf(thr, strict=True) if thr is not None else math.nan,
+        median=to_rep(ppf(0.5)),
+        low=to_rep(ppf(a)),
+        high=to_rep(ppf(1.0 - a)),
+        prob=prob,
+        measure=measure,
+    )
+
+
+def average_binomial(
+    data: BinaryTable | BinomialLikelihood,
+    tau_prior: TauPrior,
+    effect_prior: EffectPrior,
+    *,
+    prior_prob: Sequence[float] | None = None,
+    prob: float = 0.95,
+    n_tau: int = 48,
+    n_mu: int = 32,
+) -> ModelAverage:
+    """Model averaging for the binomial-normal model (log-OR); ``data`` a table or a prebuilt likelihood (which
+    fixes the parametrisation, baseline SD and bias terms). ``prior_prob`` in the order of :data:`MODELS`."""
+    lik = data if isinstance(data, BinomialLikelihood) else BinomialLikelihood(data)
+    fe = lik.posterior(None, effect_prior, model="fixed", n_tau=n_tau, n_mu=n_mu)
+    re = lik.posterior(tau_prior, effect_prior, n_tau=n_tau, n_mu=n_mu)
+    log_ev = (
+        lik.log_evidence(None, None),
+        fe.log_evidence,
+        lik.log_evidence(tau_prior, None, n_tau=n_tau, n_mu=n_mu),
+        re.log_evidence,
+    )
+    return _average(log_ev, (fe._mu_cdf, re._mu_cdf), prior_prob, "OR", prob)
+
+
+def _normal_fixed(y: np.ndarray, v: np.ndarray, effect_prior: EffectPrior) -> tuple[float, float, float]:
+    """Fixed-effect normal model, mu ~ N(m0, s0^2): log evidence (closed form), posterior mean and SD of mu."""
+    m0, s0sq = effect_prior.mean, effect_prior.sd**2
+    prec = 1.0 / s0sq + float(np.sum(1.0 / v))
+    mean = (m0 / s0sq + float(np.sum(y / v))) / prec
+    resid = float(np.sum((y - mean) ** 2 / v)) + (m0 - mean) ** 2 / s0sq
+    le = -0.5 * y.size * math.log(2 * math.pi) - 0.5 * float(np.sum(np.log(v))) - 0.5 * math.log(s0sq * prec)
+    return le - 0.5 * resid, mean, 1.0 / math.sqrt(prec)
+
+
+def _normal_null_random(y: np.ndarray, v: np.ndarray, tau_prior: TauPrior) -> float:
+    """log p(y | mu = 0) with tau ~ tau_prior: trapezoid rule in s = log tau on a grid widened until the log
+    integrand at both ends is 40 below its maximum (step 0.01, so the rule's error is far below 1e-8)."""
+    lo = math.log(min(float(np.sqrt(v).min()), tau_prior.median())) - 15.0
+    hi = math.log(max(float(np.sqrt(v).max()), float(np.abs(y).max()), tau_prior.median())) + 8.0
+    while True:
+        s = np.arange(lo, hi, 0.01)
+        tau2 = np.exp(2 * s)[:, None]
+        var = v[None, :] + tau2
+        ll = -0.5 * np.sum(np.log(2 * math.pi * var) + y[None, :] ** 2 / var, axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f = tau_prior.logpdf(np.exp(s)) + s + ll
+        f = np.where(np.isnan(f), -np.inf, f)
+        top = float(np.max(f))
+        grow_lo, grow_hi = f[0] > top - 40 and lo > -300, f[-1] > top - 40
+        if not (grow_lo or grow_hi):
+            break
+        lo, hi = (lo - 10.0 if grow_lo else lo), (hi + 10.0 if grow_hi else hi)
+    w = np.exp(f - top)
+    return top + math.log(float(np.trapezoid(w, s)))
+
+
+def average_normal(
+    yi: Sequence[float] | np.ndarray,
+    vi: Sequence[float] | np.ndarray,
+    tau_prior: TauPrior,
+    effect_prior: EffectPrior,
+    *,
+    measure: str = "OR",
+    prior_prob: Sequence[float] | None = None,
+    prob: float = 0.95,
+) -> ModelAverage:
+    """Model averaging for the normal-normal model on effect estimates ``yi`` (analysis scale) with known
+    within-study variances ``vi``; ``prior_prob`` in the order of :data:`MODELS`."""
+    re = exact_normal_normal(yi, vi, tau_prior, effect_prior, measure=measure)
+    y, v = re.yi, re.vi
+    le_fe, m_fe, sd_fe = _normal_fixed(y, v, effect_prior)
+    le_null = float(-0.5 * np.sum(np.log(2 * math.pi * v) + y**2 / v))
+    log_ev = (le_null, le_fe, _normal_null_random(y, v, tau_prior), re.log_evidence)
+
+    def fe_cdf(x: float) -> float:
+        return float(special.ndtr((x - m_fe) / sd_fe))
+
+    return _average(log_ev, (fe_cdf, re._mu_cdf), prior_prob, measure, prob)

@@ -1,0 +1,221 @@
+"""Tests of models.bayes.exact_binomial (the binomial-normal posterior by quadrature).
+
+Independent references, each named in the test:
+(a) brute force written here from the model statement: the baseline log-odds integrated by a dense trapezoid rule
+    (binomial log-pmf from scipy.special.gammaln), the study effects by a dense trapezoid rule on a fine grid of
+    log-ORs (step 0.01), then a dense trapezoid grid over (mu, log tau) with scipy's prior densities;
+(b) a 2-D brute-force grid over (a, mu) for one study with tau = 0 (fixed effect), where the marginal likelihood
+    is that 2-D integral;
+(c) exact invariances of the bias model: a common bias mean shifts the posterior of mu; a huge bias SD removes the
+    study;
+(d) grid refinement on the MSC evidence base;
+(e) slow: long MCMC of the project's PyMC model (models.bayes.sampling.fit_binomial_normal), within 3 MCSE.
+Tolerance: 1e-3 against brute force (brief), 1e-4 for refinement.
+"""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import special, stats
+
+from models.bayes.exact_binomial import BinomialLikelihood, exact_binomial_normal
+from models.priors import EffectPrior, effect_prior, tau_prior
+from models.tables import BinaryTable
+
+REF = Path(__file__).resolve().parents[1] / "reference"
+TURNER = tau_prior("turner2015_mortality_pharma")
+WEAK = effect_prior("weakly_informative")
+# shu2020 (zero events in the MSC arm), shi2021 (double zero), lanzoni2021, monsel2022 from the MSC data
+SMALL = BinaryTable(
+    ("zero", "double_zero", "lanzoni", "monsel"),
+    np.array([0, 0, 2, 5]),
+    np.array([12, 65, 12, 21]),
+    np.array([3, 0, 7, 4]),
+    np.array([29, 35, 12, 24]),
+)
+
+
+def _log_binom(e: float, n: float, logit: np.ndarray) -> np.ndarray:
+    lc = special.gammaln(n + 1) - special.gammaln(e + 1) - special.gammaln(n - e + 1)
+    return lc + e * -np.logaddexp(0.0, -logit) + (n - e) * -np.logaddexp(0.0, logit)
+
+
+def _brute_log_lt(table: BinaryTable, t: np.ndarray, control: bool = False) -> np.ndarray:
+    """log L_i(t) by a dense trapezoid rule over a in [-18, 18] (step 0.0225); shape (t, k)."""
+    a = np.linspace(-18.0, 18.0, 1601)
+    da = a[1] - a[0]
+    out = np.empty((t.size, table.k))
+    prior = stats.norm(0.0, 2.5).logpdf(a)[None, :]
+    for i in range(table.k):
+        oc = 0.0 * t[:, None] if control else -t[:, None] / 2
+        ot = t[:, None] if control else t[:, None] / 2
+        g = (
+            _log_binom(table.e_c[i], table.n_c[i], a[None, :] + oc)
+            + _log_binom(table.e_t[i], table.n_t[i], a[None, :] + ot)
+            + prior
+        )
+        top = g.max(axis=1, keepdims=True)
+        out[:, i] = top[:, 0] + np.log(np.trapezoid(np.exp(g - top), dx=da, axis=1))
+    return out
+
+
+def _brute_posterior(table: BinaryTable, control: bool = False) -> dict[str, float]:
+    """Dense-grid posterior summaries under TURNER and WEAK (see (a) in the module docstring)."""
+    t = np.linspace(-12.0, 12.0, 2401)
+    dt = t[1] - t[0]
+    lt = _brute_log_lt(table, t, control)
+    ltop = lt.max(axis=0)
+    big_l = np.exp(lt - ltop)
+    mu = np.linspace(-4.0, 3.0, 281)
+    s = np.linspace(math.log(1e-4), math.log(8.0), 180)
+    tau = np.exp(s)
+    logj = np.empty((s.size, mu.size))
+    for n, tn in enumerate(tau):
+        if tn >= 2.5 * dt:
+            k = np.exp(-0.5 * ((t[None, :] - mu[:, None]) / tn) ** 2) * dt / (tn * math.sqrt(2 * math.pi))
+            ll = np.log(k @ big_l) + ltop
+        else:  # tau below the t grid's resolution: L_i(mu, tau) ~ L_i(mu) (error O(tau^2))
+            ll = np.stack([np.interp(mu, t, lt[:, i]) for i in range(table.k)], axis=1)
+        logj[n] = ll.sum(axis=1) + stats.norm(0.0, 1.0).logpdf(mu) + TURNER.logpdf(tn) + s[n]
+    top = logj.max()
+    joint = np.exp(logj - top)
+    z = np.trapezoid(np.trapezoid(joint, mu, axis=1), s)
+    mu_marg = np.trapezoid(joint, s, axis=0) / z
+    s_marg = np.trapezoid(joint, mu, axis=1) / z
+    mu_cdf = np.concatenate([[0.0], np.cumsum((mu_marg[1:] + mu_marg[:-1]) / 2 * np.diff(mu))])
+    s_cdf = np.concatenate([[0.0], np.cumsum((s_marg[1:] + s_marg[:-1]) / 2 * np.diff(s))])
+    return {
+        "p_below_1": float(np.interp(0.0, mu, mu_cdf)),
+        "median": float(np.exp(np.interp(0.5, mu_cdf, mu))),
+        "low": float(np.exp(np.interp(0.025, mu_cdf, mu))),
+        "high": float(np.exp(np.interp(0.975, mu_cdf, mu))),
+        "tau_median": float(np.exp(np.interp(0.5, s_cdf, s))),
+        "log_evidence": float(top + math.log(z)),
+    }
+
+
+@pytest.mark.parametrize("parametrisation", ["symmetric", "control"])
+def test_against_brute_force_integration(parametrisation):
+    """Reference (a): dense-grid brute force on four studies incl. a zero-event and a double-zero study."""
+    ref = _brute_posterior(SMALL, control=parametrisation == "control")
+    post = exact_binomial_normal(SMALL, TURNER, WEAK, parametrisation=parametrisation)
+    ci = post.interval(0.95)
+    assert post.prob_below(1.0) == pytest.approx(ref["p_below_1"], abs=1e-3)
+    assert post.median() == pytest.approx(ref["median"], abs=1e-3)
+    assert (ci.low, ci.high) == pytest.approx((ref["low"], ref["high"]), abs=1e-3)
+    assert post.tau_median() == pytest.approx(ref["tau_median"], abs=1e-3)
+    assert post.log_evidence == pytest.approx(ref["log_evidence"], abs=1e-3)
+
+
+def test_likelihood_curve_against_brute_force():
+    """Reference (a), step 1 alone: log L_i(t) of every study at a few log-ORs."""
+    t = np.array([-6.0, -2.0, -0.5, 0.0, 0.7, 3.0])
+    lik = BinomialLikelihood(SMALL)
+    np.testing.assert_allclose(lik.log_lik_t(t), _brute_log_lt(SMALL, t), atol=5e-5)
+
+
+def test_fixed_effect_single_study_evidence_against_2d_grid():
+    """Reference (b): with tau = 0 and one study, p(y) = int int Bin Bin N(a) N(mu) da dmu on a dense 2-D grid."""
+    one = SMALL.subset(["lanzoni"])
+    a = np.linspace(-15.0, 15.0, 3001)[None, :]
+    mu = np.linspace(-6.0, 6.0, 2401)[:, None]
+    g = (
+        _log_binom(7, 12, a - mu / 2)
+        + _log_binom(2, 12, a + mu / 2)
+        + stats.norm(0, 2.5).logpdf(a)
+        + stats.norm(0, 1).logpdf(mu)
+    )
+    top = g.max()
+    ref = top + math.log(np.trapezoid(np.trapezoid(np.exp(g - top), a[0], axis=1), mu[:, 0]))
+    lik = BinomialLikelihood(one)
+    assert lik.log_evidence(None, WEAK) == pytest.approx(ref, abs=1e-5)
+    null_ref = math.log(np.trapezoid(np.exp(g[1200] - stats.norm(0, 1).logpdf(0.0)), a[0]))  # mu = 0 row
+    assert lik.log_evidence(None, None) == pytest.approx(null_ref, abs=1e-5)
+
+
+def test_grid_refinement_on_the_evidence_base():
+    """Reference (d): doubling both grid sizes moves P(OR < 1), the median and P(tau > 0.5) by < 1e-4."""
+    from models.datasets import load_dataset
+
+    ds = load_dataset()
+    table, _ = ds.binary_table("mortality", list(ds.studies.index))
+    lik = BinomialLikelihood(table)
+    base = lik.posterior(TURNER, WEAK)
+    fine = lik.posterior(TURNER, WEAK, n_tau=96, n_mu=64)
+    assert base.prob_below(1.0) == pytest.approx(fine.prob_below(1.0), abs=1e-4)
+    assert base.median() == pytest.approx(fine.median(), abs=1e-4)
+    assert base.prob_tau_above(0.5) == pytest.approx(fine.prob_tau_above(0.5), abs=1e-4)
+    assert base.log_evidence == pytest.approx(fine.log_evidence, abs=1e-4)
+
+
+def test_common_bias_mean_shifts_mu():
+    """Reference (c): bias_mean = d in every study (bias_sd 0) is mu' = mu + d, i.e. the effect prior shifted."""
+    d = 0.4
+    shifted = exact_binomial_normal(SMALL, TURNER, WEAK, bias_mean=[d] * 4, bias_sd=[0.0] * 4)
+    moved_prior = EffectPrior("moved", "moved", WEAK.mean + d, WEAK.sd, "test")
+    ref = exact_binomial_normal(SMALL, TURNER, moved_prior)
+    assert shifted.log_mean() + d == pytest.approx(ref.log_mean(), abs=1e-6)
+    assert shifted.tau_median() == pytest.approx(ref.tau_median(), abs=1e-6)
+    assert shifted.log_evidence == pytest.approx(ref.log_evidence, abs=1e-6)
+    plain = exact_binomial_normal(SMALL, TURNER, WEAK)
+    zero = exact_binomial_normal(SMALL, TURNER, WEAK, bias_mean=[0.0] * 4, bias_sd=[0.0] * 4)
+    assert zero.prob_below(1.0) == plain.prob_below(1.0)
+
+
+def test_huge_bias_sd_removes_the_study():
+    """Reference (c): an NRS row with bias SD 100 leaves the posterior of the other studies (evidence up to the
+    constant factor of that study's nearly flat likelihood)."""
+    with_nrs = exact_binomial_normal(SMALL, TURNER, WEAK, bias_mean=[0, 0, 0, 1.0], bias_sd=[0, 0, 0, 100.0])
+    without = exact_binomial_normal(SMALL.subset(["zero", "double_zero", "lanzoni"]), TURNER, WEAK)
+    assert with_nrs.prob_below(1.0) == pytest.approx(without.prob_below(1.0), abs=1e-3)
+    assert with_nrs.median() == pytest.approx(without.median(), abs=1e-3)
+    assert with_nrs.tau_median() == pytest.approx(without.tau_median(), abs=1e-3)
+    assert abs(with_nrs.prob_below(1.0) - exact_binomial_normal(SMALL, TURNER, WEAK).prob_below(1.0)) > 1e-3
+
+
+def test_prior_swap_reuses_the_likelihood():
+    """A BinomialLikelihood gives the same posterior as the one-shot function (same numbers, shared curves)."""
+    lik = BinomialLikelihood(SMALL)
+    hn = tau_prior("halfnormal_0.5")
+    assert lik.posterior(hn, WEAK).prob_below(1.0) == exact_binomial_normal(SMALL, hn, WEAK).prob_below(1.0)
+
+
+def test_query_protocol_and_errors():
+    post = exact_binomial_normal(SMALL, TURNER, WEAK)
+    row = post.summary(baseline_risk=0.3)
+    assert row["measure"] == "OR" and row["baseline_source"] == "user"
+    assert row["pred_low"] < row["low"] < row["median"] < row["high"] < row["pred_high"]
+    shr = post.shrunken()
+    assert list(shr.index) == list(SMALL.study)
+    assert (shr["low"] < shr["median"]).all() and (shr["median"] < shr["high"]).all()
+    assert 0.0 < post.prob_nnt_at_most(10, baseline_risk=0.3) < 1.0
+    with pytest.raises(ValueError, match="baseline_risk"):
+        post.arr()
+    with pytest.raises(ValueError, match="parametrisation"):
+        exact_binomial_normal(SMALL, TURNER, WEAK, parametrisation="arm")
+    with pytest.raises(ValueError, match="bias_sd has 2 values"):
+        exact_binomial_normal(SMALL, TURNER, WEAK, bias_sd=[0, 1])
+    fixed = exact_binomial_normal(SMALL, TURNER, WEAK, model="fixed")
+    assert fixed.tau_median() == 0.0
+    assert fixed.predictive_interval().low == pytest.approx(fixed.interval().low, abs=1e-9)
+
+
+def test_shrunken_effect_of_a_single_study_against_brute_force():
+    """Reference (a): p(t_1 | y) for k = 1 on a dense (t, log tau) grid with mu integrated in closed form."""
+    one = SMALL.subset(["lanzoni"])
+    post = exact_binomial_normal(one, TURNER, WEAK)
+    t = np.linspace(-8.0, 6.0, 2801)
+    lt = _brute_log_lt(one, t)[:, 0]
+    s = np.linspace(math.log(1e-4), math.log(8.0), 400)
+    tau = np.exp(s)
+    # t | tau ~ N(0, 1 + tau^2) after integrating mu ~ N(0, 1)
+    logj = lt[None, :] + stats.norm.logpdf(t[None, :], 0.0, np.sqrt(1 + tau[:, None] ** 2))
+    logj += (TURNER.logpdf(tau) + s)[:, None]
+    dens = np.trapezoid(np.exp(logj - logj.max()), s, axis=0)
+    cdf = np.concatenate([[0.0], np.cumsum((dens[1:] + dens[:-1]) / 2 * np.diff(t))])
+    cdf /= cdf[-1]
+    ref = np.exp(np.interp([0.025, 0.5, 0.975], cdf, t))
+    shr = post.shrunken().iloc[0]
+    assert (shr["low"], shr["median"], shr["high"]) == pytest.approx(tuple(ref), abs=1e-3)

@@ -1,0 +1,109 @@
+"""Tests of models.bayes.model_averaging.
+
+Independent references, each named in the test:
+(a) Savage-Dickey: for nested models with mu = 0 inside mu ~ N(m0, s0^2), BF01 = p(mu = 0 | y) / p(mu = 0); under
+    fixed effects the posterior is the conjugate normal (closed form), under random effects it is the normal mixture
+    of models.bayes.exact (a different route from the mu = 0 integral of this module);
+(b) closed-form normal marginal likelihoods for k = 1 with tau pinned near 0;
+(c) the definition of the generalised inverse of a cdf with a jump (point mass at OR = 1).
+"""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from models.bayes.exact import exact_normal_normal
+from models.bayes.exact_binomial import BinomialLikelihood
+from models.bayes.model_averaging import MODELS, average_binomial, average_normal
+from models.priors import EffectPrior, effect_prior, tau_prior
+from models.tables import BinaryTable
+
+TURNER = tau_prior("turner2015_mortality_pharma")
+WEAK = effect_prior("weakly_informative")
+Y = np.array([-0.9, -0.3, -0.6, 0.1, -1.2])
+V = np.array([0.3, 0.1, 0.5, 0.2, 0.8])
+TABLE = BinaryTable(
+    ("a", "b", "c", "d"),
+    np.array([0, 0, 2, 5]),
+    np.array([12, 65, 12, 21]),
+    np.array([3, 0, 7, 4]),
+    np.array([29, 35, 12, 24]),
+)
+
+
+def test_normal_fixed_effect_bf_is_savage_dickey_closed_form():
+    """Reference (a), fixed effects: BF10 = N(0; m0, s0^2) / N(0; posterior mean, posterior sd^2)."""
+    res = average_normal(Y, V, TURNER, WEAK)
+    prec = 1 / WEAK.sd**2 + np.sum(1 / V)
+    mean = (WEAK.mean / WEAK.sd**2 + np.sum(Y / V)) / prec
+    sd_dickey = stats.norm(WEAK.mean, WEAK.sd).logpdf(0.0) - stats.norm(mean, prec**-0.5).logpdf(0.0)
+    assert res.log_evidence[1] - res.log_evidence[0] == pytest.approx(sd_dickey, abs=1e-9)
+
+
+def test_normal_random_effect_bf_is_savage_dickey_on_exact_posterior():
+    """Reference (a), random effects: BF01 = posterior density of mu at 0 (normal mixture over the exact tau grid
+    of models.bayes.exact) / prior density at 0."""
+    res = average_normal(Y, V, TURNER, WEAK)
+    post = exact_normal_normal(Y, V, TURNER, WEAK)
+    dens0 = float(np.sum(post.tau_weights * stats.norm.pdf(0.0, post._m, post._sd)))
+    ref = math.log(stats.norm(WEAK.mean, WEAK.sd).pdf(0.0) / dens0)
+    assert math.log(res.bf10_effect_random) == pytest.approx(ref, abs=1e-6)
+
+
+def test_binomial_random_effect_bf_is_savage_dickey():
+    """Reference (a) for the binomial engine: log BF10 from the mu = 0 integral equals log prior density at 0 minus
+    log posterior density at 0 (the latter from the cdf of the random-effects posterior, central difference)."""
+    lik = BinomialLikelihood(TABLE)
+    res = average_binomial(lik, TURNER, WEAK)
+    post = lik.posterior(TURNER, WEAK)
+    h = 1e-3
+    dens0 = (post._mu_cdf(h) - post._mu_cdf(-h)) / (2 * h)
+    ref = stats.norm(0, 1).logpdf(0.0) - math.log(dens0)
+    assert math.log(res.bf10_effect_random) == pytest.approx(ref, abs=2e-4)
+
+
+def test_normal_single_study_evidences_closed_form():
+    """Reference (b): k = 1, y ~ N(mu, v): fixed-effect evidence N(y; m0, v + s0^2); null N(y; 0, v); random null
+    with tau ~ HalfNormal(1e-4) is N(y; 0, v) up to O(1e-8)."""
+    near0 = type(TURNER)("t0", "near 0", "halfnormal", (("scale", 1e-4),), "test")
+    res = average_normal([-0.5], [0.2], near0, WEAK)
+    assert res.log_evidence[0] == pytest.approx(stats.norm(0, math.sqrt(0.2)).logpdf(-0.5), abs=1e-12)
+    assert res.log_evidence[1] == pytest.approx(stats.norm(0, math.sqrt(1.2)).logpdf(-0.5), abs=1e-12)
+    assert res.log_evidence[2] == pytest.approx(res.log_evidence[0], abs=1e-6)
+    assert res.log_evidence[3] == pytest.approx(res.log_evidence[1], abs=1e-6)
+
+
+def test_averaged_quantiles_with_point_mass():
+    """Reference (c): quantiles invert the mixture cdf; a level inside the jump at OR = 1 gives exactly 1."""
+    res = average_binomial(TABLE, TURNER, WEAK)
+    assert res.models == MODELS
+    assert sum(res.posterior_prob) == pytest.approx(1.0)
+    assert res.p_null == pytest.approx(res.posterior_prob[0] + res.posterior_prob[2])
+    post_fe = BinomialLikelihood(TABLE).posterior(None, WEAK, model="fixed")
+    post_re = BinomialLikelihood(TABLE).posterior(TURNER, WEAK)
+    p = res.posterior_prob
+    below = p[1] * post_fe.prob_below(1.0) + p[3] * post_re.prob_below(1.0)
+    assert res.prob_below_1 == pytest.approx(below, abs=1e-12)
+    if below < 0.5 <= below + res.p_null:
+        assert res.median == 1.0
+    else:
+        x = math.log(res.median)
+        cdf = p[1] * post_fe._mu_cdf(x) + p[3] * post_re._mu_cdf(x) + (res.p_null if x > 0 else 0.0)
+        assert cdf == pytest.approx(0.5, abs=1e-9)
+    # a prior that puts all mass on the null models gives OR = 1 for every quantile
+    null = average_binomial(TABLE, TURNER, WEAK, prior_prob=(0.5, 0.0, 0.5, 0.0))
+    assert (null.low, null.median, null.high, null.prob_below_1) == (1.0, 1.0, 1.0, 0.0)
+    with pytest.raises(ValueError, match="prior_prob must be 4"):
+        average_binomial(TABLE, TURNER, WEAK, prior_prob=(0.5, 0.5))
+
+
+def test_inclusion_bf_reduces_to_conditional_when_other_restriction_is_fixed():
+    """With prior mass only on the random-effects pair, the inclusion BF for the effect equals the conditional one
+    and the heterogeneity inclusion BF is undefined (no prior mass on tau = 0)."""
+    res = average_normal(Y, V, TURNER, WEAK, prior_prob=(0.0, 0.0, 0.5, 0.5))
+    assert res.bf10_effect == pytest.approx(res.bf10_effect_random, rel=1e-12)
+    assert math.isnan(res.bf10_heterogeneity)
+    moved = EffectPrior("m", "m", -0.5, 0.5, "test")
+    assert average_normal(Y, V, TURNER, moved).bf10_effect != pytest.approx(res.bf10_effect, rel=1e-3)
