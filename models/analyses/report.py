@@ -280,7 +280,15 @@ def _evidence_base(report: Report, result: RunResult) -> None:
     if result.averaging:
         rows = []
         for key, avg in result.averaging.items():
-            rows.append({"Analysis": key.split("/", 1)[1].replace("_", " "), **avg.table_row()})
+            rows.append({
+                "Analysis": key.split("/", 1)[1].replace("_", " "),
+                "BF10, effect": avg.bf10_effect,
+                "BF10, heterogeneity": avg.bf10_heterogeneity,
+                "P(no effect), averaged": fmt_p(avg.p_null),
+                "P(OR < 1), averaged": fmt_p(avg.prob_below_1),
+                "P(OR < 0.8), averaged": fmt_p(avg.prob_below_0_8),
+                "Averaged OR (95% CrI)": _ci(avg.median, avg.low, avg.high),
+            })  # fmt: skip
         report.add_heading("Bayes factors and model averaging", 3)
         report.add_paragraph(
             "Bayes factors from the exact marginal likelihoods: BF10 for an effect (mu free vs mu = 0) and for "

@@ -46,8 +46,8 @@ from models.bayes.diagnostics import GATES
 from models.bayes.exact import exact_from_effects, exact_normal_normal
 from models.bayes.fit import Fit
 from models.bayes.posterior import DrawsPosterior, Posterior
-from models.bayes.exact_binomial import exact_binomial_normal
-from models.bayes.model_averaging import model_average
+from models.bayes.exact_binomial import BinomialLikelihood, exact_binomial_normal
+from models.bayes.model_averaging import average_binomial
 from models.bayes.small_study import SLOPE_SD_DEFAULT, small_study_comparison
 from models.frequentist.bias import egger_lm, harbord, peters
 from models.report.funnel import funnel_plot
@@ -75,7 +75,7 @@ SCRT_TOTALS = {"risk_t": 0.264, "risk_c": 0.319, "n_published": 1080}
 """Crude mortality of all 24 studies printed in the SCRT 2026 abstract (data/published.csv, scrt2026 mortality note):
 MSC 26.4% vs control 31.9%, n = 1,080."""
 
-MAP_CELLS = 4200
+MAP_CELLS = 150
 """Largest number of cells of a missing-study map; above it the map steps by the smallest integer that fits (stated
 in the caption)."""
 
@@ -618,14 +618,14 @@ class Reanalysis:
                 "binomial_normal_exact")  # fmt: skip
             key = f"{s.document}/{analysis_name}"
             mean, sd = self._bias_vectors(table.study, b)
-            averaged = model_average(table, tp, ep, bias_mean=mean, bias_sd=sd)
+            averaged = average_binomial(BinomialLikelihood(table, bias_mean=mean, bias_sd=sd), tp, ep)
             self.result.averaging[key] = averaged
             for row in self.result.rows:
                 if row["analysis_id"] == key and row["model"] == model and row["tau_prior"] == tp.key and (
                         row["effect_prior"] == ep.key):  # fmt: skip
                     row.update(bf10_effect=averaged.bf10_effect, bf10_heterogeneity=averaged.bf10_heterogeneity,
-                               p_benefit_model_averaged=averaged.prob_below(1.0),
-                               **{"p_below_0.8_model_averaged": averaged.prob_below(0.8)})  # fmt: skip
+                               p_benefit_model_averaged=averaged.prob_below_1,
+                               **{"p_below_0.8_model_averaged": averaged.prob_below_0_8})  # fmt: skip
                     base_row = row
                     break
             else:
@@ -693,7 +693,7 @@ class Reanalysis:
         sets; normal-normal on log RR for RR sets, so that study RRs and the published RR share an axis), the
         density shows the binomial-normal pooled OR, and each says so in its title.
         """
-        post = nn if s.measure == "RR" else self._posterior(s.table)
+        post = nn if s.measure == "RR" else bn.posterior(seed=self.settings.seed)
         observed = self._effects(s, s.measure)
         design = self.dataset.studies["design"]
         sizes = missing_arm_sizes(self.dataset, s.outcome, s.missing) if s.missing else None
@@ -701,7 +701,7 @@ class Reanalysis:
             [(m, int(t), int(c)) for m, t, c in zip(s.missing, *sizes, strict=True)] if sizes is not None
             else list(s.missing)
         )  # fmt: skip
-        model = "normal-normal on log RR" if s.measure == "RR" else "binomial-normal, exact"
+        model = "normal-normal on log RR" if s.measure == "RR" else "binomial-normal"
         fig = figs.forest(
             s, observed, post, title=f"{s.title}: pooled {s.measure} ({model})",
             design={x: str(design.get(x, "")) for x in s.table.study},
