@@ -39,14 +39,15 @@ class Tier:
 
 HIERARCHY = (
     Tier(f"{EVIDENCE_BASE}/{PRIMARY_ANALYSIS}", "binomial_normal_exact", "Randomised trials (primary analysis)",
-         "RCTs", True),
+         "Randomised trials (primary)", True),
     Tier(f"{EVIDENCE_BASE}/rct_blinded", "binomial_normal_exact",
-         "Double-blind or placebo/sham-controlled randomised trials", "blinded RCTs", True),
+         "Double-blind or placebo/sham-controlled randomised trials", "Blinded or placebo/sham-controlled RCTs", True),
     Tier(f"{EVIDENCE_BASE}/nrs_bias", "binomial_normal_exact",
-         "Randomised + non-randomised studies, NRS through a bias model", "RCT + NRS (bias model)", False),
+         "Randomised + non-randomised studies, NRS through a bias model", "RCT + NRS, NRS through a bias model",
+         False),
     Tier(f"{EVIDENCE_BASE}/published_totals/proportional", "binomial_normal_exact_nrs_bias",
          "All 24 studies, deaths of the 9 without counts implied by SCRT 2026's published totals (bias model)",
-         "all 24, published totals", False),
+         "All 24, unpublished deaths from SCRT 2026's totals", False),
 )  # fmt: skip
 """The pre-specified hierarchy, primary first."""
 
@@ -170,7 +171,7 @@ def summary_of_findings(
             marks.append(str(len(notes)))
         rows.append(
             {
-                "Analysis": tier.label,
+                "Analysis": tier.short,
                 "Studies (participants)": f"{len(studies)} ({n})",
                 "Odds ratio (95% CrI)": fmt_ci(row["median"], row["low"], row["high"]),
                 "Control risk per 1,000": f"{eff.control_per_1000:.0f}",
@@ -217,8 +218,8 @@ def bottom_line(summary: pd.DataFrame, absolute: dict[str, list[AbsoluteEffect]]
         return ""
     vent = effects[-1]
     text = (
-        f"In the {int(prim['k'])} randomised trials with published death counts, the probability that MSCs reduce "
-        f"mortality at all is {fmt_p(prim['p_benefit'])} (odds ratio {fmt_ci(prim['median'], prim['low'], prim['high'])}"
+        f"In the {int(prim['k'])} randomised trials with published death counts, the posterior probability that MSCs "
+        f"reduce mortality at all is {fmt_p(prim['p_benefit'])} (odds ratio {fmt_ci(prim['median'], prim['low'], prim['high'])}"
         f"). For ventilated patients (control risk {vent.control_per_1000:.0f} per 1,000) that is "
         f"{-vent.difference_median:.0f} fewer deaths per 1,000 (95% CrI {-vent.difference_low:.0f} fewer to "
         f"{abs(vent.difference_high):.0f} {'more' if vent.difference_high > 0 else 'fewer'}); the probability of at "
@@ -232,6 +233,7 @@ def bottom_line(summary: pd.DataFrame, absolute: dict[str, list[AbsoluteEffect]]
         )
     text += (
         "The uncertainty comes from few, small trials, the largest of which found little effect, and from the "
-        f"unpublished deaths. Certainty of the evidence: {certainty_level}."
+        f"unpublished deaths. Certainty of the evidence: {certainty_level}. Non-randomised studies enter only through "
+        "a bias model (below)."
     )
     return text

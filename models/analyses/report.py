@@ -130,14 +130,15 @@ def build_report(result: RunResult, reproduction: pd.DataFrame, out_dir: Path) -
     studies = result.dataset.studies
     unblinded = {s for s in studies.index if s in sizes and not is_blinded_or_placebo(studies.loc[s])}
     nrs = {s for s in studies.index if studies.loc[s, "design"] == "NRS"}
-    sof, notes = summary_of_findings(summary, result.absolute, sizes, unblinded, missing_sizes, nrs)
+    sof, notes = summary_of_findings(summary, result.absolute, {**missing_sizes, **sizes}, unblinded, missing_sizes,
+                                     nrs)  # fmt: skip
     if not sof.empty:
         level = sof["Certainty (GRADE, by rule)"].iloc[0].split(" (")[0]
         report.add_heading("Bottom line", 2)
         report.add_paragraph(bottom_line(summary, result.absolute, level), anchor="bottom-line")
-        report.add_table(sof, caption="Summary of findings: all-cause mortality, MSC vs control. Binomial-normal "
-                         "model, exact posterior, primary priors; 95% credible intervals; absolute effects at the "
-                         "randomised trials' crude control risk", index=False, anchor="summary-of-findings")  # fmt: skip
+        report.add_table(sof, caption="Summary of findings, all-cause mortality (binomial-normal, exact, primary "
+                         "priors; 95% CrI; absolute effects at the trials' control risk)", index=False,
+                         anchor="summary-of-findings")  # fmt: skip
         report.add_paragraph(
             "Certainty footnotes (GRADE domains judged by the rules in Methods): "
             + "; ".join(f"({i}) {n}" for i, n in enumerate(notes, 1)) + "."

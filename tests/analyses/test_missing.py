@@ -20,15 +20,26 @@ def test_split_is_proportional():
     assert split_counts(10, np.array([10, 40])).tolist() == [2, 8]
 
 
-def test_grid_probability_falls_as_msc_deaths_rise():
+def test_grid_probability_falls_as_msc_deaths_rise_to_the_edges():
     known = BinaryTable(("a", "b"), [2, 3], [20, 20], [6, 7], [20, 20])
     grid = tipping_grid(known, np.array([10]), np.array([10]), ("m",), tau_prior("turner2015_mortality_pharma"),
                         effect_prior("weakly_informative"))  # fmt: skip
     assert len(grid) == 11 * 11
     row = grid[grid["deaths_control"] == 5].sort_values("deaths_msc")
-    interior = row[(row["deaths_msc"] > 0) & (row["deaths_msc"] < 10)]  # edges carry a 0.5 continuity correction
-    assert np.all(np.diff(interior["p_benefit"].to_numpy()) < 0)
-    assert "possible death splits" in describe_boundary(grid)
+    # the exact binomial likelihood has no continuity correction, so P(benefit) falls monotonely up to both edges
+    assert np.all(np.diff(row["p_benefit"].to_numpy()) < 0)
+    assert np.all(np.diff(row["p_important"].to_numpy()) < 0)
+    assert (grid["p_important"] <= grid["p_benefit"]).all()  # P(OR < 0.8) <= P(OR < 1)
+    assert "all 121 possible splits of deaths" in describe_boundary(grid)
+
+
+def test_stepped_grid_reaches_both_edges_and_says_its_step():
+    known = BinaryTable(("a", "b"), [2, 3], [20, 20], [6, 7], [20, 20])
+    grid = tipping_grid(known, np.array([10]), np.array([11]), ("m",), tau_prior("turner2015_mortality_pharma"),
+                        effect_prior("weakly_informative"), step=4)  # fmt: skip
+    assert sorted(set(grid["deaths_msc"])) == [0, 4, 8, 10]
+    assert sorted(set(grid["deaths_control"])) == [0, 4, 8, 11]
+    assert "stepping by 4 deaths" in describe_boundary(grid, step=4)
 
 
 def test_missing_arm_sizes_of_tang2024():
