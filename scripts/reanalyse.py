@@ -77,14 +77,14 @@ def main(argv: list[str] | None = None) -> int:
         with interrupts.deferred():
             previous = commit_staging(staging, target)
             interrupts.committed = True
-    files = sum(1 for p in target.rglob("*") if p.is_file())
-    kept = f"; the previous run is in {previous}/" if previous is not None else ""
-    print(f"wrote {target}/ ({files} files: fits/, figures/, summary, report, run_info.json){kept}")
-    failed = result.failed_fits
-    print(f"{len(result.fits)} MCMC fits, {len(failed)} failed their gates; wall time {result.wall_seconds:.0f} s")
-    for label, fit in failed:
-        print(f"FAILED: {label}: {'; '.join(fit.diagnostics.failures)}", file=sys.stderr)
-    return 1 if failed else 0
+        files = sum(1 for p in target.rglob("*") if p.is_file())
+        kept = f"; the previous run is in {previous}/" if previous is not None else ""
+        print(f"wrote {target}/ ({files} files: fits/, figures/, summary, report, run_info.json){kept}")
+        failed = result.failed_fits
+        print(f"{len(result.fits)} MCMC fits, {len(failed)} failed their gates; wall time {result.wall_seconds:.0f} s")
+        for label, fit in failed:
+            print(f"FAILED: {label}: {'; '.join(fit.diagnostics.failures)}", file=sys.stderr)
+        return 1 if failed else 0
 
 
 if __name__ == "__main__":
