@@ -1,11 +1,45 @@
-"""Pieces shared by the command-line scripts: the ``--data``/``--results`` options and loading with a clear error."""
+"""Pieces shared by the command-line scripts: options checked before any work, loading with a clear error, and
+interrupts that end a run with one line.
+
+Exit codes of every script: 0 success; 1 a fit failed its convergence gates (reanalyse.py); 2 bad input (options
+or data), reported in one line naming the option, or the file, row and column, before anything is written;
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import signal
 import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import NoReturn
 
 from models.datasets import Dataset, DataValidationError, load_dataset
+
+USAGE_ERROR = 2
+SEED_MAX = 2**32 - 1
+INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr and exit code 2 (no usage block)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE_ERROR, f"{self.prog}: error: {message}\n")
+
+
+def seed_value(text: str) -> int:
+    """``--seed``: a whole number in [0, 2^32 - 1] (what numpy and the samplers accept)."""
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number in [0, {SEED_MAX}]; got {text!r}") from None
+    if not 0 <= seed <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"must be in [0, {SEED_MAX}]; got {seed}")
+    return seed
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -14,10 +48,129 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--results", default="results", help="output folder (default: results/)")
 
 
+def error(message: str) -> int:
+    """Print ``error: message`` as one line on stderr; return the bad-input exit code."""
+    print(f"error: {' '.join(message.split())}", file=sys.stderr)
+    return USAGE_ERROR
+
+
 def load_or_report(data_dir: str | None) -> Dataset | None:
     """The validated data set, or None after printing the validation error (file, row, column) on stderr."""
+    if data_dir is not None and not data_dir.strip():
+        error("--data is empty; name a data folder (default: the repository's data/)")
+        return None
+    if data_dir is not None and Path(data_dir).exists() and not Path(data_dir).is_dir():
+        error(f"--data {data_dir!r} is a file, not a folder")
+        return None
     try:
         return load_dataset(data_dir)
     except DataValidationError as err:
-        print(f"error: {err}", file=sys.stderr)
+        error(str(err))
         return None
+
+
+def only_problem(dataset: Dataset, only: str | None) -> str | None:
+    """Why ``--only DOCUMENT[/ANALYSIS]`` selects no work (one line), or None when it selects some.
+
+    A target selects work when it is the evidence base or one of its analyses (``specs.evidence_base_sets``), the
+    3-year follow-up document, or a published analysis (or a document with one) that is a study set of the
+    hierarchical models or a ratio with a published interval (the summary-level analysis).
+    """
+    from models.analyses.specs import EVIDENCE_BASE, evidence_base_sets, study_sets
+
+    if only is None:
+        return None
+    if not only.strip():
+        return "--only is empty; name a document or document/analysis (e.g. tang2024/mortality)"
+    doc, slash, ana = only.partition("/")
+    if slash and not ana:
+        return f"--only {only!r}: the analysis after '/' is empty"
+    if doc == EVIDENCE_BASE:
+        names = [s.analysis for s in evidence_base_sets(dataset)]
+        if ana and ana not in names:
+            return f"--only {only!r}: {EVIDENCE_BASE} has no analysis {ana!r} (analyses: {', '.join(names)})"
+        return None
+    published = dataset.published
+    docs = list(dict.fromkeys(published["document"]))
+    if doc not in docs:
+        return f"--only {only!r} names no document/analysis in the data (documents: {EVIDENCE_BASE}, {', '.join(docs)})"
+    rows = published[published["document"] == doc]
+    if ana and not (rows["analysis"] == ana).any():
+        return (
+            f"--only {only!r} names no document/analysis in the data (analyses of {doc}: {', '.join(rows['analysis'])})"
+        )
+    if doc == "shi_followup_3y" and not ana:
+        return None  # the single-trial follow-up analyses
+    sets = {s.key for s in study_sets(dataset)}
+    for _, row in rows.iterrows():
+        if ana and row["analysis"] != ana:
+            continue
+        summary_level = row["measure"] in ("OR", "RR") and row["ci_low"] == row["ci_low"]  # NaN != NaN
+        if summary_level or f"{doc}/{row['analysis']}" in sets:
+            return None
+    what = f"{doc}/{ana}" if ana else doc
+    return (
+        f"--only {only!r}: nothing to reanalyse for {what} (no study set with known counts and no published ratio "
+        "with a 95% interval)"
+    )
+
+
+class Interrupts:
+    """While active, SIGINT and SIGTERM end the process with one line on stderr and exit code 130 / 143.
+
+    The handler exits at once (``os._exit``): a sampler that catches KeyboardInterrupt and returns a partial trace
+    (nutpie does) can then never let a half-finished fit into the results. ``staging`` and ``target`` say what the
+    line reports; :meth:`deferred` holds signals back while the finished run replaces the results folder.
+    """
+
+    def __init__(self) -> None:
+        self.staging: Path | None = None
+        self.target: Path | None = None
+        self.committed = False
+        self._previous: dict[int, object] = {}
+
+    def message(self, signum: int) -> str:
+        what = "interrupted" if signum == signal.SIGINT else "terminated"
+        if self.committed and self.target is not None:
+            return f"{what} after the run finished: {self.target}/ holds the complete new run"
+        if self.staging is None or self.target is None:
+            return f"{what} before any output was written"
+        return (
+            f"{what}: {self.target}/ left unchanged; this run's partial output is in {self.staging}/ "
+            "(removed by the next run)"
+        )
+
+    def _handle(self, signum: int, frame) -> None:  # noqa: ARG002 (signal handler signature)
+        try:
+            sys.stdout.flush()
+        except Exception:  # noqa: BLE001 (a broken stdout must not stop the exit)
+            pass
+        os.write(2, f"{self.message(signum)}\n".encode())
+        os._exit(INTERRUPTED[signum])
+
+    def __enter__(self) -> Interrupts:
+        for signum in INTERRUPTED:
+            self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Hold SIGINT/SIGTERM back during the block (delivered after it, with ``committed`` set by the caller)."""
+        signal.pthread_sigmask(signal.SIG_BLOCK, set(INTERRUPTED))
+        try:
+            yield
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, set(INTERRUPTED))
+
+
+def run_script(main: Callable[[], int]) -> int:
+    """Call a script's ``main``; a Ctrl-C that reaches here (outside :class:`Interrupts`) is one line, exit 130."""
+    try:
+        return main()
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return INTERRUPTED[signal.SIGINT]

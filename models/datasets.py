@@ -27,6 +27,7 @@ from models.validation import (
     check_grades,
     check_id_lists,
     check_labels,
+    check_labels_text,
     check_pattern,
     check_present,
     check_references,
@@ -412,6 +413,7 @@ def _load_outcomes(directory: Path, study_ids: pd.Index) -> pd.DataFrame:
     typed = raw.copy()
     typed["events"] = parse_integers(raw, f, "events")
     typed["total"] = parse_integers(raw, f, "total")
+    fail_where(typed["total"] < 1, f, "total", lambda _: "total is 0: an arm needs at least one patient")
     for grade_col, value_col in (("grade_events", "events"), ("grade_total", "total")):
         check_grades(raw, f, grade_col)
         not_found = grade_is_not_found(raw[grade_col])
@@ -493,6 +495,7 @@ def _load_continuous(directory: Path, study_ids: pd.Index) -> pd.DataFrame:
             numeric.append(col)
         n_col = f"n_{arm}"
         typed[n_col] = parse_integers(raw, f, n_col)
+        fail_where(typed[n_col] < 1, f, n_col, lambda _, c=n_col: f"{c} is 0: an arm needs at least one patient")
         numeric.append(n_col)
         center, q1, q3 = (typed[f"{arm}_{p}"] for p in ("center", "q1", "q3"))
         fail_where(q1 > center, f, f"{arm}_q1", lambda i, a=arm: f"{a}_q1 exceeds {a}_center")
@@ -505,8 +508,9 @@ def _load_continuous(directory: Path, study_ids: pd.Index) -> pd.DataFrame:
 def _load_published(directory: Path) -> pd.DataFrame:
     f = PUBLISHED
     raw = read_table(directory / f, PUBLISHED_COLUMNS)
-    for col in ("document", "analysis", "source_file"):
-        check_present(raw, f, col)
+    for col in ("document", "analysis"):
+        check_labels_text(raw, f, col)
+    check_present(raw, f, "source_file")
     check_unique(raw, f, ANALYSIS_KEY)
     check_labels(raw, f, "measure", MEASURES)
     typed = raw.copy()
@@ -518,10 +522,7 @@ def _load_published(directory: Path) -> pd.DataFrame:
     counts = ("k_studies", "n_msc", "n_control", "n_total")
     for col in counts:
         typed[col] = parse_integers(raw, f, col)
-    est, lo, hi = typed["estimate"], typed["ci_low"], typed["ci_high"]
-    fail_where(lo > hi, f, "ci_low", lambda i: f"ci_low ({lo.iloc[i]:g}) exceeds ci_high ({hi.iloc[i]:g})")
-    fail_where(lo > est, f, "ci_low", lambda i: f"ci_low ({lo.iloc[i]:g}) exceeds the estimate ({est.iloc[i]:g})")
-    fail_where(est > hi, f, "ci_high", lambda i: f"the estimate ({est.iloc[i]:g}) exceeds ci_high ({hi.iloc[i]:g})")
+    _check_published_interval(typed)
     ratio = raw["measure"].isin(RATIO_MEASURES)
     for col in ("estimate", "ci_low", "ci_high"):
         fail_where(
@@ -542,10 +543,43 @@ def _load_published(directory: Path) -> pd.DataFrame:
     return _text(typed, ("estimate", "ci_low", "ci_high", "p_value", "q_p", "i2_percent", *counts))
 
 
+def _check_published_interval(typed: pd.DataFrame) -> None:
+    """A published interval has both limits and an estimate, and ci_low < estimate < ci_high (strictly).
+
+    An estimate may stand alone (a single trial's OR printed without an interval); one limit alone, or an interval
+    without its estimate, is refused, as is a zero-width or reversed interval (its standard error would be 0 or
+    negative).
+    """
+    f = PUBLISHED
+    est, lo, hi = typed["estimate"], typed["ci_low"], typed["ci_high"]
+    fail_where(lo.isna() & hi.notna(), f, "ci_low", lambda _: "empty while ci_high is given (an interval needs both)")
+    fail_where(hi.isna() & lo.notna(), f, "ci_high", lambda _: "empty while ci_low is given (an interval needs both)")
+    fail_where(est.isna() & lo.notna(), f, "estimate", lambda _: "empty while its confidence interval is given")
+
+    def word(a: float, b: float) -> str:
+        return "exceeds" if a > b else "equals"
+
+    fail_where(lo > hi, f, "ci_low", lambda i: f"ci_low ({lo.iloc[i]:g}) exceeds ci_high ({hi.iloc[i]:g})")
+    fail_where(
+        lo >= est,
+        f,
+        "ci_low",
+        lambda i: f"ci_low ({lo.iloc[i]:g}) {word(lo.iloc[i], est.iloc[i])} the estimate ({est.iloc[i]:g})",
+    )
+    fail_where(
+        est >= hi,
+        f,
+        "ci_high",
+        lambda i: f"the estimate ({est.iloc[i]:g}) {word(est.iloc[i], hi.iloc[i])} ci_high ({hi.iloc[i]:g})",
+    )
+
+
 def _load_analysis_sets(directory: Path, study_ids: pd.Index, published: pd.DataFrame) -> pd.DataFrame:
     f = ANALYSIS_SETS
     raw = read_table(directory / f, ANALYSIS_SET_COLUMNS)
-    for col in ("document", "analysis", "outcome", "reproducibility"):
+    for col in ("document", "analysis"):
+        check_labels_text(raw, f, col)
+    for col in ("outcome", "reproducibility"):
         check_present(raw, f, col)
     check_unique(raw, f, ANALYSIS_KEY)
     check_pattern(raw, f, "outcome", SNAKE, "outcome names are lower-case snake_case")

@@ -23,6 +23,7 @@ full text was not reachable (an assumption, stated in the row); ``single trial``
 
 from __future__ import annotations
 
+import html
 import math
 from dataclasses import dataclass
 
@@ -214,6 +215,12 @@ def _fmt_ci(est: float, low: float, high: float) -> str:
     return f"{est:.2f} [{low:.2f}, {high:.2f}]"
 
 
+def _cell(value: object) -> str:
+    """A Markdown table cell: HTML special characters of the data's notes escaped (no markup passes through),
+    pipes escaped, line breaks folded."""
+    return html.escape(" ".join(str(value).split()), quote=False).replace("|", "\\|")
+
+
 def reproduction_markdown(table: pd.DataFrame) -> str:
     """The table as Markdown for ``results/reproduction.md`` (counts by status first)."""
     counts = table["status"].value_counts()
@@ -235,9 +242,6 @@ def reproduction_markdown(table: pd.DataFrame) -> str:
             ours += f", I² {r['recomputed_i2']:.0f}%"
         if not pd.isna(r["published_i2"]):
             pub += f", I² {r['published_i2']:.0f}%"
-        reason = str(r["reason"]).replace("|", "\\|")
-        lines.append(
-            f"| {r['document']} | {r['analysis']} | {r['measure']} | {pub} | {ours} | {r['method']} | "
-            f"{r['k_used']} | {r['status']} | {reason} |"
-        )
+        cells = [r["document"], r["analysis"], r["measure"], pub, ours, r["method"], r["k_used"], r["status"]]
+        lines.append("| " + " | ".join(_cell(c) for c in [*cells, r["reason"]]) + " |")
     return "\n".join(lines) + "\n"

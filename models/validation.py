@@ -11,6 +11,8 @@ several lines, which none of the project's files do.)
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
@@ -22,6 +24,17 @@ GRADES = ("P", "S", "INF", "NF")
 _GRADE = "(?:" + "|".join(GRADES) + ")"
 GRADE_PATTERN = re.compile(rf"^{_GRADE}(?:/{_GRADE})*(?: \([^()]+\))?$")
 _TRUE, _FALSE = "true", "false"
+
+MAX_COUNT = 2**53
+"""Largest count accepted: counts are held as float64 (NaN = unknown), which holds whole numbers exactly only up to
+2^53. Checked on the parsed value before any cast, so a huge count is refused instead of wrapping round in int64."""
+
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""Control characters (NUL, escape, C1 controls, ...) refused in every cell and column name. Tab and newline are
+not in the class (a quoted multi-line note is legal CSV); they are refused where a label is checked."""
+
+NA_TOKENS = frozenset({"na", "n/a", "nan", "null", "none", "#n/a", "-nan", "-", "?", "missing"})
+"""Spellings of 'not available' that a spreadsheet or pandas would turn into a missing value; never a label."""
 
 
 class DataValidationError(ValueError):
@@ -53,34 +66,84 @@ def sheet_row(position: int) -> int:
     return position + 2
 
 
-def read_table(path: Path, required: Sequence[str]) -> pd.DataFrame:
+def read_table(path: Path, required: Sequence[str], *, name: str | None = None) -> pd.DataFrame:
     """Read a CSV as raw strings (empty cells become NaN, nothing else is converted).
 
-    Raises DataValidationError when the file is missing, empty, not parseable as CSV, has
-    no data rows, or lacks one of the ``required`` columns. Blank lines are kept as empty
-    rows so that row numbers in later messages match the file.
+    ``name`` is how messages name the file (default: the file name). Raises DataValidationError when the file is
+    missing, empty, not UTF-8 text, not parseable as CSV, has an empty or repeated column name, a control character
+    (NUL etc.) in any cell, no data rows, or lacks one of the ``required`` columns. Blank lines inside the file are
+    kept as empty rows so that row numbers in later messages match the file; blank lines at its end are dropped.
+    A UTF-8 byte-order mark (as spreadsheet programs write) is ignored.
     """
-    name = path.name
+    name = path.name if name is None else name
     try:
-        frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, na_values=[""], skip_blank_lines=False, encoding="utf-8"
-        )
+        data = path.read_bytes()
     except FileNotFoundError:
-        raise DataValidationError(name, None, None, f"file not found in {path.parent.name}/") from None
+        raise DataValidationError(name, None, None, f"file not found in {path.parent.name or '.'}/") from None
+    except IsADirectoryError:
+        raise DataValidationError(name, None, None, "is a folder, not a CSV file") from None
+    except OSError as err:
+        raise DataValidationError(name, None, None, f"cannot be read ({err.strerror or err})") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        row = data[: err.start].count(b"\n") + 1
+        raise DataValidationError(name, row, None, f"cannot be read as UTF-8 text ({err.reason})") from None
+    if not text.strip():
+        raise DataValidationError(name, None, None, "the file is empty (no header, no rows)")
+    header = _header(text, name)
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
+                            skip_blank_lines=False)  # fmt: skip
     except pd.errors.EmptyDataError:
         raise DataValidationError(name, None, None, "the file is empty (no header, no rows)") from None
     except pd.errors.ParserError as err:
         line = re.search(r"line (\d+)", str(err))
         row = int(line.group(1)) if line else None
-        raise DataValidationError(name, row, None, f"cannot be read as CSV ({err})") from None
-    except UnicodeDecodeError as err:
-        raise DataValidationError(name, None, None, f"cannot be read as UTF-8 text ({err.reason})") from None
+        raise DataValidationError(name, row, None, f"cannot be read as CSV ({' '.join(str(err).split())})") from None
+    frame.columns = header
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise DataValidationError(name, None, missing[0], f"required column missing (needs {', '.join(required)})")
+    blank = frame.isna().all(axis=1).to_numpy()
+    end = len(frame)
+    while end and blank[end - 1]:
+        end -= 1
+    frame = frame.iloc[:end]
     if frame.empty:
         raise DataValidationError(name, None, None, "the file has a header but no data rows")
-    return frame.reset_index(drop=True)
+    frame = frame.reset_index(drop=True)
+    _check_control_characters(frame, name)
+    return frame
+
+
+def _header(text: str, file: str) -> list[str]:
+    """The column names of the first line; refuses empty, padded-to-nothing and repeated names."""
+    try:
+        names = next(csv.reader(io.StringIO(text)))
+    except (csv.Error, StopIteration) as err:
+        raise DataValidationError(file, 1, None, f"cannot read the header line ({err})") from None
+    seen: dict[str, int] = {}
+    for i, col in enumerate(names, start=1):
+        if CONTROL.search(col):
+            raise DataValidationError(file, 1, col, "column name contains a control character")
+        if not col.strip():
+            raise DataValidationError(file, 1, None, f"column {i} has an empty name")
+        if col in seen:
+            raise DataValidationError(file, 1, col, f"column name appears twice (columns {seen[col]} and {i})")
+        seen[col] = i
+    return names
+
+
+def _check_control_characters(frame: pd.DataFrame, file: str) -> None:
+    """No cell holds a control character (NUL, escape, ...); the first offending cell by row is named."""
+    hits = pd.DataFrame({c: frame[c].str.contains(CONTROL, na=False) for c in frame.columns})
+    rows = hits.any(axis=1)
+    pos = _first(rows)
+    if pos is not None:
+        column = next(c for c in frame.columns if hits[c].iloc[pos])
+        char = CONTROL.search(frame[column].iloc[pos]).group()
+        raise DataValidationError(file, sheet_row(pos), column, f"contains the control character {char!r}")
 
 
 def _first(mask: pd.Series) -> int | None:
@@ -126,9 +189,19 @@ def parse_numbers(
 def parse_integers(
     frame: pd.DataFrame, file: str, column: str, *, required: bool = False, minimum: int | None = 0
 ) -> pd.Series:
-    """Convert ``column`` to whole numbers held as float (NaN where empty); counts use ``minimum=0``."""
+    """Convert ``column`` to whole numbers held as float (NaN where empty); counts use ``minimum=0``.
+
+    Values above :data:`MAX_COUNT` are refused before anything casts them (they would lose digits, or wrap round in
+    int64).
+    """
     values = parse_numbers(frame, file, column, required=required)
     raw = frame[column]
+    fail_where(
+        values > MAX_COUNT,
+        file,
+        column,
+        lambda i: f"{raw.iloc[i]} is too large (at most 2^53 = {MAX_COUNT}; a larger count cannot be held exactly)",
+    )
     fail_where(
         values.notna() & (values != values.round()), file, column, lambda i: f"{raw.iloc[i]} is not a whole number"
     )
@@ -241,3 +314,22 @@ def check_references(frame: pd.DataFrame, file: str, column: str, known: Collect
     raw = frame[column]
     check_present(frame, file, column)
     fail_where(~raw.isin(list(known)), file, column, lambda i: f"{raw.iloc[i]!r} is not in {target}")
+
+
+def check_labels_text(frame: pd.DataFrame, file: str, column: str) -> None:
+    """Every value of ``column`` is a usable label: present, not an NA spelling, not padded, no tab or newline."""
+    raw = frame[column]
+    check_present(frame, file, column)
+    fail_where(
+        raw.str.strip().str.lower().isin(NA_TOKENS),
+        file,
+        column,
+        lambda i: f"{raw.iloc[i]!r} is a missing-value marker, not a label",
+    )
+    fail_where(raw != raw.str.strip(), file, column, lambda i: f"{raw.iloc[i]!r} has leading or trailing spaces")
+    fail_where(
+        raw.str.contains(r"[\t\n\r]", regex=True),
+        file,
+        column,
+        lambda i: f"{raw.iloc[i]!r} contains a tab or line break",
+    )

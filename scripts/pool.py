@@ -4,8 +4,9 @@
                            [--hksj] [--json]
 
 2x2 CSV columns: study,e_t,n_t,e_c,n_c (OR, RR, RD). Continuous CSV columns: study,n_t,mean_t,sd_t,n_c,mean_c,sd_c
-(MD, SMD). Prints a per-study table and the pooled line (ratio scale for OR/RR), or with --json one JSON object.
-Bad input gives a one-line message on stderr and exit code 2. All computation lives in ``models.frequentist``.
+(MD, SMD). Prints a per-study table and the pooled line (ratio scale for OR/RR), or with --json one strict JSON
+object (null where a value is not defined, never NaN). Bad input gives a one-line message naming file, row and column
+on stderr and exit code 2, before anything is computed. All computation lives in ``models.frequentist``.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pool.py: error: {message}", file=sys.stderr)
         return USAGE_ERROR
     if args.json:
-        print(json.dumps(result.to_dict()))
+        print(json.dumps(result.to_dict(), allow_nan=False))
     else:
         print(format_report(effects, result))
     return 0

@@ -1,23 +1,29 @@
-"""Write the reproduction table (results/reproduction.csv and .md): published vs recomputed pooled results."""
+"""Write the reproduction table (results/reproduction.csv and .md): published vs recomputed pooled results.
+
+Bad input (options or data) exits 2 with one line naming the option, or the file, row and column; nothing is written.
+"""
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 
-from models.analyses.outputs import write_reproduction
-from models.cli import add_data_arguments, load_or_report
+from models.atomic import OutputFolderError, check_output_folder
+from models.cli import OneLineParser, add_data_arguments, error, load_or_report, run_script
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = OneLineParser(prog="reproduce.py", description=__doc__)
     add_data_arguments(parser)
     args = parser.parse_args(argv)
+    try:
+        out = check_output_folder(args.results)
+    except OutputFolderError as err:
+        return error(str(err))
     dataset = load_or_report(args.data)
     if dataset is None:
         return 2
-    out = Path(args.results)
+    from models.analyses.outputs import write_reproduction
+
     table, _ = write_reproduction(dataset, out)
     counts = table["status"].value_counts().to_dict()
     print(f"wrote {out / 'reproduction.md'} and .csv: {counts}")
@@ -25,4 +31,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

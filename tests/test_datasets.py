@@ -362,6 +362,16 @@ def replace_file(file: str, content: bytes | None) -> Callable[[Path], None]:
     return mutate
 
 
+def replace_file_row(file: str, content: bytes, row: int) -> Callable[[Path], int]:
+    """Overwrite ``file`` with ``content``; the expected error is on spreadsheet row ``row``."""
+
+    def mutate(directory: Path) -> int:
+        replace_file(file, content)(directory)
+        return row
+
+    return mutate
+
+
 def append_line(file: str, line: str) -> Callable[[Path], int]:
     def mutate(directory: Path) -> int:
         path = directory / file
@@ -509,9 +519,7 @@ CASES = {
     "empty_file": Case(replace_file(OB, b""), OB, None, "the file is empty", row_expected=False),
     "header_only": Case(replace_file(PU, None), PU, None, "header but no data rows", row_expected=False),
     "unreadable_csv": Case(append_line(OB, "a,b,c,d,e,f,g,h,i,j,k,l,m"), OB, None, "cannot be read as CSV"),
-    "not_utf8": Case(
-        replace_file(ST, b"study_id\n\xff\xfe\n"), ST, None, "cannot be read as UTF-8", row_expected=False
-    ),
+    "not_utf8": Case(replace_file_row(ST, b"study_id\n\xff\xfe\n", 2), ST, None, "cannot be read as UTF-8"),
     "missing_file": Case(remove_file(CO), CO, None, "file not found", row_expected=False),
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -66,7 +67,9 @@ def test_json_matches_metafor(name: str, entry: str, capsys: pytest.CaptureFixtu
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=60)
+    # PYTHONPATH: the script must import this checkout's models/, not whichever copy is installed in the venv.
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=60, env=env)
 
 
 def test_subprocess_json_reml_hksj() -> None:
@@ -111,11 +114,19 @@ def _write(tmp_path: Path, text: str) -> str:
     ("text", "args", "message"),
     [
         ("study,e_t,n_t\na,1,10\n", ("--measure", "OR", "--method", "MH"), "missing column(s) e_c, n_c"),
-        ("study,e_t,n_t,e_c,n_c\na,-1,10,2,10\n", ("--measure", "OR", "--method", "MH"), "non-negative"),
-        ("study,e_t,n_t,e_c,n_c\na,11,10,2,10\n", ("--measure", "RR", "--method", "DL"), "e_t = 11 exceeds n_t"),
+        (
+            "study,e_t,n_t,e_c,n_c\na,-1,10,2,10\n",
+            ("--measure", "OR", "--method", "MH"),
+            "row 2, column 'e_t': -1 is negative",
+        ),
+        (
+            "study,e_t,n_t,e_c,n_c\na,11,10,2,10\n",
+            ("--measure", "RR", "--method", "DL"),
+            "row 2, column 'e_t': e_t (11) exceeds n_t",
+        ),
         ("study,e_t,n_t,e_c,n_c\na,1,10,2,10\n", ("--measure", "SMD", "--method", "MH"), "needs a binary measure"),
         ("study,e_t,n_t,e_c,n_c\na,1,10,2,10\n", ("--measure", "OR", "--method", "IV", "--hksj"), "HKSJ"),
-        ("", ("--measure", "OR", "--method", "MH"), "not a readable CSV"),
+        ("", ("--measure", "OR", "--method", "MH"), "in.csv: the file is empty"),
     ],
     ids=["columns", "negative", "events-over-total", "mh-smd", "hksj-iv", "empty"],
 )

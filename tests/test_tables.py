@@ -41,7 +41,7 @@ def test_missing_column_and_file_name_in_errors(tmp_path):
         BinaryTable.from_frame(_binary().drop(columns=["n_c"]))
     path = tmp_path / "mine.csv"
     _binary(e_t=[20, 2]).to_csv(path, index=False)
-    with pytest.raises(TableError, match="mine.csv: study 'a'"):
+    with pytest.raises(TableError, match=r"mine\.csv, row 2, column 'e_t': e_t \(20\) exceeds n_t \(10\)$"):
         BinaryTable.read_csv(path)
 
 

@@ -1,9 +1,18 @@
-"""Writing a run's tables, run record and report into results/ (every write atomic)."""
+"""Writing a run's tables, run record and report into its output folder (every write atomic).
+
+The output folder is the run's staging folder (``scripts/reanalyse.py``); ``run_info.json`` is written last and is
+the run's manifest: run id, ``"complete": true``, start and finish times, and the sha256 of every other file, so a
+reader can check that a results folder holds one whole run.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import html
 import json
+import math
 import platform
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -17,13 +26,44 @@ from models.datasets import Dataset
 from models.reproduction import reproduction_markdown, reproduction_table
 
 
+def markdown_cell(value: object) -> str:
+    """Text for a Markdown table cell: HTML special characters escaped, pipes escaped, line breaks as spaces."""
+    text = html.escape(" ".join(str(value).split()), quote=False)
+    return text.replace("|", "\\|")
+
+
 def _markdown_table(frame) -> str:
     cols = list(frame.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines = ["| " + " | ".join(markdown_cell(c) for c in cols) + " |", "|" + "---|" * len(cols)]
     for _, r in frame.iterrows():
         cells = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in r]
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        lines.append("| " + " | ".join(markdown_cell(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def strict_json(value: object) -> str:
+    """``value`` as strict JSON (indented, sorted keys): NaN and infinities become null, never ``NaN``."""
+
+    def clean(v: object) -> object:
+        if isinstance(v, float):
+            return v if math.isfinite(v) else None
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [clean(x) for x in v]
+        return v
+
+    return json.dumps(clean(value), indent=2, sort_keys=True, allow_nan=False)
+
+
+def file_hashes(out: Path, exclude: tuple[str, ...] = ("run_info.json",)) -> dict[str, str]:
+    """sha256 of every file below ``out`` (relative POSIX paths), except ``exclude``."""
+    hashes = {}
+    for path in sorted(p for p in out.rglob("*") if p.is_file()):
+        rel = path.relative_to(out).as_posix()
+        if rel not in exclude:
+            hashes[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashes
 
 
 def write_reproduction(dataset: Dataset, out: Path) -> tuple[pd.DataFrame, list[Path]]:
@@ -37,8 +77,12 @@ def write_reproduction(dataset: Dataset, out: Path) -> tuple[pd.DataFrame, list[
     return table, paths
 
 
-def write_outputs(result: RunResult, out: Path) -> list[Path]:
-    """Write reproduction.{csv,md}, summary.{csv,md}, run_info.json, report.{md,html}; return their paths."""
+def write_outputs(result: RunResult, out: Path, *, run_id: str = "", started: str = "") -> list[Path]:
+    """Write reproduction.{csv,md}, summary.{csv,md}, report.{md,html} and, last, run_info.json; return the paths.
+
+    ``run_info.json`` records ``run_id``, ``started``, the finish time and ``"complete": true`` and lists the
+    sha256 of every other file in ``out`` (fits and figures included), so it is written after everything else.
+    """
     reproduction, paths = write_reproduction(result.dataset, out)
     summary = result.summary
     paths += [
@@ -49,7 +93,12 @@ def write_outputs(result: RunResult, out: Path) -> list[Path]:
             + _markdown_table(summary.drop(columns=["studies", "title"])),
         ),  # fmt: skip
     ]
+    paths.extend(build_report(result, reproduction, out))
     info = {
+        "run_id": run_id,
+        "complete": True,
+        "started": started,
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "seed": result.settings.seed,
         "quick": result.settings.quick,
         "only": result.settings.only,
@@ -61,6 +110,6 @@ def write_outputs(result: RunResult, out: Path) -> list[Path]:
         "failed_fits": [label for label, _ in result.failed_fits],
         "wall_seconds": round(result.wall_seconds, 1),
     }
-    paths.append(write_text(out / "run_info.json", json.dumps(info, indent=2, sort_keys=True)))
-    paths.extend(build_report(result, reproduction, out))
+    info["files"] = file_hashes(out)
+    paths.append(write_text(out / "run_info.json", strict_json(info)))
     return paths

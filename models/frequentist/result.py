@@ -39,6 +39,12 @@ def z_p_value(z: float) -> float:
     return float(2 * stats.norm.sf(abs(z)))
 
 
+def _finite(x: float) -> float | None:
+    """``x`` as a float, or None when it is NaN or infinite (JSON has no NaN)."""
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
 @dataclass(frozen=True)
 class PooledResult:
     """A pooled estimate with its interval, heterogeneity statistics and (random effects) prediction interval.
@@ -76,14 +82,16 @@ class PooledResult:
     def _report(self, x: float | None) -> float | None:
         if x is None:
             return None
-        return math.exp(x) if self.is_ratio else x
+        return _finite(math.exp(x) if self.is_ratio else x)
 
     def to_dict(self) -> dict:
         """Flat, JSON-ready record on the reporting scale (what ``scripts/pool.py --json`` prints).
 
         ``estimate``, ``ci_low``, ``ci_high`` (and ``pi_low``, ``pi_high`` when there is a prediction interval) are
         ratios for OR/RR and raw otherwise; ``log_estimate``, ``log_ci_low``, ``log_ci_high`` are the log-scale
-        values for ratio measures (None otherwise); ``se`` is on the analysis scale.
+        values for ratio measures (None otherwise); ``se`` is on the analysis scale. A value that is not defined
+        (e.g. the HKSJ interval of a single study, with 0 degrees of freedom) is None, never NaN, so that the
+        record is strict JSON (``json.dumps(..., allow_nan=False)``).
         """
         out: dict = {
             "method": self.method,
@@ -91,17 +99,17 @@ class PooledResult:
             "estimate": self._report(self.estimate),
             "ci_low": self._report(self.ci_low),
             "ci_high": self._report(self.ci_high),
-            "log_estimate": self.estimate if self.is_ratio else None,
-            "log_ci_low": self.ci_low if self.is_ratio else None,
-            "log_ci_high": self.ci_high if self.is_ratio else None,
-            "se": self.se,
-            "z": self.z,
-            "p": self.p,
-            "tau2": self.tau2,
-            "q": self.q,
+            "log_estimate": _finite(self.estimate) if self.is_ratio else None,
+            "log_ci_low": _finite(self.ci_low) if self.is_ratio else None,
+            "log_ci_high": _finite(self.ci_high) if self.is_ratio else None,
+            "se": _finite(self.se),
+            "z": _finite(self.z),
+            "p": _finite(self.p),
+            "tau2": _finite(self.tau2),
+            "q": _finite(self.q),
             "q_df": self.q_df,
-            "q_p": self.q_p,
-            "i2": self.i2,
+            "q_p": _finite(self.q_p),
+            "i2": _finite(self.i2),
             "k": self.k,
             "ci_method": self.ci_method,
             "level": self.level,

@@ -1,0 +1,51 @@
+"""Outputs a strict reader accepts: JSON without NaN, Markdown without the data's HTML."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from scripts_loader import _load
+
+from models.analyses.outputs import markdown_cell, strict_json
+from models.reproduction import reproduction_markdown
+
+pool_cli = _load("pool")
+
+
+def _strict(text: str):
+    def refuse(token: str):
+        raise ValueError(f"not strict JSON: {token}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_single_study_hksj_json_has_null_not_nan(tmp_path, capsys) -> None:
+    """issue: one study with --hksj --json printed NaN (the t interval has 0 degrees of freedom)."""
+    path = tmp_path / "one.csv"
+    path.write_text("study,e_t,n_t,e_c,n_c\na,3,10,5,10\n")
+    assert pool_cli.main([str(path), "--measure", "OR", "--method", "DL", "--hksj", "--json"]) == 0
+    out = _strict(capsys.readouterr().out)
+    assert out["ci_low"] is None and out["ci_high"] is None and out["k"] == 1
+    assert out["estimate"] == pytest.approx((3 / 7) / (5 / 5))  # OR = (3/7) / (5/5)
+
+
+def test_strict_json_turns_nan_into_null() -> None:
+    assert _strict(strict_json({"a": float("nan"), "b": [float("inf"), 1.5]})) == {"a": None, "b": [None, 1.5]}
+
+
+def test_reproduction_markdown_escapes_notes() -> None:
+    """issue: reproduction.md copied HTML from the data's notes unescaped."""
+    row = {"document": "d<b>", "analysis": "a", "measure": "OR", "published_estimate": 1.0, "published_ci_low": 0.5,
+           "published_ci_high": 2.0, "recomputed_estimate": float("nan"), "recomputed_ci_low": float("nan"),
+           "recomputed_ci_high": float("nan"), "recomputed_i2": float("nan"), "published_i2": float("nan"),
+           "method": "", "k_used": 0, "status": "not reproducible",
+           "reason": "<script>alert(1)</script> & a|b\nc"}  # fmt: skip
+    text = reproduction_markdown(pd.DataFrame([row]))
+    assert "<script>" not in text and "<b>" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; a\\|b c |" in text and "| d&lt;b&gt; |" in text
+
+
+def test_markdown_cell() -> None:
+    assert markdown_cell("<i>x</i> | y") == "&lt;i&gt;x&lt;/i&gt; \\| y"
