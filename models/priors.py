@@ -495,8 +495,8 @@ BIAS_PRESETS: dict[str, BiasPrior] = {
             "Non-randomised studies exaggerate benefit",
             math.log(0.8),
             0.5,
-            "sensitivity: NRS taken to overstate the benefit by a ratio of odds ratios of 0.8 on average (the direction "
-            "of the design meta-regression here, NRS OR 0.35 vs RCT 0.57)",
+            "sensitivity: NRS taken to overstate the benefit by a ratio of odds ratios of 0.8 on average (the "
+            "direction of the design meta-regression here, NRS OR 0.35 vs RCT 0.57)",
         ),
     )
 }

@@ -100,9 +100,10 @@ def _paragraph(result: RunResult, reproduction: pd.DataFrame, doc: str, ana: str
                 f"{fmt_p(sl_re['p_benefit'])} and {fmt_p(sl_re['p_below_0.8'])}"
             )
         text += ". "
+    which = "this candidate set" if s is not None and "candidate" in s.set_source else "its set"
     if bn is not None:
         text += (
-            f"The {int(bn['k'])} studies of {'this candidate set' if s is not None and 'candidate' in s.set_source else 'its set'} "
+            f"The {int(bn['k'])} studies of {which} "
             f"with known death counts give OR {_ci(bn['median'], bn['low'], bn['high'])} (binomial-normal, 95% CrI), "
             f"P(OR < 1) {fmt_p(bn['p_benefit'])}"
         )
@@ -544,7 +545,8 @@ def _compact(rows: pd.DataFrame) -> pd.DataFrame:
             "P(benefit)": fmt_p(r["p_benefit"]),
             "P(ratio < 0.8)": fmt_p(r["p_below_0.8"]),
             "tau, median": "–" if pd.isna(r["tau_median"]) else f"{r['tau_median']:.2f}",
-            "95% prediction interval": "–" if pd.isna(r["pred_low"]) else f"[{r['pred_low']:.2f}, {r['pred_high']:.2f}]",
+            "95% prediction interval": "–" if pd.isna(r["pred_low"])
+            else f"[{r['pred_low']:.2f}, {r['pred_high']:.2f}]",
             "Convergence gate": r["gate"],
         })  # fmt: skip
     return pd.DataFrame(out)

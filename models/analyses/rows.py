@@ -43,7 +43,8 @@ COLUMNS = (
     "control_risk", "control_risk_source", "deaths_per_1000", "deaths_per_1000_low", "deaths_per_1000_high",
     "difference_per_1000", "difference_per_1000_low", "difference_per_1000_high", "p_arr_at_least_1pct",
     "p_arr_at_least_2pct", "p_arr_at_least_5pct", "p_rr_below_0.8_at_control", "p_nnt_at_most_50",
-    "exact_twin_diff_mcse", "log_evidence", "bf10_effect", "bf10_heterogeneity", "p_benefit_model_averaged", "p_below_0.8_model_averaged",
+    "exact_twin_diff_mcse", "log_evidence", "bf10_effect", "bf10_heterogeneity", "p_benefit_model_averaged",
+    "p_below_0.8_model_averaged",
 )  # fmt: skip
 
 

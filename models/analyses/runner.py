@@ -25,10 +25,15 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from models.analyses import figures as figs
+from models.analyses.absolute import (
+    RECOVERY_OXYGEN,
+    RECOVERY_VENTILATED,
+    ControlRisk,
+    absolute_effect,
+    crude_control_risk,
+)
 from models.analyses.followup import followup_rows
-from models.analyses.absolute import RECOVERY_OXYGEN, RECOVERY_VENTILATED, ControlRisk, absolute_effect, crude_control_risk
 from models.analyses.missing import describe_boundary, missing_arm_sizes, tipping_grid
-from models.analyses.totals import allocations, implied_missing_deaths
 from models.analyses.regression import REGRESSIONS, Regression, studies_in_group, subgroup_log_or
 from models.analyses.rows import COLUMNS, absolute_row, diagnostic_columns, draws_row, posterior_row
 from models.analyses.specs import (
@@ -41,20 +46,20 @@ from models.analyses.specs import (
     published_of,
     study_sets,
 )
+from models.analyses.totals import allocations, implied_missing_deaths
 from models.atomic import write_atomic
 from models.bayes.diagnostics import GATES
 from models.bayes.exact import exact_from_effects, exact_normal_normal
-from models.bayes.fit import Fit
-from models.bayes.posterior import DrawsPosterior, Posterior
 from models.bayes.exact_binomial import BinomialLikelihood, exact_binomial_normal
+from models.bayes.fit import Fit
 from models.bayes.model_averaging import average_binomial
-from models.bayes.small_study import SLOPE_SD_DEFAULT, small_study_comparison
-from models.frequentist.bias import egger_lm, harbord, peters
-from models.report.funnel import funnel_plot
+from models.bayes.posterior import Posterior
 from models.bayes.sampling import DRAWS, fit_binomial_normal
+from models.bayes.small_study import SLOPE_SD_DEFAULT, small_study_comparison
 from models.bayes.summary_level import SummaryLevelPosterior
 from models.datasets import Dataset
 from models.effects import escalc
+from models.frequentist.bias import egger_lm, harbord, peters
 from models.priors import (
     BIAS_PRESETS,
     PRIMARY_BIAS_PRIOR,
@@ -64,6 +69,7 @@ from models.priors import (
     effect_prior,
     tau_prior,
 )
+from models.report.funnel import funnel_plot
 
 LOO_SETS = ("tang2024/mortality", f"{EVIDENCE_BASE}/all", f"{EVIDENCE_BASE}/{PRIMARY_ANALYSIS}")
 """Study sets with a leave-one-study-out analysis (exact binomial-normal, primary priors)."""
@@ -429,7 +435,8 @@ class Reanalysis:
             scenarios = (("published totals", totals.deaths_t, totals.deaths_c),)
         fig = figs.tipping_map(grid, scenarios=scenarios, arm_sizes=(int(n_t.sum()), int(n_c.sum())),
                                higher_is_benefit=s.higher_is_benefit,
-                               title=f"{s.title}: deaths the missing studies would need (binomial-normal, exact)")  # fmt: skip
+                               title=f"{s.title}: deaths the missing studies would need (binomial-normal, "
+                                     "exact)")  # fmt: skip
         self.result.add_figure(s.key, self._save_figure(fig, self.fig_dir / f"{s.file_stem}__missing.png"), text)
 
     def leave_one_out(self, s: StudySet, omit: str) -> None:
@@ -561,7 +568,8 @@ class Reanalysis:
             s = self.sets[f"{EVIDENCE_BASE}/{analysis}"]
             post = self._posterior(s.table, parametrisation="control")
             self._row(post, s, model="binomial_normal_exact_control_arm", tp=tp.key, ep=ep.key,
-                      method="exact quadrature, control-arm parametrisation (logit p_c = a, logit p_t = a + t)")  # fmt: skip
+                      method="exact quadrature, control-arm parametrisation "
+                             "(logit p_c = a, logit p_t = a + t)")  # fmt: skip
 
     def published_totals(self) -> None:
         """The deaths implied in the 9 studies without counts by SCRT 2026's published crude totals, spread over
@@ -654,7 +662,7 @@ class Reanalysis:
                               "underpowered": r.underpowered,
                               "dropped": ", ".join(r.dropped)})  # fmt: skip
 
-            def fitter(table, tau_p, effect_p, *, seed: int, covariates=None, label: str = "", **kw):
+            def fitter(table, tau_p, effect_p, *, seed: int, covariates=None, s: StudySet = s, **kw):
                 kind = "unadjusted" if covariates is None else "_".join(covariates.columns)
                 return self._bn(s, tau_p, effect_p, table=table, covariates=covariates,
                                 label=f"{s.key} small-study {kind}",
