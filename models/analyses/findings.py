@@ -56,6 +56,20 @@ EXCHANGEABLE = Tier(f"{EVIDENCE_BASE}/all", "binomial_normal_exact",
                     False)  # fmt: skip
 
 
+MODEL_LABELS = {
+    "binomial_normal_pet": "binomial-normal, PET small-study adjustment (MCMC)",
+    "binomial_normal_peese": "binomial-normal, PEESE small-study adjustment (MCMC)",
+    "binomial_normal_regression": "binomial-normal meta-regression subgroup (MCMC)",
+    "binomial_normal": "binomial-normal (MCMC)",
+    "binomial_normal_exact": "binomial-normal (exact)",
+    "binomial_normal_exact_control_arm": "binomial-normal, control-arm form (exact)",
+    "binomial_normal_exact_nrs_bias": "binomial-normal, NRS bias model (exact)",
+    "normal_normal_exact": "normal-normal, paper's measure (exact)",
+    "summary_level": "published number at face value",
+    "summary_level_re": "published number, between-study variance added",
+}
+
+
 def fmt_p(p: float) -> str:
     """A probability with the precision it has: '> 0.999' and '< 0.001' at the ends, else 3 decimals."""
     if p is None or (isinstance(p, float) and math.isnan(p)):
@@ -238,3 +252,28 @@ def bottom_line(summary: pd.DataFrame, absolute: dict[str, list[AbsoluteEffect]]
         "a bias model (below)."
     )
     return text
+
+
+def summary_digest(summary: pd.DataFrame) -> pd.DataFrame:
+    """A readable digest of summary.csv: every analysis under the primary priors, one row each, the hierarchy first
+    (summary.csv keeps every prior, model and column)."""
+    rows = summary[(summary["tau_prior"] == PRIMARY_TAU_PRIOR) & (summary["effect_prior"] == PRIMARY_EFFECT_PRIOR)
+                   & ~summary["analysis"].astype(str).str.contains("absolute_at_|without_|up_to_")]  # fmt: skip
+    order = {t.analysis_id: i for i, t in enumerate(HIERARCHY)}
+    rows = rows.assign(_order=[order.get(a, len(order)) for a in rows["analysis_id"]]).sort_values(
+        ["_order", "document", "analysis_id"], kind="stable")  # fmt: skip
+    out = []
+    for _, r in rows.iterrows():
+        out.append({
+            "analysis": r["analysis_id"],
+            "model": MODEL_LABELS.get(r["model"], r["model"]),
+            "k": int(r["k"]),
+            "pooled ratio (95% interval)": f"{r['measure']} {fmt_ci(r['median'], r['low'], r['high'])}",
+            "P(benefit)": fmt_p(r["p_benefit"]),
+            "P(ratio < 0.8)": fmt_p(r["p_below_0.8"]),
+            "tau": "–" if pd.isna(r["tau_median"]) else f"{r['tau_median']:.2f}",
+            "95% prediction interval": "–" if pd.isna(r["pred_low"])
+            else f"[{r['pred_low']:.2f}, {r['pred_high']:.2f}]",
+            "gate": r["gate"],
+        })  # fmt: skip
+    return pd.DataFrame(out)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from models.analyses.findings import summary_digest
 from models.analyses.report import build_report
 from models.analyses.runner import RunResult
 from models.atomic import write_text
@@ -32,12 +33,11 @@ def markdown_cell(value: object) -> str:
     return text.replace("|", "\\|")
 
 
-def _markdown_table(frame) -> str:
+def _markdown_table(frame: pd.DataFrame) -> str:
     cols = list(frame.columns)
     lines = ["| " + " | ".join(markdown_cell(c) for c in cols) + " |", "|" + "---|" * len(cols)]
     for _, r in frame.iterrows():
-        cells = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in r]
-        lines.append("| " + " | ".join(markdown_cell(c) for c in cells) + " |")
+        lines.append("| " + " | ".join(markdown_cell(c) for c in r) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -87,11 +87,8 @@ def write_outputs(result: RunResult, out: Path, *, run_id: str = "", started: st
     summary = result.summary
     paths += [
         write_text(out / "summary.csv", summary.to_csv(index=False, float_format="%.6g")),
-        write_text(
-            out / "summary.md",
-            "# Summary (one row per analysis x model x prior)\n\n"
-            + _markdown_table(summary.drop(columns=["studies", "title"])),
-        ),  # fmt: skip
+        write_text(out / "summary.md", "# Summary digest (primary priors; 95% intervals; summary.csv holds every "
+                   "prior, model and column)\n\n" + _markdown_table(summary_digest(summary))),
     ]
     paths.extend(build_report(result, reproduction, out))
     info = {

@@ -15,6 +15,7 @@ import pandas as pd
 from models.analyses.findings import (
     EXCHANGEABLE,
     HIERARCHY,
+    MODEL_LABELS,
     Tier,
     absolute_table,
     bottom_line,
@@ -193,6 +194,7 @@ def _documents(report: Report, result: RunResult, reproduction: pd.DataFrame) ->
         "with that variation added back ('between-study variance added')."
     )
     rows = []
+    seen: dict[str, str] = {}
     for doc, ana, label in HEADLINES:
         rep = reproduction[(reproduction["document"] == doc) & (reproduction["analysis"] == ana)]
         if rep.empty:
@@ -201,6 +203,9 @@ def _documents(report: Report, result: RunResult, reproduction: pd.DataFrame) ->
         summary = result.summary
         sl, sl_re = _primary(summary, key, "summary_level"), _primary(summary, key, "summary_level_re")
         bn = _primary(summary, key, "binomial_normal_exact")
+        same = None if bn is None else seen.get(str(bn["studies"]))
+        if bn is not None and same is None:
+            seen[str(bn["studies"])] = label.split(" (")[0]
         rows.append({
             "Document": label,
             "Published (95% CI)": f"{r['measure']} " + _ci(r["published_estimate"], r["published_ci_low"],
@@ -209,9 +214,9 @@ def _documents(report: Report, result: RunResult, reproduction: pd.DataFrame) ->
                                                       r["recomputed_ci_high"]) + f" ({r['status']})",
             "P(benefit), published number at face value": fmt_p(sl["p_benefit"]) if sl is not None else "–",
             "P(benefit), between-study variance added": fmt_p(sl_re["p_benefit"]) if sl_re is not None else "–",
-            "Studies with known counts: OR (95% CrI)": _ci(bn["median"], bn["low"], bn["high"]) if bn is not None
-            else "–",
-            "P(OR < 1)": fmt_p(bn["p_benefit"]) if bn is not None else "–",
+            "Studies with known counts: OR (95% CrI)": "–" if bn is None else f"same study set as {same}"
+            if same else _ci(bn["median"], bn["low"], bn["high"]),
+            "P(OR < 1)": "–" if bn is None or same else fmt_p(bn["p_benefit"]),
             "Studies known / without counts": _known_missing(bn),
         })  # fmt: skip
     report.add_table(pd.DataFrame(rows), caption="Published vs recomputed vs Bayesian (primary priors)", index=False)
@@ -522,17 +527,6 @@ def _followup(report: Report, summary: pd.DataFrame) -> None:
     )
     table = rows[["analysis", "model", "measure", "median", "low", "high", "p_benefit", "published_estimate"]]
     report.add_table(table, caption="Posterior median and 95% CrI", index=False, float_format=_fmt3)
-
-
-MODEL_LABELS = {
-    "binomial_normal": "binomial-normal (MCMC)",
-    "binomial_normal_exact": "binomial-normal (exact)",
-    "binomial_normal_exact_control_arm": "binomial-normal, control-arm form (exact)",
-    "binomial_normal_exact_nrs_bias": "binomial-normal, NRS bias model (exact)",
-    "normal_normal_exact": "normal-normal, paper's measure (exact)",
-    "summary_level": "published number at face value",
-    "summary_level_re": "published number, between-study variance added",
-}
 
 
 def _compact(rows: pd.DataFrame) -> pd.DataFrame:

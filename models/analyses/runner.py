@@ -104,6 +104,10 @@ class RunSettings:
             return {"draws": 300, "tune": 300, "chains": 2, "gates": QUICK_GATES, "prior_draws": 500}
         return {"gates": GATES}
 
+    def __post_init__(self) -> None:
+        if not (isinstance(self.seed, int) and 0 <= self.seed <= 2**32 - 1):
+            raise ValueError(f"seed must be an integer in [0, 2^32 - 1], got {self.seed!r}")
+
     def wants(self, document: str, analysis: str) -> bool:
         """True when ``--only`` selects (document, analysis)."""
         if not self.only:
@@ -763,15 +767,6 @@ class Reanalysis:
             caption = (f"{title}: P(OR < 1) by heterogeneity prior (rows) and effect prior (columns), exact "
                        "binomial-normal; colours span the range of the values shown.")  # fmt: skip
             self.result.add_figure("priors", self._save_figure(fig, self.fig_dir / f"{stem}.png"), caption)
-
-
-def known_target(dataset: Dataset, only: str) -> bool:
-    """True when ``--only DOCUMENT[/ANALYSIS]`` names something the run can do."""
-    doc, _, ana = only.partition("/")
-    if doc == EVIDENCE_BASE:
-        return True
-    pub = dataset.published[dataset.published["document"] == doc]
-    return not pub.empty and (not ana or bool((pub["analysis"] == ana).any()))
 
 
 def run_reanalysis(dataset: Dataset, settings: RunSettings, out_dir: Path, progress: bool = True) -> RunResult:

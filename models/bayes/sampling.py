@@ -119,7 +119,7 @@ def _sample(
 ) -> xr.DataTree:
     import nutpie
 
-    return nutpie.sample(
+    tree = nutpie.sample(
         compiled.with_data(**data),
         draws=draws,
         tune=tune,
@@ -130,6 +130,12 @@ def _sample(
         progress_bar=False,
         save_warmup=False,
     )
+    # nutpie turns Ctrl-C into an aborted sampler and returns the draws it has: a short fit must never pass as a
+    # whole one, so an incomplete trace is an interruption.
+    got = tree["posterior"].sizes
+    if got.get("chain", 0) != chains or got.get("draw", 0) != draws:
+        raise KeyboardInterrupt(f"sampling stopped early: {dict(got)} of {chains} chains x {draws} draws")
+    return tree
 
 
 def data_hash(
