@@ -18,7 +18,7 @@ null/effect, prior model probabilities 1/4 each) fill the rows of the exact bino
 new *study* would show one (a new study's estimate adds sampling error).
 
 ``p_benefit`` is P(effect < 1) for harms such as death and P(effect > 1) for outcomes where higher is better;
-``p_new_benefit`` the same for the effect in a new study. ``gate`` is ``pass`` / ``FAIL`` for MCMC fits and
+``p_new_benefit`` the same for the true effect in a new setting. ``gate`` is ``pass`` / ``FAIL`` for MCMC fits and
 ``no MCMC`` for exact or closed-form posteriors (no sampling to diagnose; not "n/a", which CSV readers turn into NaN).
 """
 

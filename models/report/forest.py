@@ -42,7 +42,7 @@ from models.report._common import (
 STUDY_COLUMNS = ("study", "observed", "obs_low", "obs_high")
 SHRUNK_COLUMNS = ("shrunk", "shrunk_low", "shrunk_high")
 POOLED_LABEL = "Pooled (posterior)"
-PREDICTIVE_LABEL = "Prediction (new study)"
+PREDICTIVE_LABEL = "Prediction (true effect, new setting)"
 _ROW_HEIGHT = 0.3  # inches per row: keeps 9-pt labels of 25+ studies apart
 _OFFSET = 0.18  # vertical offset (in rows) between observed and shrunken marks of a study
 
@@ -394,7 +394,7 @@ def forest_plot(
         ),  # fmt: skip
         Line2D([], [], color=BLUE, marker="o", markersize=5, label="Shrunken posterior (95% CrI)"),
         Patch(facecolor=BLUE, edgecolor=BLUE, label="Pooled posterior (95% CrI)"),
-        Patch(facecolor=SKY, edgecolor=BLUE, label="New-study prediction (95%)"),
+        Patch(facecolor=SKY, edgecolor=BLUE, label="95% prediction interval (true effect in a new setting)"),
         Patch(facecolor="white", edgecolor=VERMILLION, label="Published (95% CI)"),
     ]
     keep = [True, has_shrunk, True, pred is not None, pub is not None]

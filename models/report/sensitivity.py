@@ -188,7 +188,7 @@ def prior_sensitivity_table_figure(
     cmap = colormaps[_CMAP].with_extremes(bad=_MISSING_COLOUR)
     norm = fitted_norm(probs)
 
-    headers = ["\u03c4 prior", "Effect prior", benefit_label, important_label, "\u03c4 median", "95% PI (new study)"]
+    headers = ["\u03c4 prior", "Effect prior", benefit_label, important_label, "\u03c4 median", "95% PI (new setting)"]
     xs = [0.0, 0.33, 0.58, 0.72, 0.86, 1.0]
     ax_tab.set_xlim(0, 1)
     ax_tab.set_axis_off()
