@@ -306,8 +306,7 @@ def _evidence_base(report: Report, result: RunResult) -> None:
         report.add_table(pd.DataFrame(rows), caption="Bayes factors and model-averaged effect", index=False,
                          float_format=_fmt3)  # fmt: skip
     _published_totals(report, result)
-    for path, caption in result.figures.get("small_study", []):
-        report.add_figure(path, caption)
+    _small_study(report, result)
     _regressions(report, result)
     for path, caption in result.figures.get("evidence", []):
         report.add_figure(path, caption)
@@ -340,6 +339,44 @@ def _published_totals(report: Report, result: RunResult) -> None:
     for path, caption in result.figures.get("scrt2026/mortality", []):
         if path.name.endswith("__missing.png"):
             report.add_figure(path, caption)
+
+
+def _small_study(report: Report, result: RunResult) -> None:
+    if not result.small_study:
+        return
+    report.add_heading("Small-study effects and publication bias", 3)
+    report.add_paragraph(
+        "Egger (t form), Peters and Harbord tests (zero cells: 0.5 added for the log OR; double-zero studies left "
+        "out), each flagged underpowered below 10 studies; and the binomial-normal model with a PET (study SE) or "
+        "PEESE (SE squared) term, uncentred, so that the adjusted OR is that of an infinitely large study (slope prior "
+        "Normal(0, 1) per unit SE; the adjusted result depends on it). SCRT 2026's 'no publication bias' for 24 "
+        "studies cannot be recomputed: 9 of them lack death counts."
+    )
+    for analysis, (tests, adjusted) in result.small_study.items():
+        label = "randomised trials" if analysis == PRIMARY_ANALYSIS else "all studies with known counts"
+        shown = tests.assign(**{
+            "Test": tests["test"],
+            "Statistic": [f"{x:.2f}" if not pd.isna(x) else "–" for x in tests.get("statistic", [])],
+            "p": [fmt_p(x) for x in tests.get("p", [])],
+            "Studies": tests.get("k", "–"),
+            "Underpowered (k < 10)": tests.get("underpowered", "–"),
+        })[["Test", "Statistic", "p", "Studies", "Underpowered (k < 10)"]]  # fmt: skip
+        report.add_table(shown, caption=f"Small-study tests, {label}", index=False)
+        rows = []
+        for name, r in adjusted.iterrows():
+            rows.append({
+                "Model": str(name),
+                "OR (95% CrI)": _ci(r["median"], r["low"], r["high"]),
+                "P(OR < 1)": fmt_p(r["p_below_1"]),
+                "P(OR < 0.8)": fmt_p(r["p_below_0.8"]),
+                "Slope per unit SE (95% CrI)": "–" if pd.isna(r["slope_median"])
+                else _ci(r["slope_median"], r["slope_low"], r["slope_high"]),
+                "P(slope < 0)": fmt_p(r["p_slope_below_0"]),
+            })  # fmt: skip
+        report.add_table(pd.DataFrame(rows), caption=f"With and without the small-study adjustment, {label} (MCMC, "
+                         "primary priors)", index=False)  # fmt: skip
+    for path, caption in result.figures.get("small_study", []):
+        report.add_figure(path, caption)
 
 
 def _regressions(report: Report, result: RunResult) -> None:
