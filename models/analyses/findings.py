@@ -235,7 +235,7 @@ def bottom_line(summary: pd.DataFrame, absolute: dict[str, list[AbsoluteEffect]]
         f"In the {int(prim['k'])} randomised trials with published death counts, the posterior probability that MSCs "
         f"reduce mortality at all is {fmt_p(prim['p_benefit'])} (odds ratio "
         f"{fmt_ci(prim['median'], prim['low'], prim['high'])}"
-        f"). For ventilated patients (control risk {vent.control_per_1000:.0f} per 1,000) that is "
+        f"). For ventilated patients (control risk {vent.control_per_1000:.0f} per 1,000) the estimate is "
         f"{-vent.difference_median:.0f} fewer deaths per 1,000 (95% CrI {-vent.difference_low:.0f} fewer to "
         f"{abs(vent.difference_high):.0f} {'more' if vent.difference_high > 0 else 'fewer'}); the probability of at "
         f"least {1000 * IMPORTANT_ARR:.0f} fewer is {fmt_p(vent.p_important)}. "
