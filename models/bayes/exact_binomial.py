@@ -165,12 +165,13 @@ def _log_conv(mu, tau2, coef, lo, h, ext, tmode, prec, bmean, bvar, xt, lwt):  #
                 out[p, i] = _ell(coef, lo, h, ext, i, m)
                 continue
             pr = prec[i] + 1.0 / var
-            c = (prec[i] * tmode[i] + m / var) / pr
+            # centre relative to m: d = c - m, exact for any var (c - m by subtraction cancels once s < ulp(m))
+            d = prec[i] * var * (tmode[i] - m) / (prec[i] * var + 1.0)
             s = math.sqrt(2.0 / pr)
             top = -np.inf
             for q in range(xt.size):
-                tq = c + s * xt[q]
-                v = _ell(coef, lo, h, ext, i, tq) - 0.5 * (tq - m) ** 2 / var + xt[q] * xt[q] + lwt[q]
+                dq = d + s * xt[q]
+                v = _ell(coef, lo, h, ext, i, m + dq) - 0.5 * dq * dq / var + xt[q] * xt[q] + lwt[q]
                 vals[q] = v
                 top = max(top, v)
             acc = 0.0
