@@ -96,6 +96,89 @@ def _brute_posterior(table: BinaryTable, control: bool = False) -> dict[str, flo
     }
 
 
+# five homogeneous studies (all ORs near 0.6): the tau posterior has its mode at tau = 0
+HOMOG = BinaryTable(
+    ("h1", "h2", "h3", "h4", "h5"),
+    np.array([10, 12, 8, 20, 6]),
+    np.array([50, 60, 40, 100, 30]),
+    np.array([15, 18, 12, 29, 9]),
+    np.array([50, 60, 40, 100, 30]),
+)
+_BRUTE_LL: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def _brute_loglik_mu_tau(name: str, table: BinaryTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """sum_i log L_i(mu, tau) on a dense (tau, mu) grid, tau linear from 0 (reference (a'), module docstring)."""
+    if name in _BRUTE_LL:
+        return _BRUTE_LL[name]
+    t = np.linspace(-12.0, 12.0, 2401)
+    dt = t[1] - t[0]
+    lt = _brute_log_lt(table, t)
+    ltop = lt.max(axis=0)
+    big_l = np.exp(lt - ltop)
+    d2 = np.gradient(np.gradient(big_l, dt, axis=0), dt, axis=0)  # L_i''(t) by central differences
+    mu = np.linspace(-5.0, 4.0, 361)
+    tau = np.concatenate([np.linspace(0.0, 3.0, 301), np.geomspace(3.02, 80.0, 250)])
+    ll = np.empty((tau.size, mu.size))
+    for n, tn in enumerate(tau):
+        if tn >= 2.5 * dt:
+            k = np.exp(-0.5 * ((t[None, :] - mu[:, None]) / tn) ** 2) * dt / (tn * math.sqrt(2 * math.pi))
+            lmt = k @ big_l
+        else:  # L_i(mu, tau) = L_i(mu) + tau^2 / 2 L_i''(mu) + O(tau^4)
+            lmt = np.stack([np.interp(mu, t, big_l[:, i] + 0.5 * tn**2 * d2[:, i]) for i in range(table.k)], axis=1)
+        ll[n] = (np.log(lmt) + ltop).sum(axis=1)
+    _BRUTE_LL[name] = (mu, tau, ll)
+    return _BRUTE_LL[name]
+
+
+def _brute_posterior_tau(name: str, table: BinaryTable, prior) -> dict[str, float]:
+    """Reference (a'): posterior summaries from the dense (tau, mu) grid of :func:`_brute_loglik_mu_tau`, trapezoid
+    rule in tau itself (the integrand is smooth and even in tau, finite at tau = 0 for these priors; step 0.01 up to
+    tau = 3, then geometric to 80 for the HalfCauchy tail) and in mu (step 0.025 over [-5, 4])."""
+    mu, tau, ll = _brute_loglik_mu_tau(name, table)
+    with np.errstate(divide="ignore"):
+        lp = np.where(tau > 0, prior.logpdf(np.maximum(tau, 1e-300)), prior.logpdf(0.0))
+    logj = ll + stats.norm(0.0, 1.0).logpdf(mu)[None, :] + lp[:, None]
+    joint = np.exp(logj - logj.max())
+    z = np.trapezoid(np.trapezoid(joint, mu, axis=1), tau)
+    mu_marg = np.trapezoid(joint, tau, axis=0) / z
+    tau_marg = np.trapezoid(joint, mu, axis=1) / z
+    mu_cdf = np.concatenate([[0.0], np.cumsum((mu_marg[1:] + mu_marg[:-1]) / 2 * np.diff(mu))])
+    tau_cdf = np.concatenate([[0.0], np.cumsum((tau_marg[1:] + tau_marg[:-1]) / 2 * np.diff(tau))])
+    return {
+        "p_below_1": float(np.interp(0.0, mu, mu_cdf)),
+        "median": float(np.exp(np.interp(0.5, mu_cdf, mu))),
+        "low": float(np.exp(np.interp(0.025, mu_cdf, mu))),
+        "high": float(np.exp(np.interp(0.975, mu_cdf, mu))),
+        "tau_median": float(np.interp(0.5, tau_cdf, tau)),
+        "tau_low": float(np.interp(0.025, tau_cdf, tau)),
+        "tau_high": float(np.interp(0.975, tau_cdf, tau)),
+    }
+
+
+@pytest.mark.parametrize("data", ["small", "homogeneous"])
+@pytest.mark.parametrize("prior_key", ["halfnormal_0.5", "halfnormal_1", "halfcauchy_1"])
+def test_priors_with_density_at_zero_against_brute_force(data, prior_key):
+    """Reference (a'): brute force in (mu, tau) with tau on a linear grid from 0, under tau priors with positive
+    density at tau = 0 (whose posterior in log tau has an exp(log tau) lower tail), on the four studies with a
+    zero-event and a double-zero study, and on five homogeneous studies (tau posterior mode at 0)."""
+    table = SMALL if data == "small" else HOMOG
+    prior = tau_prior(prior_key)
+    ref = _brute_posterior_tau(data, table, prior)
+    post = exact_binomial_normal(table, prior, WEAK)
+    ci, tci = post.interval(0.95), post.tau_interval(0.95)
+    got = {
+        "p_below_1": post.prob_below(1.0),
+        "median": post.median(),
+        "low": ci.low,
+        "high": ci.high,
+        "tau_median": post.tau_median(),
+        "tau_low": tci.low,
+        "tau_high": tci.high,
+    }
+    assert got == pytest.approx(ref, abs=1e-3)
+
+
 @pytest.mark.parametrize("parametrisation", ["symmetric", "control"])
 def test_against_brute_force_integration(parametrisation):
     """Reference (a): dense-grid brute force on four studies incl. a zero-event and a double-zero study."""
