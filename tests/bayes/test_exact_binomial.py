@@ -131,6 +131,16 @@ def _brute_loglik_mu_tau(name: str, table: BinaryTable) -> tuple[np.ndarray, np.
     return _BRUTE_LL[name]
 
 
+def _pl_quantile(x: np.ndarray, f: np.ndarray, cdf: np.ndarray, q: float) -> float:
+    """Quantile q of the piecewise-linear density f on the nodes x (cdf its exact integral, the cumulative
+    trapezoid): solves the quadratic within the cell rather than interpolating the cdf linearly."""
+    j = int(np.clip(np.searchsorted(cdf, q) - 1, 0, x.size - 2))
+    h, r = x[j + 1] - x[j], q - cdf[j]
+    a, b = (f[j + 1] - f[j]) / (2.0 * h), f[j]
+    d = 2.0 * r / (b + math.sqrt(b * b + 4.0 * a * r))  # root of a d^2 + b d = r (stable form)
+    return float(x[j] + d)
+
+
 def _brute_posterior_tau(name: str, table: BinaryTable, prior) -> dict[str, float]:
     """Reference (a'): posterior summaries from the dense (tau, mu) grid of :func:`_brute_loglik_mu_tau`, trapezoid
     rule in tau itself (the integrand is smooth and even in tau, finite at tau = 0 for these priors; step 0.01 up to
@@ -147,12 +157,12 @@ def _brute_posterior_tau(name: str, table: BinaryTable, prior) -> dict[str, floa
     tau_cdf = np.concatenate([[0.0], np.cumsum((tau_marg[1:] + tau_marg[:-1]) / 2 * np.diff(tau))])
     return {
         "p_below_1": float(np.interp(0.0, mu, mu_cdf)),
-        "median": float(np.exp(np.interp(0.5, mu_cdf, mu))),
-        "low": float(np.exp(np.interp(0.025, mu_cdf, mu))),
-        "high": float(np.exp(np.interp(0.975, mu_cdf, mu))),
-        "tau_median": float(np.interp(0.5, tau_cdf, tau)),
-        "tau_low": float(np.interp(0.025, tau_cdf, tau)),
-        "tau_high": float(np.interp(0.975, tau_cdf, tau)),
+        "median": math.exp(_pl_quantile(mu, mu_marg, mu_cdf, 0.5)),
+        "low": math.exp(_pl_quantile(mu, mu_marg, mu_cdf, 0.025)),
+        "high": math.exp(_pl_quantile(mu, mu_marg, mu_cdf, 0.975)),
+        "tau_median": _pl_quantile(tau, tau_marg, tau_cdf, 0.5),
+        "tau_low": _pl_quantile(tau, tau_marg, tau_cdf, 0.025),
+        "tau_high": _pl_quantile(tau, tau_marg, tau_cdf, 0.975),
     }
 
 
