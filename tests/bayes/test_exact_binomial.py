@@ -312,3 +312,59 @@ def test_shrunken_effect_of_a_single_study_against_brute_force():
     ref = np.exp(np.interp([0.025, 0.5, 0.975], cdf, t))
     shr = post.shrunken().iloc[0]
     assert (shr["low"], shr["median"], shr["high"]) == pytest.approx(tuple(ref), abs=1e-3)
+
+
+def _msc_table(subset: str) -> BinaryTable:
+    """The MSC mortality evidence base (all studies with known counts) or its RCT subset."""
+    from models.datasets import load_dataset
+
+    ds = load_dataset()
+    studies = list(ds.studies.index)
+    if subset == "rct":
+        studies = [s for s in studies if ds.studies.loc[s, "design"] == "RCT"]
+    table, _ = ds.binary_table("mortality", studies)
+    return table
+
+
+def mcmc_against_exact(table: BinaryTable, prior, seed: int, draws: int) -> list[tuple[str, float, float, float]]:
+    """(statistic, MCMC value, exact value, MCSE) for mean/median/2.5%/97.5% of mu and tau and P(OR < 1): MCMC of
+    the project's PyMC model (models.bayes.sampling.fit_binomial_normal, 4 chains), MCSE from arviz-stats."""
+    import arviz_stats as azs
+
+    from models.bayes.sampling import fit_binomial_normal
+
+    fit = fit_binomial_normal(table, prior, WEAK, seed=seed, draws=draws)
+    assert fit.diagnostics.passed, fit.diagnostics
+    ds = fit.idata["posterior"].to_dataset()[["mu", "tau"]]
+    ds["below"] = (ds["mu"] < 0).astype(float)
+    post = exact_binomial_normal(table, prior, WEAK)
+    exact = {
+        ("mu", "mean"): post.log_mean(),
+        ("tau", "mean"): post.tau_mean(),
+        ("below", "mean"): post.prob_below(1.0),
+    }
+    for q in (0.025, 0.5, 0.975):
+        exact[("mu", q)], exact[("tau", q)] = post._mu_ppf(q), post._tau_ppf(q)
+    mcse_mean = azs.mcse(ds, method="mean")
+    out = []
+    for (name, stat), truth in exact.items():
+        x = ds[name].values.reshape(-1)
+        if stat == "mean":
+            out.append((f"{name} mean", float(x.mean()), truth, float(mcse_mean[name])))
+        else:
+            err = float(azs.mcse(ds[[name]], method="quantile", prob=stat)[name])
+            out.append((f"{name} q{stat}", float(np.quantile(x, stat)), truth, err))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("subset", "prior_key"),
+    [("all", "halfnormal_0.5"), ("rct", "halfnormal_0.5"), ("all", "turner2015_mortality_pharma")],
+)
+def test_mcmc_matches_exact_within_3_mcse(subset, prior_key):
+    """Reference (e): long MCMC (4 x 10,000 draws, seed 1) of models.bayes.sampling.fit_binomial_normal on the MSC
+    evidence base and its RCT subset; every statistic within 3 MCSE of the exact value."""
+    rows = mcmc_against_exact(_msc_table(subset), tau_prior(prior_key), seed=1, draws=10_000)
+    failures = [f"{s}: mcmc {v:.5f} exact {t:.5f} mcse {e:.5f}" for s, v, t, e in rows if abs(v - t) > 3 * e]
+    assert not failures, failures
