@@ -136,7 +136,7 @@ def average_binomial(
     prior_prob: Sequence[float] | None = None,
     prob: float = 0.95,
     n_tau: int = 48,
-    n_mu: int = 32,
+    n_mu: int = 24,
 ) -> ModelAverage:
     """Model averaging for the binomial-normal model (log-OR); ``data`` a table or a prebuilt likelihood (which
     fixes the parametrisation, baseline SD and bias terms). ``prior_prob`` in the order of :data:`MODELS`."""

@@ -96,6 +96,101 @@ def _brute_posterior(table: BinaryTable, control: bool = False) -> dict[str, flo
     }
 
 
+# five homogeneous studies (all ORs near 0.6): the tau posterior has its mode at tau = 0
+HOMOG = BinaryTable(
+    ("h1", "h2", "h3", "h4", "h5"),
+    np.array([10, 12, 8, 20, 6]),
+    np.array([50, 60, 40, 100, 30]),
+    np.array([15, 18, 12, 29, 9]),
+    np.array([50, 60, 40, 100, 30]),
+)
+_BRUTE_LL: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def _brute_loglik_mu_tau(name: str, table: BinaryTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """sum_i log L_i(mu, tau) on a dense (tau, mu) grid, tau linear from 0 (reference (a'), module docstring)."""
+    if name in _BRUTE_LL:
+        return _BRUTE_LL[name]
+    t = np.linspace(-12.0, 12.0, 2401)
+    dt = t[1] - t[0]
+    lt = _brute_log_lt(table, t)
+    ltop = lt.max(axis=0)
+    big_l = np.exp(lt - ltop)
+    d2 = np.gradient(np.gradient(big_l, dt, axis=0), dt, axis=0)  # L_i''(t) by central differences
+    mu = np.linspace(-5.0, 4.0, 361)
+    tau = np.concatenate([np.linspace(0.0, 3.0, 301), np.geomspace(3.02, 80.0, 250)])
+    ll = np.empty((tau.size, mu.size))
+    for n, tn in enumerate(tau):
+        if tn >= 2.5 * dt:  # trapezoid in t; every 5th node (step 0.05) once tau >= 0.25 (still >= 5 steps per SD)
+            sub = 5 if tn >= 0.25 else 1
+            ts, h = t[::sub], dt * sub
+            k = np.exp(-0.5 * ((ts[None, :] - mu[:, None]) / tn) ** 2) * h / (tn * math.sqrt(2 * math.pi))
+            lmt = k @ big_l[::sub]
+        else:  # L_i(mu, tau) = L_i(mu) + tau^2 / 2 L_i''(mu) + O(tau^4)
+            lmt = np.stack([np.interp(mu, t, big_l[:, i] + 0.5 * tn**2 * d2[:, i]) for i in range(table.k)], axis=1)
+        ll[n] = (np.log(lmt) + ltop).sum(axis=1)
+    _BRUTE_LL[name] = (mu, tau, ll)
+    return _BRUTE_LL[name]
+
+
+def _pl_quantile(x: np.ndarray, f: np.ndarray, cdf: np.ndarray, q: float) -> float:
+    """Quantile q of the piecewise-linear density f on the nodes x (cdf its exact integral, the cumulative
+    trapezoid): solves the quadratic within the cell rather than interpolating the cdf linearly."""
+    j = int(np.clip(np.searchsorted(cdf, q) - 1, 0, x.size - 2))
+    h, r = x[j + 1] - x[j], q - cdf[j]
+    a, b = (f[j + 1] - f[j]) / (2.0 * h), f[j]
+    d = 2.0 * r / (b + math.sqrt(b * b + 4.0 * a * r))  # root of a d^2 + b d = r (stable form)
+    return float(x[j] + d)
+
+
+def _brute_posterior_tau(name: str, table: BinaryTable, prior) -> dict[str, float]:
+    """Reference (a'): posterior summaries from the dense (tau, mu) grid of :func:`_brute_loglik_mu_tau`, trapezoid
+    rule in tau itself (the integrand is smooth and even in tau, finite at tau = 0 for these priors; step 0.01 up to
+    tau = 3, then geometric to 80 for the HalfCauchy tail) and in mu (step 0.025 over [-5, 4])."""
+    mu, tau, ll = _brute_loglik_mu_tau(name, table)
+    with np.errstate(divide="ignore"):
+        lp = np.where(tau > 0, prior.logpdf(np.maximum(tau, 1e-300)), prior.logpdf(0.0))
+    logj = ll + stats.norm(0.0, 1.0).logpdf(mu)[None, :] + lp[:, None]
+    joint = np.exp(logj - logj.max())
+    z = np.trapezoid(np.trapezoid(joint, mu, axis=1), tau)
+    mu_marg = np.trapezoid(joint, tau, axis=0) / z
+    tau_marg = np.trapezoid(joint, mu, axis=1) / z
+    mu_cdf = np.concatenate([[0.0], np.cumsum((mu_marg[1:] + mu_marg[:-1]) / 2 * np.diff(mu))])
+    tau_cdf = np.concatenate([[0.0], np.cumsum((tau_marg[1:] + tau_marg[:-1]) / 2 * np.diff(tau))])
+    return {
+        "p_below_1": float(np.interp(0.0, mu, mu_cdf)),
+        "median": math.exp(_pl_quantile(mu, mu_marg, mu_cdf, 0.5)),
+        "low": math.exp(_pl_quantile(mu, mu_marg, mu_cdf, 0.025)),
+        "high": math.exp(_pl_quantile(mu, mu_marg, mu_cdf, 0.975)),
+        "tau_median": _pl_quantile(tau, tau_marg, tau_cdf, 0.5),
+        "tau_low": _pl_quantile(tau, tau_marg, tau_cdf, 0.025),
+        "tau_high": _pl_quantile(tau, tau_marg, tau_cdf, 0.975),
+    }
+
+
+@pytest.mark.parametrize("data", ["small", "homogeneous"])
+@pytest.mark.parametrize("prior_key", ["halfnormal_0.5", "halfnormal_1", "halfcauchy_1"])
+def test_priors_with_density_at_zero_against_brute_force(data, prior_key):
+    """Reference (a'): brute force in (mu, tau) with tau on a linear grid from 0, under tau priors with positive
+    density at tau = 0 (whose posterior in log tau has an exp(log tau) lower tail), on the four studies with a
+    zero-event and a double-zero study, and on five homogeneous studies (tau posterior mode at 0)."""
+    table = SMALL if data == "small" else HOMOG
+    prior = tau_prior(prior_key)
+    ref = _brute_posterior_tau(data, table, prior)
+    post = exact_binomial_normal(table, prior, WEAK)
+    ci, tci = post.interval(0.95), post.tau_interval(0.95)
+    got = {
+        "p_below_1": post.prob_below(1.0),
+        "median": post.median(),
+        "low": ci.low,
+        "high": ci.high,
+        "tau_median": post.tau_median(),
+        "tau_low": tci.low,
+        "tau_high": tci.high,
+    }
+    assert got == pytest.approx(ref, abs=1e-3)
+
+
 @pytest.mark.parametrize("parametrisation", ["symmetric", "control"])
 def test_against_brute_force_integration(parametrisation):
     """Reference (a): dense-grid brute force on four studies incl. a zero-event and a double-zero study."""
@@ -219,3 +314,59 @@ def test_shrunken_effect_of_a_single_study_against_brute_force():
     ref = np.exp(np.interp([0.025, 0.5, 0.975], cdf, t))
     shr = post.shrunken().iloc[0]
     assert (shr["low"], shr["median"], shr["high"]) == pytest.approx(tuple(ref), abs=1e-3)
+
+
+def _msc_table(subset: str) -> BinaryTable:
+    """The MSC mortality evidence base (all studies with known counts) or its RCT subset."""
+    from models.datasets import load_dataset
+
+    ds = load_dataset()
+    studies = list(ds.studies.index)
+    if subset == "rct":
+        studies = [s for s in studies if ds.studies.loc[s, "design"] == "RCT"]
+    table, _ = ds.binary_table("mortality", studies)
+    return table
+
+
+def mcmc_against_exact(table: BinaryTable, prior, seed: int, draws: int) -> list[tuple[str, float, float, float]]:
+    """(statistic, MCMC value, exact value, MCSE) for mean/median/2.5%/97.5% of mu and tau and P(OR < 1): MCMC of
+    the project's PyMC model (models.bayes.sampling.fit_binomial_normal, 4 chains), MCSE from arviz-stats."""
+    import arviz_stats as azs
+
+    from models.bayes.sampling import fit_binomial_normal
+
+    fit = fit_binomial_normal(table, prior, WEAK, seed=seed, draws=draws)
+    assert fit.diagnostics.passed, fit.diagnostics
+    ds = fit.idata["posterior"].to_dataset()[["mu", "tau"]]
+    ds["below"] = (ds["mu"] < 0).astype(float)
+    post = exact_binomial_normal(table, prior, WEAK)
+    exact = {
+        ("mu", "mean"): post.log_mean(),
+        ("tau", "mean"): post.tau_mean(),
+        ("below", "mean"): post.prob_below(1.0),
+    }
+    for q in (0.025, 0.5, 0.975):
+        exact[("mu", q)], exact[("tau", q)] = post._mu_ppf(q), post._tau_ppf(q)
+    mcse_mean = azs.mcse(ds, method="mean")
+    out = []
+    for (name, stat), truth in exact.items():
+        x = ds[name].values.reshape(-1)
+        if stat == "mean":
+            out.append((f"{name} mean", float(x.mean()), truth, float(mcse_mean[name])))
+        else:
+            err = float(azs.mcse(ds[[name]], method="quantile", prob=stat)[name])
+            out.append((f"{name} q{stat}", float(np.quantile(x, stat)), truth, err))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("subset", "prior_key"),
+    [("all", "halfnormal_0.5"), ("rct", "halfnormal_0.5"), ("all", "turner2015_mortality_pharma")],
+)
+def test_mcmc_matches_exact_within_3_mcse(subset, prior_key):
+    """Reference (e): long MCMC (4 x 10,000 draws, seed 1) of models.bayes.sampling.fit_binomial_normal on the MSC
+    evidence base and its RCT subset; every statistic within 3 MCSE of the exact value."""
+    rows = mcmc_against_exact(_msc_table(subset), tau_prior(prior_key), seed=1, draws=10_000)
+    failures = [f"{s}: mcmc {v:.5f} exact {t:.5f} mcse {e:.5f}" for s, v, t, e in rows if abs(v - t) > 3 * e]
+    assert not failures, failures
