@@ -15,6 +15,7 @@ MSC/COVID-19 mortality reanalysis are :data:`PRIMARY_TAU_PRIOR` and :data:`PRIMA
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -55,6 +56,22 @@ def _check_prob(name: str, prob: float) -> float:
     if not 0.0 < prob < 1.0:
         raise ValueError(f"{name} must be strictly between 0 and 1, got {prob!r}")
     return prob
+
+
+@functools.cache
+def _frozen(family: str, params: tuple[tuple[str, float], ...]):
+    """The scipy frozen distribution behind a tau prior, built once per (family, parameters): the exact engines
+    evaluate priors thousands of times per run, and freezing a scipy distribution costs more than evaluating it."""
+    p = dict(params)
+    if family == "lognormal_tau2":
+        return stats.norm(loc=p["m"], scale=p["s"])
+    if family == "logt_tau2":
+        return stats.t(df=p["df"], loc=p["loc"], scale=p["scale"])
+    if family == "halfnormal":
+        return stats.halfnorm(scale=p["scale"])
+    if family == "halfcauchy":
+        return stats.halfcauchy(scale=p["scale"])
+    return stats.invgamma(a=p["alpha"], scale=p["beta"])
 
 
 @dataclass(frozen=True)
@@ -116,16 +133,7 @@ class TauPrior:
         return self.family.endswith("_tau2")
 
     def _base(self):  # scipy frozen distribution of tau, or of log(tau^2) for the *_tau2 families
-        p = dict(self.params)
-        if self.family == "lognormal_tau2":
-            return stats.norm(loc=p["m"], scale=p["s"])
-        if self.family == "logt_tau2":
-            return stats.t(df=p["df"], loc=p["loc"], scale=p["scale"])
-        if self.family == "halfnormal":
-            return stats.halfnorm(scale=p["scale"])
-        if self.family == "halfcauchy":
-            return stats.halfcauchy(scale=p["scale"])
-        return stats.invgamma(a=p["alpha"], scale=p["beta"])
+        return _frozen(self.family, self.params)
 
     def logpdf(self, tau: np.ndarray | float) -> np.ndarray:
         """Log density of ``tau`` (``-inf`` for ``tau < 0``; Jacobian ``log(2/tau)`` included for tau^2 families)."""
@@ -419,16 +427,19 @@ EFFECT_PRESETS: dict[str, EffectPrior] = {
 }
 """Effect priors on the log-OR/log-RR scale by key; sceptical/enthusiastic use :data:`DEFAULT_DESIGN_RATIO`."""
 
-PRIMARY_TAU_PRIOR: str = "turner2015_mortality_pharma"
-"""Primary heterogeneity prior: Turner 2015, all-cause mortality, pharmacological vs placebo/control (median tau 0.14).
+PRIMARY_TAU_PRIOR: str = "halfnormal_0.5"
+"""Primary heterogeneity prior: ``tau ~ HalfNormal(0.5)`` on the log-OR scale (median 0.34, 95% range 0.02-1.12).
 
-Open question, stated as one: the MSC studies mix cell products from five tissues, ten-fold dose ranges, one to
-three infusions, moderate to ventilated patients and open-label to sham-controlled designs, so more heterogeneity is
-plausible than among trials of one drug, and HalfNormal(0.5) (median 0.34; Röver et al. 2021) is the better-argued
-primary. It is not primary yet because the exact binomial-normal engine's tau posterior under priors with positive
-density at tau = 0 (HalfNormal, HalfCauchy) disagrees with MCMC (the report's exact-twin check); until that is fixed,
-those priors are reported as sensitivity analyses with that caveat. Derived for log-OR; applying it to log-RR is an
-approximation (Rhodes, Turner & Higgins 2016)."""
+Why not Turner 2015's pharmacological-vs-control mortality prior (median tau 0.14, P(tau > 0.5) about 3%)? It was
+derived from Cochrane meta-analyses of one drug against placebo or control. The MSC studies pool cell products from
+five tissues, doses spanning a ten-fold range, one to three infusions, patients from moderate disease to ventilated
+ARDS, and trial designs from open-label pilots to sham-controlled trials: more between-study variation is expected
+than among trials of one drug, and a prior that rules most of it out would make the pooled estimate look more
+certain than the studies allow. HalfNormal(0.5) (Friede, Röver et al. 2017; Röver et al. 2021) is the weakly
+informative default for log-OR: it allows substantial heterogeneity (P(tau > 0.5) = 0.32) while giving little mass to
+values above 1.2. Turner's priors (pharmacological, non-pharmacological, general), HalfNormal(1), HalfCauchy(1) and
+the RoBMA inverse-gamma are sensitivity analyses, reported with tau's median and the prediction interval under
+each. Applied to log-RR it is the same weakly informative statement on that scale."""
 
 PRIMARY_EFFECT_PRIOR: str = "weakly_informative"
 """Primary effect prior: ``mu ~ Normal(0, 1)`` on the log-OR/log-RR scale."""

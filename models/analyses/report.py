@@ -439,9 +439,7 @@ def _sensitivity(report: Report, result: RunResult) -> None:
     report.add_paragraph(
         "Every analysis is recomputed exactly under 8 heterogeneity priors x 4 effect priors. Below, the primary "
         "analysis under each heterogeneity prior (effect prior Normal(0, 1)): how far tau's posterior moved from its "
-        "prior, and what that does to the prediction for a new setting. Caveat: under the HalfNormal and HalfCauchy "
-        "priors (positive density at tau = 0) the exact engine's tau posterior disagreed with MCMC in this version; "
-        "those rows are marked in summary.csv's method column and are not to be relied on."
+        "prior, and what that does to the prediction for a new setting."
     )
     for key, model in ((f"{EVIDENCE_BASE}/{PRIMARY_ANALYSIS}", "binomial_normal_exact"),
                        (f"{EVIDENCE_BASE}/nrs_bias", "binomial_normal_exact")):  # fmt: skip
@@ -482,9 +480,9 @@ def _methods(report: Report) -> None:
         "studies keep their exact likelihood. Normal-normal models use 0.5-corrected study effects."
     )
     report.add_paragraph(
-        "Priors: tau ~ " + str(tau_prior(PRIMARY_TAU_PRIOR)) + " (HalfNormal(0.5) is the better-argued choice for "
-        "studies that mix cell products, doses, severities and designs; see the README for why it is not primary "
-        "yet). Effect: "
+        "Priors: tau ~ " + str(tau_prior(PRIMARY_TAU_PRIOR)) + "; chosen over Turner 2015's pharmacological "
+        "mortality prior (median 0.14) because the studies mix cell products, doses, severities and designs, so more "
+        "heterogeneity is expected than among trials of one drug. Effect: "
         + str(effect_prior(PRIMARY_EFFECT_PRIOR)) + ". Bias model for NRS: " + str(BIAS_PRESETS[PRIMARY_BIAS_PRIOR])
         + "; sensitivity: " + str(BIAS_PRESETS["nrs_bias_optimistic"]) + "."
     )

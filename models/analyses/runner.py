@@ -169,17 +169,6 @@ def _content_key(kind: str, data, covariates: pd.DataFrame | None, tp, ep) -> st
     return hashlib.sha256(repr((kind, payload, cov, tp.key, tp.params, ep.key, ep.mean, ep.sd)).encode()).hexdigest()
 
 
-UNVALIDATED_EXACT = ("halfnormal_0.5", "halfnormal_1", "halfcauchy_1")
-"""Tau priors with positive density at tau = 0, under which the exact engine's tau posterior disagreed with MCMC."""
-
-
-def exact_method(tau_key: str) -> str:
-    """The ``method`` column of an exact binomial-normal row, with the caveat where it applies."""
-    if tau_key in UNVALIDATED_EXACT:
-        return "exact quadrature (NOT validated for this tau prior: tau posterior disagrees with MCMC)"
-    return "exact quadrature"
-
-
 def _map_step(n_msc: int, n_control: int) -> int:
     """The smallest step (in deaths) that keeps a missing-study map within :data:`MAP_CELLS` cells."""
     step = 1
@@ -422,7 +411,7 @@ class Reanalysis:
         for tk in BINARY_TAU_PRESETS:
             for ek in EFFECT_PRESETS_GRID:
                 post = exact_binomial_normal(s.table, tau_prior(tk), effect_prior(ek))
-                self._row(post, s, model="binomial_normal_exact", tp=tk, ep=ek, method=exact_method(tk),
+                self._row(post, s, model="binomial_normal_exact", tp=tk, ep=ek, method="exact quadrature",
                           log_evidence=post.log_evidence)  # fmt: skip
 
     def missing_studies(self, s: StudySet) -> None:
@@ -576,7 +565,7 @@ class Reanalysis:
                         continue
                     post = self._posterior(base.table, bias, tp=tau_prior(tk), ep=effect_prior(ek))
                     self._row(post, base, model="binomial_normal_exact", tp=tk, ep=ek, analysis=key,
-                              method=exact_method(tk), title=f"RCT + NRS, NRS through a bias model: {bias}",
+                              method="exact quadrature", title=f"RCT + NRS, NRS through a bias model: {bias}",
                               log_evidence=post.log_evidence)  # fmt: skip
         tp, ep = self._primary()
         for analysis in (PRIMARY_ANALYSIS, "all"):
