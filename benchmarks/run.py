@@ -26,7 +26,15 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("pymc", "pytensor", "nutpie", "numpy", "numba", "arviz")
-TARGETS = {"main_job_cold_s": 180.0, "main_job_warm_s": 60.0, "refit_median_s": 0.3, "exact_ms": 5.0}
+TARGETS = {
+    "main_job_cold_s": 180.0,
+    "main_job_warm_s": 60.0,
+    "refit_median_s": 0.3,
+    "exact_ms": 5.0,
+    "exact_bn_k15_ms": 20.0,
+    "exact_bn_k1000_ms": 1000.0,
+    "exact_bn_prior_swap_ms": 5.0,
+}
 """Upper targets from the "Speed and scale" issue."""
 DEFAULT_SEED = 20240
 NAME_WIDTH = 34
@@ -217,6 +225,56 @@ def section_micro(table: Table, work: Path, seed: int) -> bool:
     return True
 
 
+def section_exact_bn(table: Table, work: Path, seed: int) -> None:
+    from benchmarks.common import cache_env, run_child
+
+    table.comment("[6] exact binomial-normal posterior by quadrature (models.bayes.exact_binomial), primary priors")
+    res, _, err = run_child("exact_bn", ["--seed", str(seed)], cache_env(work / "exact-bn-caches"))
+    if res is None:
+        table.add(Row("exact_bn_error", "failed", note=err.replace("\n", " | ")))
+        return
+    table.raw["exact_bn"] = res
+    scale = res["scale_ms"]
+    table.add(
+        Row(
+            "exact_bn_k15_ms",
+            res["k15_cold_ms"],
+            "ms",
+            f"evidence base, per-study cache cleared each call; {fmt(res['k15_warm_ms'])} ms with cached studies",
+            TARGETS["exact_bn_k15_ms"],
+        )
+    )
+    sizes = ", ".join(f"k={k}: {fmt(v)} ms" for k, v in scale.items())
+    table.add(
+        Row(
+            "exact_bn_k1000_ms",
+            scale["1000"],
+            "ms",
+            f"synthetic, cold cache; {sizes}; time ~ k^{res['slope']:.2f}",
+            TARGETS["exact_bn_k1000_ms"],
+        )
+    )
+    table.add(
+        Row(
+            "exact_bn_prior_swap_ms",
+            res["prior_swap_ms"],
+            "ms",
+            f"k={res['k15']}, Turner-family tau priors x vague/sceptical; HalfNormal/HalfCauchy "
+            f"{fmt(res['prior_swap_half_ms'])} ms",
+            TARGETS["exact_bn_prior_swap_ms"],
+        )
+    )
+    table.add(
+        Row(
+            "exact_bn_vs_mcmc_cost_ratio",
+            res["cost_ratio"],
+            "x",
+            f"tang2024 k={res['tang_k']}: MCMC refit {fmt(res['mcmc_refit_s'])} s / exact "
+            f"{fmt(res['tang_exact_ms'])} ms (cold cache)",
+        )
+    )
+
+
 def section_scale(table: Table, work: Path, sizes: list[int], seed: int) -> None:
     from benchmarks.scale import loglog_slope, run_scale
 
@@ -282,6 +340,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-main", action="store_true", help="skip the main-job timing (it takes minutes)")
     parser.add_argument("--quick-main", action="store_true", help="pass --quick to the main job")
     parser.add_argument("--skip-micro", action="store_true", help="skip sections 2-4")
+    parser.add_argument("--skip-exact-bn", action="store_true", help="skip section 6 (exact binomial-normal)")
     parser.add_argument(
         "--scale-sizes",
         default=None,
@@ -336,6 +395,10 @@ def main(argv: list[str] | None = None) -> int:
             section_scale(table, work, args.sizes, args.seed)
         else:
             table.comment("[5] scale skipped")
+        if args.skip_exact_bn:
+            table.comment("[6] exact binomial-normal skipped")
+        else:
+            section_exact_bn(table, work, args.seed)
     finally:
         if args.keep_temp:
             table.comment(f"temporary files kept in {work}")
