@@ -26,7 +26,15 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("pymc", "pytensor", "nutpie", "numpy", "numba", "arviz")
-TARGETS = {"main_job_cold_s": 180.0, "main_job_warm_s": 60.0, "refit_median_s": 0.3, "exact_ms": 5.0}
+TARGETS = {
+    "main_job_cold_s": 180.0,
+    "main_job_warm_s": 60.0,
+    "refit_median_s": 0.3,
+    "exact_ms": 5.0,
+    "exact_bn_k15_ms": 20.0,
+    "exact_bn_k1000_ms": 1000.0,
+    "exact_bn_prior_swap_ms": 5.0,
+}
 """Upper targets from the "Speed and scale" issue."""
 DEFAULT_SEED = 20240
 NAME_WIDTH = 34
@@ -217,6 +225,28 @@ def section_micro(table: Table, work: Path, seed: int) -> bool:
     return True
 
 
+def section_exact_bn(table: Table, work: Path, seed: int) -> None:
+    """Section 6: the lines of ``benchmarks/exact_bn.py`` (run as a child with empty compile caches), passed through."""
+    import subprocess
+    import sys
+
+    from benchmarks.common import ROOT, cache_env
+
+    table.comment("[6] exact binomial-normal posterior by quadrature (models.bayes.exact_binomial), HalfNormal(0.5)")
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.exact_bn", "--repeat", "7"], cwd=ROOT,
+                          env=dict(cache_env(work / "exact-bn-caches")), capture_output=True, text=True)  # fmt: skip
+    if proc.returncode != 0:
+        table.add(Row("exact_bn_error", "failed", note=proc.stderr.strip().replace("\n", " | ")[-300:]))
+        return
+    for line in proc.stdout.splitlines():
+        if not line.startswith("exact_bn_"):
+            continue
+        head, _, note = line.partition("  # ")
+        parts = head.split()
+        target = TARGETS.get(parts[0])
+        table.add(Row(parts[0], float(parts[1]), parts[2], note, target))
+
+
 def section_scale(table: Table, work: Path, sizes: list[int], seed: int) -> None:
     from benchmarks.scale import loglog_slope, run_scale
 
@@ -282,6 +312,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-main", action="store_true", help="skip the main-job timing (it takes minutes)")
     parser.add_argument("--quick-main", action="store_true", help="pass --quick to the main job")
     parser.add_argument("--skip-micro", action="store_true", help="skip sections 2-4")
+    parser.add_argument("--skip-exact-bn", action="store_true", help="skip section 6 (exact binomial-normal)")
     parser.add_argument(
         "--scale-sizes",
         default=None,
@@ -336,6 +367,10 @@ def main(argv: list[str] | None = None) -> int:
             section_scale(table, work, args.sizes, args.seed)
         else:
             table.comment("[5] scale skipped")
+        if args.skip_exact_bn:
+            table.comment("[6] exact binomial-normal skipped")
+        else:
+            section_exact_bn(table, work, args.seed)
     finally:
         if args.keep_temp:
             table.comment(f"temporary files kept in {work}")
