@@ -370,3 +370,66 @@ def test_mcmc_matches_exact_within_3_mcse(subset, prior_key):
     rows = mcmc_against_exact(_msc_table(subset), tau_prior(prior_key), seed=1, draws=10_000)
     failures = [f"{s}: mcmc {v:.5f} exact {t:.5f} mcse {e:.5f}" for s, v, t, e in rows if abs(v - t) > 3 * e]
     assert not failures, failures
+
+
+TANG = [
+    "adas2021",
+    "bowdish2023",
+    "dilogo2021",
+    "lanzoni2021",
+    "monsel2022",
+    "rebelatto2022",
+    "shu2020",
+    "zhu2021",
+    "xu2021",
+]
+
+
+def _mcmc_sets():
+    from models.datasets import load_dataset
+
+    ds = load_dataset()
+    evidence, _ = ds.binary_table("mortality", list(ds.studies.index))
+    tang, _ = ds.binary_table("mortality", TANG)
+    return {
+        "tang2024": tang,
+        "evidence_base": evidence,
+        "bcg": BinaryTable.read_csv(REF / "bcg.csv"),
+        "hine1989": BinaryTable.read_csv(REF / "hine1989.csv"),
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["tang2024", "evidence_base", "bcg", "hine1989"])
+def test_agrees_with_long_mcmc_of_the_pymc_model(name):
+    """Reference (e): 4 x 20,000 draws of models.bayes.sampling.fit_binomial_normal (the project's PyMC model,
+    symmetric parametrisation); MCSE by arviz-stats; every quantity within 3 MCSE."""
+    import arviz_stats as azs
+
+    from models.bayes.sampling import fit_binomial_normal
+
+    table = _mcmc_sets()[name]
+    fit = fit_binomial_normal(table, TURNER, WEAK, seed=11, draws=20_000)
+    post = exact_binomial_normal(table, TURNER, WEAK)
+    draws = fit.idata["posterior"].to_dataset()
+    for var in ("mu", "tau"):
+        x = np.asarray(draws[var].transpose("chain", "draw").values)
+        if var == "mu":
+            ref = {"mean": post.log_mean(), "median": math.log(post.median())}
+            ci = post.interval(0.95)
+            ref["q025"], ref["q975"] = math.log(ci.low), math.log(ci.high)
+        else:
+            ti = post.tau_interval(0.95)
+            ref = {"mean": post.tau_mean(), "median": post.tau_median(), "q025": ti.low, "q975": ti.high}
+        est = {
+            "mean": (x.mean(), azs.mcse(x, method="mean")),
+            "median": (np.median(x), azs.mcse(x, method="median")),
+            "q025": (np.quantile(x, 0.025), azs.mcse(x, method="quantile", prob=0.025)),
+            "q975": (np.quantile(x, 0.975), azs.mcse(x, method="quantile", prob=0.975)),
+        }
+        for key, (value, se) in est.items():
+            assert abs(value - ref[key]) < 3 * float(se), (name, var, key, value, ref[key], se)
+    mu = np.asarray(draws["mu"].transpose("chain", "draw").values)
+    below = (mu < 0).astype(float)
+    se = float(azs.mcse(below, method="mean"))
+    assert abs(below.mean() - post.prob_below(1.0)) < 3 * max(se, 1e-4)
