@@ -68,6 +68,19 @@ class PublishedEstimate:
 
 
 @dataclass(frozen=True)
+class Direction:
+    """Which side of an effect is a benefit, and the smallest important effect (reported scale) of ``measure``."""
+
+    measure: str
+    higher_is_benefit: bool = False
+    important: float | None = None
+
+    def benefit_side(self, p_below: float) -> float:
+        """P(benefit) from P(effect below a threshold): itself, or its complement when higher is benefit."""
+        return 1.0 - p_below if self.higher_is_benefit else p_below
+
+
+@dataclass(frozen=True)
 class Covariate:
     """A numeric study-level covariate, one value per study in the order of the study table."""
 
@@ -172,6 +185,7 @@ class MetaAnalysisSpec:
         treatment, control = self.arms
         return (control, treatment) if self.higher_is_benefit else (treatment, control)
 
-    def benefit_side(self, p_below: float) -> float:
-        """P(benefit) from P(effect below a threshold): itself, or its complement when higher is benefit."""
-        return 1.0 - p_below if self.higher_is_benefit else p_below
+    @property
+    def direction(self) -> Direction:
+        """The direction and important threshold of this analysis."""
+        return Direction(self.measure, self.higher_is_benefit, self.important)
