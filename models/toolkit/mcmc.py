@@ -110,7 +110,7 @@ def regression_fit(spec: MetaAnalysisSpec, out: Path, *, quick: bool, seed: int)
                 mu_low=lo,
                 mu_high=hi,
                 p_mu_below_0=p_below,
-                p_benefit=spec.benefit_side(p_below),
+                p_benefit=spec.direction.benefit_side(p_below),
                 p_important=None,
                 tau_median=tau_med,
                 tau_low=tau_lo,
