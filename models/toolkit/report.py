@@ -1,0 +1,139 @@
+"""The report of a reanalysis (Markdown and self-contained HTML via :class:`models.report.Report`).
+
+Bottom line first: P(benefit), the 95% credible interval, P(important effect), tau and the 95% prediction
+interval under the primary model and priors; then the MCMC check, the prior grid, leave-one-out, cumulative and
+published-estimate tables, the figures, and the priors with their sources.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from models.report import Report
+from models.toolkit import analyses
+from models.toolkit.pipeline import Reanalysis
+from models.toolkit.results import ALL_STUDIES, Result, find
+
+
+def _effect(r: Result) -> str:
+    return (
+        f"{r.measure} {r.reported(r.mu_median):.2f} (95% CrI {r.reported(r.mu_low):.2f} to {r.reported(r.mu_high):.2f})"
+    )
+
+
+def _benefit_word(run: Reanalysis) -> str:
+    spec = run.spec
+    op = ">" if spec.higher_is_benefit else "<"
+    return f"{run.primary.measure} {op} {1 if run.primary.is_ratio else 0}"
+
+
+def bottom_line(run: Reanalysis) -> str:
+    """The first paragraph: what the primary analysis says, in numbers with their model and priors."""
+    r, spec = run.primary, run.spec
+    important = ""
+    if r.p_important is not None:
+        op = ">" if spec.higher_is_benefit else "<"
+        important = f" P(important benefit, {r.measure} {op} {spec.important:g}) = **{r.p_important:.2f}**."
+    favours = f"{spec.favours[0]}" if not spec.higher_is_benefit else f"{spec.favours[1]}"
+    return (
+        f"Across {r.k} studies, the probability that the pooled effect favours {favours} (P({_benefit_word(run)})) is "
+        f"**{r.p_benefit:.2f}**; pooled {_effect(r)}.{important} Between-study SD tau {r.tau_median:.2f} "
+        f"(95% CrI {r.tau_low:.2f} to {r.tau_high:.2f}); a new study's true effect lies in "
+        f"{r.reported(r.pred_low):.2f} to {r.reported(r.pred_high):.2f} (95% prediction interval). "
+        f"Model: {r.key.model.replace('_', '-')}; priors: {spec.tau_prior.label}, {spec.effect_prior.label}."
+    )
+
+
+def _table(results: list[Result], first: str, label) -> pd.DataFrame:
+    rows = []
+    for r in results:
+        rows.append(
+            {
+                first: label(r),
+                "k": r.k,
+                "median": r.reported(r.mu_median),
+                "95% CrI": f"{r.reported(r.mu_low):.2f} to {r.reported(r.mu_high):.2f}",
+                "P(benefit)": r.p_benefit,
+                "tau": r.tau_median,
+                "95% PI": f"{r.reported(r.pred_low):.2f} to {r.reported(r.pred_high):.2f}",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def build(run: Reanalysis, figures: dict[str, Path]) -> Report:
+    """The whole report."""
+    spec, primary = run.spec, run.primary
+    report = Report(f"Bayesian reanalysis: {spec.title}")
+    report.add_paragraph(bottom_line(run), anchor="bottom-line")
+    if run.settings.quick:
+        report.add_callout("Quick run (few draws, relaxed gates): a smoke test, not results.", "warning")
+    for fit in run.failed_fits:
+        report.add_callout(f"MCMC fit {fit.path} FAILED its gates: {'; '.join(fit.fit.diagnostics.failures)}", "error")
+    if run.fits:
+        report.add_heading("MCMC check")
+        rows = [
+            {
+                "fit": f.path,
+                "model": f.fit.model,
+                "gate": f.gate,
+                "divergences": f.fit.diagnostics.divergences,
+                "estimate": _effect(f.results[0]),
+            }
+            for f in run.fits
+        ]
+        report.add_table(pd.DataFrame(rows), "MCMC fits under the primary priors (ArviZ NetCDF files)")
+    model = analyses.primary_model(spec)
+    report.add_heading("Prior sensitivity")
+    grid = find(run.results, model=model, variant=ALL_STUDIES)
+    report.add_table(
+        _table(grid, "tau prior / effect prior", lambda r: f"{r.key.tau_prior} / {r.key.effect_prior}"),
+        f"{model} under every prior pair (exact); P(benefit) = P({_benefit_word(run)})",
+    )
+    if spec.counts is not None and model != analyses.NORMAL_EXACT:
+        nn = find(run.results, model=analyses.NORMAL_EXACT, tau_prior=spec.tau_prior.key,
+                  effect_prior=spec.effect_prior.key, variant=ALL_STUDIES)  # fmt: skip
+        report.add_table(
+            _table(nn, "model", lambda r: r.key.model), "Normal-normal model on the effect table, primary priors"
+        )
+    loo = [r for r in find(run.results, model=model) if r.key.variant.startswith("without ")]
+    if loo:
+        report.add_heading("Leave one out")
+        report.add_table(
+            _table(loo, "left out", lambda r: r.key.variant.removeprefix("without ")), "Primary model and priors"
+        )
+    if run.cumulative:
+        report.add_heading("Evidence over time")
+        steps = [s.result for s in run.cumulative]
+        labels = {s.result.key.variant: f"{s.year} {s.study}" for s in run.cumulative}
+        report.add_table(_table(steps, "up to", lambda r: labels[r.key.variant]), "Cumulative by year")
+    pub = [r for r in run.results if r.key.variant == "published"]
+    if pub:
+        report.add_heading("The published estimate, reanalysed")
+        report.add_paragraph(f"{spec.published} taken at face value as the pooled effect (summary-level posterior).")
+        report.add_table(
+            _table(pub, "tau prior / effect prior", lambda r: f"{r.key.tau_prior} / {r.key.effect_prior}"),
+            "Summary-level posterior under every prior pair",
+        )
+    reg = [r for f in run.fits for r in f.results if r.key.model.endswith("_regression")]
+    if reg:
+        report.add_heading("Meta-regression")
+        report.add_table(_table(reg, "term", lambda r: r.key.variant), "Covariates standardised; slopes per SD")
+    report.add_heading("Figures")
+    captions = {
+        "forest": "Observed and shrunken study effects, pooled effect, 95% prediction interval",
+        "density": "Posterior of the pooled effect; the benefit side is shaded",
+        "priors": "P(benefit) by heterogeneity and effect prior",
+        "evidence_over_time": "Cumulative pooled effect and P(benefit) by year",
+    }
+    for name, path in figures.items():
+        report.add_figure(path, captions[name])
+    report.add_heading("Priors and their sources")
+    report.add_paragraph("\n".join([f"- {p}" for p in (*run.taus, *run.effects)]))
+    report.add_paragraph(
+        f"Primary: {spec.tau_prior.key} and {spec.effect_prior.key}. Scale of tau and of the effect prior: "
+        f"{'log ' + primary.measure if primary.is_ratio else primary.measure}. summary.csv has every row."
+    )
+    return report

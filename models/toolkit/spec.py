@@ -1,0 +1,191 @@
+"""What a reanalysis is about: one small frozen specification, and a published estimate parsed from text.
+
+A :class:`MetaAnalysisSpec` holds the study data (an effect table always; arm counts when the file had them), the
+measure, which direction is a benefit and what the two arms are called, an optional published pooled estimate, and
+optional per-study year, design and covariates. Nothing in it is specific to one clinical question: the labels come
+from the user.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.effects import MEASURES, RATIO_MEASURES, EffectTable
+from models.priors import EffectPrior, TauPrior
+from models.tables import BinaryTable
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_PUBLISHED = re.compile(
+    rf"^\s*(?P<measure>[A-Za-z]+)\s*[:=]?\s*(?P<est>{_NUMBER})\s*[\[(]\s*(?P<lo>{_NUMBER})\s*(?:,|;|to|\s-\s|-(?=\d))\s*"
+    rf"(?P<hi>{_NUMBER})\s*[\])]\s*$"
+)
+
+
+class SpecError(ValueError):
+    """A specification or an option is not usable; the message names it."""
+
+
+@dataclass(frozen=True)
+class PublishedEstimate:
+    """A published pooled estimate with its 95% CI, on the reported scale (ratio scale for OR/RR)."""
+
+    measure: str
+    estimate: float
+    ci_low: float
+    ci_high: float
+    label: str = "Published"
+
+    def __post_init__(self) -> None:
+        if self.measure not in MEASURES:
+            raise SpecError(f"published measure {self.measure!r} is not one of {', '.join(MEASURES)}")
+        values = (self.estimate, self.ci_low, self.ci_high)
+        if not all(math.isfinite(v) for v in values):
+            raise SpecError(f"published estimate and interval must be finite numbers; got {values}")
+        if self.is_ratio and min(values) <= 0:
+            raise SpecError(f"a published {self.measure} and its interval must be positive; got {values}")
+        if not self.ci_low < self.estimate < self.ci_high:
+            raise SpecError(f"published interval must hold the estimate: need low < estimate < high; got {values}")
+
+    @property
+    def is_ratio(self) -> bool:
+        return self.measure in RATIO_MEASURES
+
+    @classmethod
+    def parse(cls, text: str, label: str = "Published") -> PublishedEstimate:
+        """Read ``"OR 0.74 [0.55, 0.99]"`` (also ``(0.55-0.99)``, ``[0.55 to 0.99]``, ``MD -1.2 [-2.0, -0.4]``)."""
+        match = _PUBLISHED.match(str(text))
+        if match is None:
+            raise SpecError(f"published estimate {text!r} is not of the form 'OR 0.74 [0.55, 0.99]'")
+        measure = match["measure"].upper()
+        return cls(measure, float(match["est"]), float(match["lo"]), float(match["hi"]), label)
+
+    def __str__(self) -> str:
+        return f"{self.measure} {self.estimate:g} [{self.ci_low:g}, {self.ci_high:g}]"
+
+
+@dataclass(frozen=True)
+class Direction:
+    """Which side of an effect is a benefit, and the smallest important effect (reported scale) of ``measure``."""
+
+    measure: str
+    higher_is_benefit: bool = False
+    important: float | None = None
+
+    def benefit_side(self, p_below: float) -> float:
+        """P(benefit) from P(effect below a threshold): itself, or its complement when higher is benefit."""
+        return 1.0 - p_below if self.higher_is_benefit else p_below
+
+
+@dataclass(frozen=True)
+class Covariate:
+    """A numeric study-level covariate, one value per study in the order of the study table."""
+
+    name: str
+    values: tuple[float, ...]
+
+    def standardised(self) -> np.ndarray:
+        """Centred and scaled to SD 1 (0/1 columns are only centred), so a slope is per SD of the covariate."""
+        x = np.asarray(self.values, dtype=float)
+        sd = float(np.std(x, ddof=1)) if x.size > 1 else 0.0
+        if sd == 0:
+            raise SpecError(f"covariate {self.name!r} takes one value only; a slope cannot be estimated")
+        binary = set(np.unique(x)) <= {0.0, 1.0}
+        return x - x.mean() if binary else (x - x.mean()) / sd
+
+
+@dataclass(frozen=True)
+class MetaAnalysisSpec:
+    """One meta-analysis to reanalyse.
+
+    Attributes
+    ----------
+    title : str
+        Names the analysis in the report (e.g. the file name).
+    effects : EffectTable
+        Per-study effects on the analysis scale (log for OR/RR) with their variances.
+    counts : BinaryTable or None
+        Arm counts when the data were 2x2; the binomial-normal model is fitted on them.
+    higher_is_benefit : bool
+        False when an effect below the null (OR < 1, MD < 0) is a benefit (deaths, pain); True otherwise.
+    arms : (str, str)
+        What the experimental and the control arm are called (``--favours "MSC,control"``).
+    tau_prior, effect_prior : TauPrior, EffectPrior
+        The primary priors (the MCMC fits, the bottom line, leave-one-out and cumulative analyses use them).
+    important : float or None
+        The smallest important effect on the reported scale (e.g. OR 0.8): the report gives P(effect beyond it).
+    published : PublishedEstimate or None
+        The paper's pooled estimate, reanalysed at summary level and drawn on the figures.
+    year, design : tuple or None
+        Per study, in the order of :attr:`study`; ``year`` orders the cumulative analysis.
+    covariates : tuple of Covariate
+        Numeric study-level covariates for meta-regression.
+    """
+
+    title: str
+    effects: EffectTable
+    measure: str
+    tau_prior: TauPrior
+    effect_prior: EffectPrior
+    counts: BinaryTable | None = None
+    higher_is_benefit: bool = False
+    arms: tuple[str, str] = ("treatment", "control")
+    important: float | None = None
+    published: PublishedEstimate | None = None
+    year: tuple[int, ...] | None = None
+    design: tuple[str, ...] | None = None
+    covariates: tuple[Covariate, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.measure not in MEASURES:
+            raise SpecError(f"measure {self.measure!r} is not one of {', '.join(MEASURES)}")
+        if self.effects.measure != self.measure:
+            raise SpecError(f"the effect table's measure {self.effects.measure} differs from measure {self.measure}")
+        if len(self.arms) != 2 or not all(str(a).strip() for a in self.arms):
+            raise SpecError(f"arms must be two non-empty names; got {self.arms!r}")
+        for name in ("year", "design"):
+            values = getattr(self, name)
+            if values is not None and len(values) != self.k:
+                raise SpecError(f"{name} has {len(values)} values for {self.k} studies")
+        for cov in self.covariates:
+            if len(cov.values) != self.k:
+                raise SpecError(f"covariate {cov.name!r} has {len(cov.values)} values for {self.k} studies")
+        if self.important is not None and (
+            not math.isfinite(self.important) or (self.is_ratio and self.important <= 0)
+        ):
+            raise SpecError(
+                f"important effect must be a finite number (positive for {self.measure}); got {self.important}"
+            )
+        if self.published is not None and self.published.measure != self.measure:
+            raise SpecError(
+                f"the published estimate is a {self.published.measure}, the analysis a {self.measure}; "
+                f"give --measure {self.published.measure} or a published {self.measure}"
+            )
+
+    @property
+    def k(self) -> int:
+        """Number of studies (with counts: all of them, double-zero studies included)."""
+        return len(self.study)
+
+    @property
+    def is_ratio(self) -> bool:
+        return self.measure in RATIO_MEASURES
+
+    @property
+    def study(self) -> tuple[str, ...]:
+        """Study labels: the count table's when there is one (it keeps double-zero studies), else the effects'."""
+        return self.counts.study if self.counts is not None else self.effects.study
+
+    @property
+    def favours(self) -> tuple[str, str]:
+        """Who an effect below / above the null favours (left, right of a forest plot's axis)."""
+        treatment, control = self.arms
+        return (control, treatment) if self.higher_is_benefit else (treatment, control)
+
+    @property
+    def direction(self) -> Direction:
+        """The direction and important threshold of this analysis."""
+        return Direction(self.measure, self.higher_is_benefit, self.important)

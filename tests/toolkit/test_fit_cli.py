@@ -1,0 +1,155 @@
+"""``reanalyse fit`` end to end (in-process ``main(argv)``, exact-only paths: seconds) on the shipped reference sets.
+
+Expected values: the exact normal-normal posterior (``models.bayes.exact.exact_normal_normal``, quadrature) computed
+here from effects derived independently of the toolkit (log OR by its textbook formula for bcg; metafor 3.8-1's
+``escalc`` SMD values from tests/reference/normand1999.metafor.json); frequentist pooling against metafor's JSON.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.bayes.exact import exact_normal_normal
+from models.priors import EFFECT_PRESETS, TAU_PRESETS
+from models.toolkit.cli import main
+
+REFERENCE = Path(__file__).resolve().parents[1] / "reference"
+BCG = REFERENCE / "bcg.csv"
+NORMAND = REFERENCE / "normand1999.csv"
+TOL = {"posterior": 1e-6, "metafor": 1e-6}  # same quadrature on both sides; metafor numbers to 1e-6 relative
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def bcg_log_or() -> tuple[list[str], np.ndarray, np.ndarray]:
+    """log OR and its variance per bcg trial: log(ad/bc), 1/a + 1/b + 1/c + 1/d (no zero cells in bcg)."""
+    rows = _rows(BCG)
+    a, n1, c, n2 = (np.array([float(r[k]) for r in rows]) for k in ("e_t", "n_t", "e_c", "n_c"))
+    b, d = n1 - a, n2 - c
+    return [r["study"] for r in rows], np.log(a * d / (b * c)), 1 / a + 1 / b + 1 / c + 1 / d
+
+
+def _fit(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict:
+    code = main(["fit", *argv, "--exact-only", "--no-progress", "--json"])
+    out = capsys.readouterr().out
+    assert code == 0
+    return json.loads(out, parse_constant=lambda token: pytest.fail(f"not strict JSON: {token}"))
+
+
+def _row(payload: dict, model: str, tau: str, effect: str, variant: str = "all_studies") -> dict:
+    (row,) = [
+        r
+        for r in payload["results"]
+        if (r["model"], r["tau_prior"], r["effect_prior"], r["variant"]) == (model, tau, effect, variant)
+    ]
+    return row
+
+
+def _check_against_oracle(row: dict, yi, vi, tau: str, effect: str, measure: str) -> None:
+    post = exact_normal_normal(yi, vi, TAU_PRESETS[tau], EFFECT_PRESETS[effect], measure=measure)
+    to_log = math.log if measure in ("OR", "RR") else float
+    ci = post.interval(0.95)
+    assert row["mu_median"] == pytest.approx(to_log(post.median()), rel=TOL["posterior"])
+    assert row["mu_low"] == pytest.approx(to_log(ci.low), rel=TOL["posterior"])
+    assert row["mu_high"] == pytest.approx(to_log(ci.high), rel=TOL["posterior"])
+    null = 1.0 if measure in ("OR", "RR") else 0.0
+    assert row["p_mu_below_0"] == pytest.approx(post.prob_below(null), rel=TOL["posterior"])
+    assert row["tau_median"] == pytest.approx(post.tau_median(), rel=TOL["posterior"])
+    assert row["k"] == len(yi)
+
+
+@pytest.mark.parametrize(("tau", "effect"), [("turner2015_general", "weakly_informative"), ("halfnormal_1", "vague")])
+def test_bcg_2x2_normal_normal_rows_equal_the_exact_posterior(tmp_path, capsys, tau, effect) -> None:
+    payload = _fit([str(BCG), "--results", str(tmp_path / "out")], capsys)
+    study, yi, vi = bcg_log_or()
+    _check_against_oracle(_row(payload, "normal_normal_exact", tau, effect), yi, vi, tau, effect, "OR")
+    assert {"report.md", "report.html", "summary.csv", "run_info.json"} <= {
+        p.name for p in (tmp_path / "out").iterdir()
+    }
+    primary = payload["primary"]
+    assert (primary["model"], primary["tau_prior"], primary["gate"]) == (
+        "binomial_normal_exact",
+        "turner2015_general",
+        None,
+    )
+    grid = {(r["tau_prior"], r["effect_prior"]) for r in payload["results"] if r["model"] == "binomial_normal_exact"}
+    assert len(grid) == 8 * 4  # the 8 x 4 grid (the primary pair is in it)
+    loo = [r for r in payload["results"] if r["variant"].startswith("without ")]
+    assert sorted(r["variant"].removeprefix("without ") for r in loo) == sorted(study) and all(
+        r["k"] == 12 for r in loo
+    )
+
+
+def test_bcg_effects_layout_gives_the_same_posterior(tmp_path, capsys) -> None:
+    study, yi, vi = bcg_log_or()
+    path = tmp_path / "bcg_effects.csv"
+    path.write_text(
+        "study,yi,vi\n" + "".join(f'"{s}",{float(y)!r},{float(v)!r}\n' for s, y, v in zip(study, yi, vi, strict=True))
+    )
+    payload = _fit([str(path), "--measure", "OR", "--results", str(tmp_path / "out")], capsys)
+    row = _row(payload, "normal_normal_exact", "turner2015_general", "weakly_informative")
+    _check_against_oracle(row, yi, vi, "turner2015_general", "weakly_informative", "OR")
+    assert payload["primary"]["model"] == "normal_normal_exact"  # no counts: no binomial-normal model
+    assert not [r for r in payload["results"] if r["model"].startswith("binomial")]
+
+
+def test_normand_continuous_smd_equals_exact_posterior_on_metafor_effects(tmp_path, capsys) -> None:
+    ref = json.loads((REFERENCE / "normand1999.metafor.json").read_text())["results"]
+    yi, vi = np.array(ref["yi_SMD"]), np.array(ref["vi_SMD"])
+    payload = _fit([str(NORMAND), "--measure", "SMD", "--results", str(tmp_path / "out")], capsys)
+    for tau, effect in [("rhodes2015_smd_general", "weakly_informative"), ("halfnormal_0.5", "vague")]:
+        _check_against_oracle(_row(payload, "normal_normal_exact", tau, effect), yi, vi, tau, effect, "SMD")
+
+
+def test_cumulative_by_year_ends_with_all_studies(tmp_path, capsys) -> None:
+    rows = _rows(BCG)
+    path = tmp_path / "bcg_year.csv"
+    lines = ["study,e_t,n_t,e_c,n_c,year"]  # bcg's labels end in the publication year (metadat::dat.bcg)
+    lines += [f'"{r["study"]}",{r["e_t"]},{r["n_t"]},{r["e_c"]},{r["n_c"]},{r["study"][-4:]}' for r in rows]
+    path.write_text("\n".join(lines) + "\n")
+    payload = _fit([str(path), "--results", str(tmp_path / "out")], capsys)
+    steps = sorted((r for r in payload["results"] if r["variant"].startswith("cumulative")), key=lambda r: r["variant"])
+    assert [r["k"] for r in steps] == list(range(1, 14))
+    assert "1948" in steps[0]["variant"]
+    last, primary = steps[-1], payload["primary"]
+    assert last["mu_median"] == pytest.approx(primary["mu_median"], rel=1e-9)
+    assert (tmp_path / "out" / "figures" / "evidence_over_time.png").is_file()
+
+
+def test_report_opens_with_the_bottom_line(tmp_path, capsys) -> None:
+    argv = [str(BCG), "--favours", "BCG,no vaccine", "--published", "OR 0.49 [0.34, 0.70]"]
+    _fit([*argv, "--results", str(tmp_path / "o")], capsys)
+    text = (tmp_path / "o" / "report.md").read_text().splitlines()
+    assert text[0] == "# Bayesian reanalysis: bcg.csv"
+    assert re.match(
+        r"Across 13 studies, the probability that the pooled effect favours BCG \(P\(OR < 1\)\) is \*\*", text[2]
+    )
+    assert "P(important benefit, OR < 0.8)" in text[2] and "prediction interval" in text[2]
+
+
+@pytest.mark.parametrize("entry", ["REML_OR", "DL_RR", "EE_OR"])
+def test_pool_subcommand_matches_metafor(capsys, entry) -> None:
+    expected = json.loads((REFERENCE / "bcg.metafor.json").read_text())["results"][entry]
+    method, measure = entry.split("_")
+    assert main(["pool", str(BCG), "--measure", measure, "--method", "IV" if method == "EE" else method, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["log_estimate"] == pytest.approx(expected["estimate"], rel=TOL["metafor"])
+    assert math.log(out["ci_low"]) == pytest.approx(expected["ci_lb"], rel=TOL["metafor"])
+    assert out["tau2"] == pytest.approx(expected["tau2"], rel=TOL["metafor"], abs=1e-12)
+
+
+def test_list_priors_names_every_preset_with_its_source(capsys) -> None:
+    assert main(["fit", "--list-priors"]) == 0
+    out = capsys.readouterr().out
+    for key, prior in TAU_PRESETS.items():
+        assert key in out and prior.citation in out

@@ -1,0 +1,74 @@
+"""Slow: the package as users install it, and one sampled fit.
+
+``test_wheel_installs_and_runs_from_another_folder`` builds a wheel, installs it (non-editable, no dependencies)
+into a fresh virtualenv that sees this interpreter's dependencies through a .pth file, and runs the installed
+``reanalyse`` script from an empty folder on the shipped bcg reference set (package data) and ``run --help``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from models.toolkit.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_wheel_installs_and_runs_from_another_folder(tmp_path) -> None:
+    wheels = tmp_path / "wheels"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # nothing of the checkout on the path
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels),
+                    str(ROOT)], check=True, cwd=tmp_path)  # fmt: skip
+    (wheel,) = wheels.glob("*.whl")
+    venv = tmp_path / "venv"
+    subprocess.run([getattr(sys, "_base_executable", sys.executable), "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    purelib = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             check=True, capture_output=True, text=True).stdout.strip()  # fmt: skip
+    subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True, env=env, cwd=tmp_path)
+    # then the dependencies, from this interpreter (after the install, so pip does not see the checkout's own copy)
+    Path(purelib, "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shipped = subprocess.run([python, "-c", "from models.toolkit.resources import reference_file; "
+                              "print(reference_file('bcg.csv'))"], check=True, capture_output=True, text=True,
+                             cwd=elsewhere, env=env).stdout.strip()  # fmt: skip
+    assert shipped.startswith(purelib)
+    done = subprocess.run([venv / "bin" / "reanalyse", "fit", shipped, "--exact-only", "--no-progress", "--json",
+                           "--results", "out"], capture_output=True, text=True, cwd=elsewhere, env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["primary"]["k"] == 13
+    assert (elsewhere / "out" / "report.html").is_file()
+    helped = subprocess.run([venv / "bin" / "reanalyse", "run", "--help"], capture_output=True, text=True, env=env,
+                            cwd=elsewhere)  # fmt: skip
+    assert helped.returncode == 0 and "--only" in helped.stdout
+    count = "from models.datasets import load_dataset; print(len(load_dataset(msc_data_dir()).studies))"
+    data = subprocess.run([python, "-c", f"from models.toolkit.resources import msc_data_dir; {count}"],
+                          capture_output=True, text=True, env=env, cwd=elsewhere)  # fmt: skip
+    assert data.returncode == 0 and int(data.stdout) > 0, data.stderr
+
+
+@pytest.mark.slow
+def test_quick_mcmc_fits_write_netcdf_with_gate(tmp_path, capsys) -> None:
+    rows = (ROOT / "tests" / "reference" / "bcg.csv").read_text().splitlines()
+    data = tmp_path / "bcg_year.csv"  # bcg's labels end in the publication year: a covariate for the regression
+    data.write_text("\n".join([rows[0] + ',"start"'] + [f"{r},{r.split(',')[0][-5:-1]}" for r in rows[1:]]) + "\n")
+    code = main(["fit", str(data), "--quick", "--no-progress", "--json", "--covariate", "start",
+                 "--results", str(tmp_path / "out")])  # fmt: skip
+    payload = json.loads(capsys.readouterr().out)
+    (row,) = [r for r in payload["results"] if r["model"] == "binomial_normal"]
+    sampled = [r for r in payload["results"] if r["gate"] is not None]
+    assert {r["model"] for r in sampled} == {"binomial_normal", "binomial_normal_regression"}
+    assert code == (0 if all(r["gate"] == "passed" for r in sampled) else 1)
+    assert all((tmp_path / "out" / r["fit_file"]).is_file() for r in sampled)
+    assert any(r["variant"] == "slope per SD of start" for r in sampled)
+    exact = payload["primary"]
+    assert abs(row["mu_median"] - exact["mu_median"]) < 0.1  # a 600-draw smoke test of the sampled twin

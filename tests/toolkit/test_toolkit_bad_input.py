@@ -1,0 +1,66 @@
+"""Bad input to ``reanalyse``: exit 2, one line on stderr naming file, row and column, and nothing written."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from models.toolkit.cli import main
+
+HEADER = "study,e_t,n_t,e_c,n_c"
+
+
+@pytest.mark.parametrize(
+    ("lines", "extra", "message"),
+    [
+        ([HEADER, "a,1,10,2,10", "b,12,10,4,20"], [], r"data\.csv, row 3, column 'e_t': e_t \(12\) exceeds n_t"),
+        ([HEADER, "a,1,10,2,10", "b,x,20,4,20"], [], r"data\.csv, row 3, column 'e_t': 'x' is not a finite number"),
+        (["study,e_t,n_t,e_c", "a,1,10,2"], [], r"data\.csv, row 1: the header matches no layout"),
+        (["study,yi,vi", "a,0.1,0.2", "b,0.3,-1"], ["--measure", "OR"], r"data\.csv, row 3, column 'vi': vi must be"),
+        (["study,yi,vi", "a,0.1,0.2"], [], r"data\.csv: a effects file needs --measure"),
+        ([HEADER, "a,1,10,2,10", "a,3,20,4,20"], [], r"data\.csv, row 3, column 'study'"),
+        ([HEADER + ",year", "a,1,10,2,10,1999", "b,3,20,4,20,x"], [], r"row 3, column 'year'"),
+        (
+            [HEADER, "a,1,10,2,10"],
+            ["--covariate", "dose"],
+            r"data\.csv, row 1, column 'dose': --covariate 'dose' is not",
+        ),
+        ([HEADER, "a,1,10,2,10"], ["--tau-prior", "nosuch"], r"unknown tau prior 'nosuch'"),
+        ([HEADER, "a,1,10,2,10"], ["--published", "OR 0.7 [0.8, 0.9]"], r"published interval must hold the estimate"),
+        (
+            [HEADER, "a,1,10,2,10"],
+            ["--published", "RR 0.7 [0.5, 0.9]", "--measure", "OR"],
+            r"published estimate is a RR",
+        ),
+        (["study,n_t,mean_t,sd_t,n_c,mean_c,sd_c", "a,10,5,1,10,6,1"], ["--measure", "MD"], r"MD needs --tau-prior"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(
+    tmp_path, capsys, monkeypatch, lines, extra, message
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data.csv").write_text("\n".join(lines) + "\n")
+    assert main(["fit", "data.csv", "--exact-only", "--no-progress", "--results", "out", *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert re.search(message, err), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv"]
+
+
+def test_bad_option_exits_2(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["fit", "x.csv", "--favours", "only-one"])
+    assert exit_.value.code == 2
+    assert "--favours: must be two names" in capsys.readouterr().err
+
+
+def test_unknown_command_and_missing_batch(capsys) -> None:
+    assert main(["nosuch"]) == 2
+    assert "unknown command 'nosuch'" in capsys.readouterr().err
+    code = main(["batch", "--help"])
+    err = capsys.readouterr().err
+    try:
+        import models.batch.cli  # noqa: F401
+    except ImportError:
+        assert code == 2 and "batch runner (models.batch, with Dask) is not installed" in err
