@@ -81,7 +81,7 @@ SCRT_TOTALS = {"risk_t": 0.264, "risk_c": 0.319, "n_published": 1080}
 """Crude mortality of all 24 studies printed in the SCRT 2026 abstract (data/published.csv, scrt2026 mortality note):
 MSC 26.4% vs control 31.9%, n = 1,080."""
 
-MAP_CELLS = 150
+MAP_CELLS = 600
 """Largest number of cells of a missing-study map; above it the map steps by the smallest integer that fits (stated
 in the caption)."""
 
