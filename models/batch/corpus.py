@@ -118,7 +118,8 @@ def _read_json(path: Path) -> pd.DataFrame:
             raise ManifestError(name, i + 2, None, f"entry {i + 1} is not an object")
         unknown = set(item) - set(MANIFEST_COLUMNS)
         if unknown:
-            raise ManifestError(name, i + 2, sorted(unknown)[0], f"unknown field (known: {', '.join(MANIFEST_COLUMNS)})")
+            known = ", ".join(MANIFEST_COLUMNS)
+            raise ManifestError(name, i + 2, sorted(unknown)[0], f"unknown field (known: {known})")
     frame = pd.DataFrame(
         [{k: (None if v is None else str(v).lower() if isinstance(v, bool) else str(v)) for k, v in d.items()}
          for d in data]

@@ -16,7 +16,14 @@ import numpy as np
 
 from models.effects import EffectTable
 from models.tables import BinaryTable, ContinuousTable
-from models.validation import DataValidationError, check_labels_text, check_unique, fail_where, parse_numbers, read_table
+from models.validation import (
+    DataValidationError,
+    check_labels_text,
+    check_unique,
+    fail_where,
+    parse_numbers,
+    read_table,
+)
 
 LAYOUTS = ("2x2", "continuous", "effects")
 _DEFAULT_MEASURE = {"2x2": "OR", "continuous": "SMD"}
