@@ -1,0 +1,160 @@
+"""Chunks of a corpus: one task and one Parquet file each, written atomically; resume; streaming combine.
+
+``<out>/chunks/chunk-NNNNNN.parquet`` holds the rows of chunk NNNNNN; its schema metadata carries the chunk's key,
+a SHA-256 of the options, the chunk size and its entries with their files' bytes (:meth:`Entry.digest`). A chunk
+file whose key matches is finished and skipped on a restart; any other (an interrupted write never leaves one: the
+file is renamed into place complete) is recomputed. :func:`combine` streams the chunk files in order into
+``results.parquet`` and ``results.csv``, one chunk in memory at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from models.atomic import write_atomic
+from models.batch.analyse import Options, analyse_entry
+from models.batch.corpus import Entry
+from models.batch.results import SCHEMA, ResultRow, to_table
+
+FORMAT_VERSION = "batch-1"
+"""Bumped when the rows or their computation change, so that old chunk files are not reused."""
+KEY = "batch_key"
+RESULTS_PARQUET, RESULTS_CSV = "results.parquet", "results.csv"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Entries ``index * size ...`` of the corpus and the key that identifies their results."""
+
+    index: int
+    entries: tuple[Entry, ...]
+    key: str
+
+
+@dataclass(frozen=True)
+class ChunkDone:
+    """What a finished chunk task reports back to the driver (never the rows themselves)."""
+
+    index: int
+    n_meta: int
+    n_rows: int
+    n_errors: int
+    skipped: bool = False
+
+
+def chunk_dir(out: Path) -> Path:
+    """The folder of the chunk files."""
+    return out / "chunks"
+
+
+def chunk_path(out: Path, index: int) -> Path:
+    """The file of chunk ``index``."""
+    return chunk_dir(out) / f"chunk-{index:06d}.parquet"
+
+
+def make_chunks(entries: Iterable[Entry], size: int, options: Options) -> Iterator[Chunk]:
+    """The chunks of ``entries`` in order, ``size`` entries each (the last may be shorter), keyed lazily."""
+    if size < 1:
+        raise ValueError(f"--chunk-size must be at least 1, got {size}")
+    head = hashlib.sha256(repr((FORMAT_VERSION, options, size)).encode()).hexdigest()
+    batch: list[Entry] = []
+    index = 0
+    for entry in entries:
+        batch.append(entry)
+        if len(batch) == size:
+            yield _chunk(index, batch, head)
+            index, batch = index + 1, []
+    if batch:
+        yield _chunk(index, batch, head)
+
+
+def _chunk(index: int, entries: list[Entry], head: str) -> Chunk:
+    h = hashlib.sha256(head.encode())
+    for e in entries:
+        h.update(e.digest().encode())
+    return Chunk(index, tuple(entries), h.hexdigest())
+
+
+def is_done(out: Path, chunk: Chunk) -> bool:
+    """True when the chunk's file exists with the chunk's key (its results are current)."""
+    path = chunk_path(out, chunk.index)
+    if not path.is_file():
+        return False
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except (OSError, ValueError):
+        return False
+    return meta.get(KEY.encode()) == chunk.key.encode()
+
+
+def run_chunk(chunk: Chunk, options: Options, out: str, single_thread: bool = False) -> ChunkDone:
+    """Analyse a chunk and write its file atomically (the task a worker runs); returns counts only.
+
+    ``single_thread`` limits numba's threads to one (a Dask worker process is one core's worth of work).
+    """
+    if single_thread:
+        import numba
+
+        numba.set_num_threads(1)
+    rows: list[ResultRow] = []
+    for entry in chunk.entries:
+        rows.extend(analyse_entry(entry, options))
+    table = to_table(rows, {KEY: chunk.key})
+    write_atomic(chunk_path(Path(out), chunk.index), lambda tmp: pq.write_table(table, tmp))
+    errors = sum(r.status == "error" for r in rows)
+    return ChunkDone(chunk.index, len(chunk.entries), len(rows), errors)
+
+
+def clean_temporary(out: Path) -> list[Path]:
+    """Remove the temporary files that killed writers left in the chunk folder (``.chunk-*.tmp``)."""
+    gone = []
+    folder = chunk_dir(out)
+    if folder.is_dir():
+        for path in folder.glob(".chunk-*.tmp"):
+            path.unlink(missing_ok=True)
+            gone.append(path)
+    return gone
+
+
+@dataclass(frozen=True)
+class Combined:
+    """The final table's files and its row counts."""
+
+    parquet: Path
+    csv: Path
+    n_rows: int
+    n_errors: int
+
+
+def combine(out: Path, n_chunks: int) -> Combined:
+    """Stream chunks ``0 .. n_chunks - 1`` into ``results.parquet`` and then ``results.csv`` (both atomic).
+
+    Memory holds one chunk (Parquet) or one record batch (CSV) at a time.
+    """
+    count = errors = 0
+
+    def write_parquet(tmp: Path) -> None:
+        nonlocal count, errors
+        with pq.ParquetWriter(tmp, SCHEMA) as writer:
+            for i in range(n_chunks):
+                table = pq.read_table(chunk_path(out, i)).replace_schema_metadata(None)
+                writer.write_table(table)
+                count += table.num_rows
+                errors += int(pc.sum(pc.equal(table["status"], "error")).as_py() or 0)
+
+    parquet = write_atomic(out / RESULTS_PARQUET, write_parquet)
+
+    def write_csv(tmp: Path) -> None:
+        with pacsv.CSVWriter(tmp, SCHEMA) as writer:
+            for batch in pq.ParquetFile(parquet).iter_batches(batch_size=4096):
+                writer.write_batch(batch)
+
+    csv = write_atomic(out / RESULTS_CSV, write_csv)
+    return Combined(parquet, csv, count, errors)

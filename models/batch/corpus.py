@@ -1,0 +1,162 @@
+"""What a batch analyses: a folder of study CSVs or a manifest (CSV or JSON), validated before any work.
+
+A manifest has one meta-analysis per row (CSV) or object (JSON: a list, or ``{"meta_analyses": [...]}``):
+
+* ``id`` (required, unique) and ``path`` (required; relative paths are relative to the manifest's folder);
+* ``measure`` (optional): OR or RR for 2x2 files, SMD for continuous files, OR/RR/SMD for effect files (``yi, vi``
+  on the analysis scale: log OR/log RR, or SMD); empty means the default of the file's layout;
+* ``higher_is_benefit`` (optional, ``true``/``false``, default false): the outcome direction, e.g. false for death;
+* ``published_estimate`` (optional): the published pooled estimate on the reported scale (ratio for OR/RR),
+  carried through to the results table.
+
+Problems with the manifest itself (a missing column, a repeated id, an unknown measure...) are a
+:class:`ManifestError` naming the file, row and column: the command stops with exit code 2 before any work. A study
+file that is missing or malformed is *not* such a problem: it is found when that meta-analysis is analysed and gives
+it an ``error`` row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from models.validation import (
+    DataValidationError,
+    check_labels,
+    check_labels_text,
+    check_unique,
+    fail_where,
+    parse_numbers,
+    read_table,
+)
+
+MEASURES = ("OR", "RR", "SMD")
+"""Measures the batch supports: they have stated prior sets (:mod:`models.batch.priors`)."""
+
+MANIFEST_COLUMNS = ("id", "path", "measure", "higher_is_benefit", "published_estimate")
+
+
+class ManifestError(DataValidationError):
+    """The manifest, the input folder or an option breaks a rule; names the file, row and column."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One meta-analysis of the corpus: its id, study file, measure (None = the layout's default), outcome
+    direction and optional published estimate (reported scale)."""
+
+    id: str
+    path: str
+    measure: str | None
+    higher_is_benefit: bool
+    published_estimate: float | None
+
+    def digest(self) -> str:
+        """SHA-256 of the entry and of its file's bytes (empty when the file cannot be read): a chunk is reused
+        on resume only when the digests of all its entries are unchanged."""
+        h = hashlib.sha256(repr(self).encode())
+        try:
+            h.update(Path(self.path).read_bytes())
+        except OSError:
+            h.update(b"<unreadable>")
+        return h.hexdigest()
+
+
+def _entries_from_frame(frame: pd.DataFrame, name: str, base: Path) -> list[Entry]:
+    """Validate a manifest frame of raw strings (rows as in the file) and build the entries."""
+    for column in MANIFEST_COLUMNS[2:]:
+        if column not in frame.columns:
+            frame[column] = pd.NA
+    check_labels_text(frame, name, "id")
+    check_unique(frame, name, ("id",))
+    fail_where(frame["path"].isna(), name, "path", lambda _: "value is required but empty")
+    check_labels(frame, name, "measure", MEASURES, required=False)
+    direction = frame["higher_is_benefit"].str.strip().str.lower()
+    fail_where(
+        direction.notna() & ~direction.isin(["true", "false"]),
+        name,
+        "higher_is_benefit",
+        lambda i: f"{frame['higher_is_benefit'].iloc[i]!r} is not 'true' or 'false'",
+    )
+    published = parse_numbers(frame, name, "published_estimate")
+    ratio = frame["measure"].fillna("OR").isin(["OR", "RR"])
+    fail_where(ratio & (published <= 0), name, "published_estimate", lambda i: "a ratio estimate must be positive")
+    out = []
+    for i in range(len(frame)):
+        path = Path(str(frame["path"].iloc[i]))
+        measure = frame["measure"].iloc[i]
+        out.append(
+            Entry(
+                id=str(frame["id"].iloc[i]),
+                path=str(path if path.is_absolute() else (base / path)),
+                measure=None if pd.isna(measure) else str(measure),
+                higher_is_benefit=direction.iloc[i] == "true",
+                published_estimate=None if pd.isna(published.iloc[i]) else float(published.iloc[i]),
+            )
+        )
+    return out
+
+
+def _read_json(path: Path) -> pd.DataFrame:
+    name = str(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise ManifestError(name, None, None, f"cannot be read ({err.strerror or err})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ManifestError(name, None, None, f"is not valid JSON ({err})") from None
+    if isinstance(data, dict):
+        data = data.get("meta_analyses")
+    if not isinstance(data, list) or not data:
+        raise ManifestError(name, None, None, 'expected a non-empty list of objects (or {"meta_analyses": [...]})')
+    for i, item in enumerate(data):
+        if not isinstance(item, dict):
+            raise ManifestError(name, i + 2, None, f"entry {i + 1} is not an object")
+        unknown = set(item) - set(MANIFEST_COLUMNS)
+        if unknown:
+            known = ", ".join(MANIFEST_COLUMNS)
+            raise ManifestError(name, i + 2, sorted(unknown)[0], f"unknown field (known: {known})")
+    frame = pd.DataFrame(
+        [{k: (None if v is None else str(v).lower() if isinstance(v, bool) else str(v)) for k, v in d.items()}
+         for d in data]
+    )  # fmt: skip
+    for column in ("id", "path"):
+        if column not in frame.columns:
+            raise ManifestError(name, None, column, "required field missing")
+    return frame.astype(object).where(frame.notna(), pd.NA).astype("string")
+
+
+def read_manifest(path: str | Path) -> list[Entry]:
+    """The entries of a manifest (``.json`` or CSV); a :class:`ManifestError` names file, row and column.
+
+    Row numbers are spreadsheet rows for a CSV (header = row 1) and ``entry number + 1`` for JSON, so that both read
+    the same way in messages ("row 3" = the second meta-analysis).
+    """
+    path = Path(path)
+    name = str(path)
+    try:
+        if path.suffix.lower() == ".json":
+            frame = _read_json(path)
+        else:
+            frame = read_table(path, ("id", "path"), name=name).astype("string")
+        return _entries_from_frame(frame, name, path.parent)
+    except ManifestError:
+        raise
+    except DataValidationError as err:
+        raise ManifestError(err.file, err.row, err.column, err.message) from None
+
+
+def scan_folder(folder: str | Path, measure: str | None, higher_is_benefit: bool) -> list[Entry]:
+    """One entry per ``*.csv`` in ``folder`` (sorted by name; id = file stem), all with the same measure and
+    direction. A ``manifest.csv`` in the folder is not a study file and is skipped."""
+    folder = Path(folder)
+    if measure is not None and measure not in MEASURES:
+        raise ManifestError(str(folder), None, None, f"--measure {measure!r} is not one of {', '.join(MEASURES)}")
+    files = sorted(p for p in folder.glob("*.csv") if p.name != "manifest.csv")
+    if not files:
+        raise ManifestError(str(folder), None, None, "the folder holds no .csv study files")
+    return [Entry(p.stem, str(p), measure, higher_is_benefit, None) for p in files]

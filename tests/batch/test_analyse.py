@@ -1,0 +1,79 @@
+"""One meta-analysis: the rows are the engines' own answers (nothing recomputed differently), directions and
+thresholds are applied as stated, and the synthetic generator is reproducible."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from models.batch.analyse import Options, analyse_entry, entry_seed
+from models.batch.corpus import Entry
+from models.batch.synthetic import write_corpus
+from models.bayes.exact import exact_normal_normal
+from models.bayes.exact_binomial import exact_binomial_normal
+from models.bayes.model_averaging import average_binomial
+from models.effects import escalc
+from models.priors import PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR, effect_prior, tau_prior
+from models.tables import BinaryTable
+
+CORPUS = Path(__file__).resolve().parents[2] / "data" / "corpus"
+
+
+def test_rows_are_the_exact_engines_answers():
+    """Source of the expected values: the exact engines called directly on the same table and priors."""
+    entry = Entry("hine1989", str(CORPUS / "hine1989.csv"), None, False, 1.2)
+    rows = analyse_entry(entry, Options())
+    table = BinaryTable.read_csv(entry.path)
+    tp, ep = tau_prior(PRIMARY_TAU_PRIOR), effect_prior(PRIMARY_EFFECT_PRIOR)
+    bn = exact_binomial_normal(table, tp, ep)
+    eff = escalc(table, "OR")
+    nn = exact_normal_normal(eff.yi, eff.vi, tp, ep, measure="OR")
+    assert [r.model for r in rows] == ["binomial-normal", "normal-normal"]
+    for row, post in zip(rows, (bn, nn), strict=True):
+        assert row.prob_benefit == post.prob_below(1.0)
+        assert row.prob_important == post.prob_below(0.8)
+        assert (row.cri_low, row.cri_high) == (post.interval().low, post.interval().high)
+        assert row.tau_median == post.tau_median()
+        assert row.published_estimate == 1.2 and row.status == "ok"
+    assert rows[0].bf10_effect == average_binomial(table, tp, ep).bf10_effect
+
+
+def test_higher_is_benefit_mirrors_probabilities_and_threshold():
+    path = str(CORPUS / "hine1989.csv")
+    low = analyse_entry(Entry("a", path, None, False, None), Options())[1]
+    high = analyse_entry(Entry("a", path, None, True, None), Options())[1]
+    assert high.threshold == pytest.approx(1.25) and low.threshold == 0.8
+    assert high.prob_benefit == pytest.approx(1.0 - low.prob_benefit, abs=1e-12)
+    assert math.isclose(high.median, low.median)
+
+
+def test_grid_priors_give_one_row_per_pair_with_caveats():
+    rows = analyse_entry(Entry("bcg", str(CORPUS / "bcg.csv"), None, False, None), Options(prior_set="grid"))
+    assert len(rows) == 12 and sum(r.primary_priors for r in rows) == 2
+    caveated = [r for r in rows if "not validated" in r.message]
+    assert {(r.model, r.tau_prior) for r in caveated} == {("binomial-normal", "halfnormal_0.5")}
+
+
+def test_effects_file_without_measure_is_an_error_row(tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text("study,yi,vi\na,0.1,0.04\nb,-0.2,0.05\n")
+    (row,) = analyse_entry(Entry("e", str(path), None, False, None), Options())
+    assert row.status == "error" and "needs a measure" in row.message
+    ok = analyse_entry(Entry("e", str(path), "SMD", True, None), Options())
+    assert [r.tau_prior for r in ok] == ["rhodes2015_smd_general"] and ok[0].threshold == 0.2
+
+
+def test_seed_of_a_meta_analysis_depends_on_seed_and_id_only():
+    assert entry_seed(1, "a") == entry_seed(1, "a") != entry_seed(2, "a")
+
+
+def test_synthetic_corpus_is_reproducible(tmp_path):
+    a, b, c = (write_corpus(tmp_path / n, 6, seed=s, malformed=1) for n, s in (("a", 5), ("b", 5), ("c", 6)))
+    files = sorted(p.name for p in a.parent.glob("*.csv"))
+    assert len(files) == 8  # 7 meta-analyses and the manifest
+    assert all((a.parent / f).read_bytes() == (b.parent / f).read_bytes() for f in files)
+    assert any((a.parent / f).read_bytes() != (c.parent / f).read_bytes() for f in files)
+    k = [len((a.parent / f).read_text().splitlines()) - 1 for f in files if f != "manifest.csv"]
+    assert all(1 <= x <= 30 for x in k)
