@@ -16,7 +16,7 @@ import zlib
 from dataclasses import dataclass, replace
 
 from models.batch.corpus import Entry
-from models.batch.priors import UNVALIDATED_BINOMIAL, PriorPair, prior_pairs
+from models.batch.priors import PriorPair, prior_pairs
 from models.batch.results import NAN, ResultRow, error_row
 from models.batch.studies import StudyData, read_studies
 from models.bayes.exact import exact_normal_normal
@@ -145,14 +145,12 @@ def _binomial_rows(entry: Entry, table: BinaryTable, options: Options, seed: int
     except Exception as err:  # noqa: BLE001 - any engine fault becomes an error row
         return [error_row(entry, _fault(err), model, "OR", k=table.k)]
     for pair in prior_pairs(options.prior_set, "OR"):
-        caveat = ["tau prior not validated for the exact binomial-normal engine"] if (
-            pair.tau.key in UNVALIDATED_BINOMIAL) else []  # fmt: skip
         try:
             post = lik.posterior(pair.tau, pair.effect, seed=seed)
             bf = average_binomial(lik, pair.tau, pair.effect)
-            row = _row(entry, model, "OR", pair, table.k, post, bf, freq, options, notes + caveat)
+            row = _row(entry, model, "OR", pair, table.k, post, bf, freq, options, notes)
             if entry.measure == "RR":  # frequentist columns are on RR; the binomial-normal model is on OR
-                row = replace(row, message="; ".join([*notes, *caveat, "frequentist columns are RR, model is OR"]))
+                row = replace(row, message="; ".join([*notes, "frequentist columns are RR, model is OR"]))
             rows.append(row)
         except Exception as err:  # noqa: BLE001
             rows.append(error_row(entry, _fault(err), model, "OR", pair.tau.key, pair.effect.key, pair.primary,

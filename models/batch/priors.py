@@ -16,10 +16,6 @@ from models.priors import PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR, EffectPrior, 
 
 PRIOR_SETS = ("primary", "grid")
 
-UNVALIDATED_BINOMIAL = ("halfnormal_0.5", "halfnormal_1", "halfcauchy_1")
-"""Tau priors with positive density at 0, under which the exact binomial-normal tau posterior disagreed with MCMC in
-this version (see :data:`models.priors.PRIMARY_TAU_PRIOR`); rows under them carry that caveat in ``message``."""
-
 _KEYS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("ratio", "primary"): ((PRIMARY_TAU_PRIOR, PRIMARY_EFFECT_PRIOR),),
     ("ratio", "grid"): tuple(

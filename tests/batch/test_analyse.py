@@ -49,11 +49,10 @@ def test_higher_is_benefit_mirrors_probabilities_and_threshold():
     assert math.isclose(high.median, low.median)
 
 
-def test_grid_priors_give_one_row_per_pair_with_caveats():
+def test_grid_priors_give_one_row_per_pair():
     rows = analyse_entry(Entry("bcg", str(CORPUS / "bcg.csv"), None, False, None), Options(prior_set="grid"))
     assert len(rows) == 12 and sum(r.primary_priors for r in rows) == 2
-    caveated = [r for r in rows if "not validated" in r.message]
-    assert {(r.model, r.tau_prior) for r in caveated} == {("binomial-normal", "halfnormal_0.5")}
+    assert len({(r.model, r.tau_prior, r.effect_prior) for r in rows}) == 12
 
 
 def test_effects_file_without_measure_is_an_error_row(tmp_path):
