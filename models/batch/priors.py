@@ -20,7 +20,8 @@ _KEYS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("ratio", "primary"): ((PRIMARY_TAU_PRIOR, PRIMARY_EFFECT_PRIOR),),
     ("ratio", "grid"): tuple(
         (t, e)
-        for t in (PRIMARY_TAU_PRIOR, "turner2015_general", "halfnormal_0.5")
+        for t in tuple(dict.fromkeys((PRIMARY_TAU_PRIOR, "turner2015_mortality_pharma", "turner2015_general",
+                                      "halfnormal_0.5")))[:3]  # fmt: skip
         for e in (PRIMARY_EFFECT_PRIOR, "sceptical")
     ),
     ("smd", "primary"): (("rhodes2015_smd_general", "weakly_informative"),),
