@@ -85,6 +85,8 @@ def fmt_ci(est: float, low: float, high: float, digits: int = 2) -> str:
     """``est [low, high]`` with ``digits`` decimals."""
     if est is None or (isinstance(est, float) and math.isnan(est)):
         return "–"
+    if low is None or (isinstance(low, float) and math.isnan(low)):
+        return f"{est:.{digits}f}"
     return f"{est:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 

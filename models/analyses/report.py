@@ -19,7 +19,9 @@ from models.analyses.findings import (
     Tier,
     absolute_table,
     bottom_line,
+    fmt_ci,
     fmt_p,
+    primary_row,
     summary_of_findings,
 )
 from models.analyses.missing import missing_arm_sizes
@@ -49,22 +51,8 @@ def _fmt3(x: float) -> str:
     return f"{x:.0f}" if abs(x) >= 100 else f"{x:.3g}"
 
 
-def _ci(est: float, low: float, high: float) -> str:
-    if est is None or (isinstance(est, float) and math.isnan(est)):
-        return "–"
-    if low is None or (isinstance(low, float) and math.isnan(low)):
-        return f"{est:.2f}"
-    return f"{est:.2f} [{low:.2f}, {high:.2f}]"
-
-
-def _primary(summary: pd.DataFrame, analysis_id: str, model: str) -> pd.Series | None:
-    hit = summary[
-        (summary["analysis_id"] == analysis_id)
-        & (summary["model"] == model)
-        & (summary["tau_prior"] == PRIMARY_TAU_PRIOR)
-        & (summary["effect_prior"] == PRIMARY_EFFECT_PRIOR)
-    ]
-    return None if hit.empty else hit.iloc[0]
+_ci = fmt_ci
+_primary = primary_row
 
 
 def _n_missing(row: pd.Series) -> int:

@@ -16,20 +16,12 @@ import pandas as pd
 from models.datasets import Dataset
 from models.reproduction import SUBGROUP_FILTERS
 from models.tables import BinaryTable
+from models.toolkit.prior_grid import RATIO_EFFECT_GRID, RATIO_TAU_GRID
 
-BINARY_TAU_PRESETS = (
-    "turner2015_mortality_pharma",
-    "turner2015_mortality_nonpharma",
-    "turner2015_general",
-    "turner2012_mortality_pharma",
-    "halfnormal_0.5",
-    "halfnormal_1",
-    "halfcauchy_1",
-    "invgamma_bartos2023",
-)
+BINARY_TAU_PRESETS = RATIO_TAU_GRID
 """Tau presets of the prior grid for log-OR/log-RR analyses (Rhodes 2015 is for SMD and is left out)."""
 
-EFFECT_PRESETS_GRID = ("weakly_informative", "vague", "sceptical", "enthusiastic")
+EFFECT_PRESETS_GRID = RATIO_EFFECT_GRID
 """Effect priors of the prior grid."""
 
 HIGHER_IS_BENEFIT = ("clinical_improvement", "ct_normal", "sf36_general_health")
