@@ -147,7 +147,7 @@ def _binomial_rows(entry: Entry, table: BinaryTable, options: Options, seed: int
     for pair in prior_pairs(options.prior_set, "OR"):
         try:
             post = lik.posterior(pair.tau, pair.effect, seed=seed)
-            bf = average_binomial(lik, pair.tau, pair.effect)
+            bf = average_binomial(lik, pair.tau, pair.effect, random_effects=post)
             row = _row(entry, model, "OR", pair, table.k, post, bf, freq, options, notes)
             if entry.measure == "RR":  # frequentist columns are on RR; the binomial-normal model is on OR
                 row = replace(row, message="; ".join([*notes, "frequentist columns are RR, model is OR"]))

@@ -31,7 +31,7 @@ import numpy as np
 from scipy import optimize, special
 
 from models.bayes.exact import exact_normal_normal
-from models.bayes.exact_binomial import BinomialLikelihood
+from models.bayes.exact_binomial import BinomialLikelihood, ExactBinomialPosterior
 from models.priors import EffectPrior, TauPrior
 from models.tables import BinaryTable
 
@@ -137,12 +137,16 @@ def average_binomial(
     prob: float = 0.95,
     n_tau: int = 48,
     n_mu: int = 24,
+    random_effects: ExactBinomialPosterior | None = None,
 ) -> ModelAverage:
     """Model averaging for the binomial-normal model (log-OR); ``data`` a table or a prebuilt likelihood (which
-    fixes the parametrisation, baseline SD and bias terms). ``prior_prob`` in the order of :data:`MODELS`."""
+    fixes the parametrisation, baseline SD and bias terms). ``prior_prob`` in the order of :data:`MODELS`.
+    ``random_effects``: the random-effects posterior under the same likelihood and priors, when the caller already
+    has it (it is not recomputed)."""
     lik = data if isinstance(data, BinomialLikelihood) else BinomialLikelihood(data)
     fe = lik.posterior(None, effect_prior, model="fixed", n_tau=n_tau, n_mu=n_mu)
-    re = lik.posterior(tau_prior, effect_prior, n_tau=n_tau, n_mu=n_mu)
+    re = random_effects if random_effects is not None else lik.posterior(tau_prior, effect_prior, n_tau=n_tau,
+                                                                          n_mu=n_mu)  # fmt: skip
     log_ev = (
         lik.log_evidence(None, None),
         fe.log_evidence,

@@ -107,3 +107,18 @@ def test_inclusion_bf_reduces_to_conditional_when_other_restriction_is_fixed():
     assert math.isnan(res.bf10_heterogeneity)
     moved = EffectPrior("m", "m", -0.5, 0.5, "test")
     assert average_normal(Y, V, TURNER, moved).bf10_effect != pytest.approx(res.bf10_effect, rel=1e-3)
+
+
+def test_a_supplied_random_effects_posterior_is_used_as_is():
+    """Reusing the caller's random-effects posterior (as the batch does) gives the averages computed from scratch."""
+    from models.bayes.exact_binomial import BinomialLikelihood
+    from models.priors import effect_prior, tau_prior
+    from models.tables import BinaryTable
+
+    table = BinaryTable(("a", "b", "c"), [3, 10, 0], [30, 50, 20], [8, 14, 2], [30, 50, 20])
+    lik = BinomialLikelihood(table)
+    tp, ep = tau_prior("halfnormal_0.5"), effect_prior("weakly_informative")
+    fresh = average_binomial(lik, tp, ep)
+    reused = average_binomial(lik, tp, ep, random_effects=lik.posterior(tp, ep, n_tau=48, n_mu=24))
+    assert reused.bf10_effect == pytest.approx(fresh.bf10_effect, rel=1e-9)
+    assert reused.prob_below_1 == pytest.approx(fresh.prob_below_1, rel=1e-9)
