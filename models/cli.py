@@ -31,6 +31,21 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(USAGE_ERROR, f"{self.prog}: error: {message}\n")
 
 
+def int_at_least(low: int) -> Callable[[str], int]:
+    """An argparse ``type`` for a whole number >= ``low`` (one line naming the problem, for exit 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    return parse
+
+
 def seed_value(text: str) -> int:
     """``--seed``: a whole number in [0, 2^32 - 1] (what numpy and the samplers accept)."""
     try:

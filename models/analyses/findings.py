@@ -256,6 +256,21 @@ def bottom_line(summary: pd.DataFrame, absolute: dict[str, list[AbsoluteEffect]]
     return text
 
 
+def readable_row(r: pd.Series) -> dict[str, object]:
+    """One summary row with readable headers: model, studies, pooled ratio with 95% interval, P(benefit),
+    P(ratio < 0.8), tau, 95% prediction interval and the convergence gate."""
+    return {
+        "Model": MODEL_LABELS.get(r["model"], r["model"]),
+        "Studies": int(r["k"]),
+        "Pooled ratio (95% interval)": f"{r['measure']} {fmt_ci(r['median'], r['low'], r['high'])}",
+        "P(benefit)": fmt_p(r["p_benefit"]),
+        "P(ratio < 0.8)": fmt_p(r["p_below_0.8"]),
+        "tau, median": "–" if pd.isna(r["tau_median"]) else f"{r['tau_median']:.2f}",
+        "95% prediction interval": "–" if pd.isna(r["pred_low"]) else f"[{r['pred_low']:.2f}, {r['pred_high']:.2f}]",
+        "Convergence gate": r["gate"],
+    }
+
+
 def summary_digest(summary: pd.DataFrame) -> pd.DataFrame:
     """A readable digest of summary.csv: every analysis under the primary priors, one row each, the hierarchy first
     (summary.csv keeps every prior, model and column)."""
@@ -264,18 +279,4 @@ def summary_digest(summary: pd.DataFrame) -> pd.DataFrame:
     order = {t.analysis_id: i for i, t in enumerate(HIERARCHY)}
     rows = rows.assign(_order=[order.get(a, len(order)) for a in rows["analysis_id"]]).sort_values(
         ["_order", "document", "analysis_id"], kind="stable")  # fmt: skip
-    out = []
-    for _, r in rows.iterrows():
-        out.append({
-            "analysis": r["analysis_id"],
-            "model": MODEL_LABELS.get(r["model"], r["model"]),
-            "k": int(r["k"]),
-            "pooled ratio (95% interval)": f"{r['measure']} {fmt_ci(r['median'], r['low'], r['high'])}",
-            "P(benefit)": fmt_p(r["p_benefit"]),
-            "P(ratio < 0.8)": fmt_p(r["p_below_0.8"]),
-            "tau": "–" if pd.isna(r["tau_median"]) else f"{r['tau_median']:.2f}",
-            "95% prediction interval": "–" if pd.isna(r["pred_low"])
-            else f"[{r['pred_low']:.2f}, {r['pred_high']:.2f}]",
-            "gate": r["gate"],
-        })  # fmt: skip
-    return pd.DataFrame(out)
+    return pd.DataFrame([{"Analysis": r["analysis_id"], **readable_row(r)} for _, r in rows.iterrows()])

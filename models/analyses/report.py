@@ -15,13 +15,13 @@ import pandas as pd
 from models.analyses.findings import (
     EXCHANGEABLE,
     HIERARCHY,
-    MODEL_LABELS,
     Tier,
     absolute_table,
     bottom_line,
     fmt_ci,
     fmt_p,
     primary_row,
+    readable_row,
     summary_of_findings,
 )
 from models.analyses.missing import missing_arm_sizes
@@ -554,22 +554,7 @@ def _followup(report: Report, summary: pd.DataFrame) -> None:
 
 def _compact(rows: pd.DataFrame) -> pd.DataFrame:
     """The primary-prior rows of one set with readable headers (95% CrI; ratio scale)."""
-    out = []
-    for _, r in rows.iterrows():
-        if "absolute_at" in str(r["analysis"]):
-            continue
-        out.append({
-            "Model": MODEL_LABELS.get(r["model"], r["model"]),
-            "Studies": int(r["k"]),
-            "Pooled ratio (95% CrI)": f"{r['measure']} " + _ci(r["median"], r["low"], r["high"]),
-            "P(benefit)": fmt_p(r["p_benefit"]),
-            "P(ratio < 0.8)": fmt_p(r["p_below_0.8"]),
-            "tau, median": "–" if pd.isna(r["tau_median"]) else f"{r['tau_median']:.2f}",
-            "95% prediction interval": "–" if pd.isna(r["pred_low"])
-            else f"[{r['pred_low']:.2f}, {r['pred_high']:.2f}]",
-            "Convergence gate": r["gate"],
-        })  # fmt: skip
-    return pd.DataFrame(out)
+    return pd.DataFrame([readable_row(r) for _, r in rows.iterrows() if "absolute_at" not in str(r["analysis"])])
 
 
 def _diagnostics(result: RunResult) -> pd.DataFrame:

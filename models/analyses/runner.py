@@ -50,7 +50,7 @@ from models.analyses.totals import allocations, implied_missing_deaths
 from models.atomic import write_atomic
 from models.bayes.diagnostics import GATES
 from models.bayes.exact import exact_from_effects, exact_normal_normal
-from models.bayes.exact_binomial import BinomialLikelihood, exact_binomial_normal
+from models.bayes.exact_binomial import exact_binomial_normal
 from models.bayes.fit import Fit
 from models.bayes.model_averaging import average_binomial
 from models.bayes.posterior import Posterior
@@ -195,6 +195,7 @@ class Reanalysis:
         self.sets = {s.key: s for s in study_sets(dataset)}
         self._done: dict[str, tuple[Fit, str]] = {}
         self._grids: dict[str, pd.DataFrame] = {}
+        self._exact: dict[tuple, Posterior] = {}
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netcdf")
         self._writes: list[Future] = []
         self.result.study_sets = self.sets
@@ -393,7 +394,7 @@ class Reanalysis:
                              name=f"{s.file_stem}__binomial_normal__primary")  # fmt: skip
         post = fit.posterior(seed=self.settings.seed)
         self._row(post, s, model="binomial_normal", tp=tp.key, ep=ep.key, fit=fit, fit_file=path)
-        exact = exact_binomial_normal(s.table, tp, ep)
+        exact = self._posterior(s.table)
         mu = fit.idata["posterior"]["mu"].values.reshape(-1)
         mcse = float(np.std(mu, ddof=1)) / math.sqrt(float(fit.diagnostics.table.loc["mu", "ess_bulk"]))
         self.result.twins[fit.label] = (float(np.mean(mu)) - exact.log_mean()) / mcse
@@ -410,7 +411,7 @@ class Reanalysis:
         """
         for tk in BINARY_TAU_PRESETS:
             for ek in EFFECT_PRESETS_GRID:
-                post = exact_binomial_normal(s.table, tau_prior(tk), effect_prior(ek))
+                post = self._posterior(s.table, tp=tau_prior(tk), ep=effect_prior(ek))
                 self._row(post, s, model="binomial_normal_exact", tp=tk, ep=ek, method="exact quadrature",
                           log_evidence=post.log_evidence)  # fmt: skip
 
@@ -447,7 +448,7 @@ class Reanalysis:
         """Exact binomial-normal posterior without one study (primary priors)."""
         keep = [x for x in s.table.study if x != omit]
         tp, ep = self._primary()
-        post = exact_binomial_normal(s.table.subset(keep), tp, ep)
+        post = self._posterior(s.table.subset(keep))
         self._row(post, s, model="binomial_normal_exact", tp=tp.key, ep=ep.key, analysis=f"{s.analysis}/without_{omit}",
                   studies=tuple(keep), method="exact quadrature")  # fmt: skip
         row = self.result.rows[-1]
@@ -522,7 +523,7 @@ class Reanalysis:
             keep = [s for s in base.table.study if years[s] <= year]
             if len(keep) < 2:
                 continue
-            post = exact_binomial_normal(base.table.subset(keep), tp, ep)
+            post = self._posterior(base.table.subset(keep))
             ci = post.interval(0.95)
             rows.append({"year": year, "k": len(keep), "median": post.median(), "low": ci.low, "high": ci.high,
                          "p_benefit": post.prob_below(1.0)})  # fmt: skip
@@ -549,11 +550,20 @@ class Reanalysis:
         return np.where(nrs, bias.mean, 0.0), np.where(nrs, bias.sd, 0.0)
 
     def _posterior(self, table, bias: BiasPrior | None = None, *, parametrisation: str = "symmetric", tp=None, ep=None):
-        """Exact binomial-normal posterior of ``table`` (primary priors unless told), with the NRS bias model."""
+        """Exact binomial-normal posterior of ``table`` (primary priors unless told), with the NRS bias model.
+
+        Computed once per (data, bias model, parametrisation, priors) in a run: the grid, the MCMC twin check, the
+        absolute effects and the funnel plot's pooled line ask for the same posteriors.
+        """
         ptp, pep = self._primary()
-        mean, sd = self._bias_vectors(table.study, bias)
-        return exact_binomial_normal(table, tp or ptp, ep or pep, bias_mean=mean, bias_sd=sd,
-                                     parametrisation=parametrisation)  # fmt: skip
+        tp, ep = tp or ptp, ep or pep
+        key = (table.study, *(getattr(table, a).tobytes() for a in ("e_t", "n_t", "e_c", "n_c")),
+               None if bias is None else bias.key, parametrisation, tp.key, ep.key)  # fmt: skip
+        if key not in self._exact:
+            mean, sd = self._bias_vectors(table.study, bias)
+            self._exact[key] = exact_binomial_normal(table, tp, ep, bias_mean=mean, bias_sd=sd,
+                                                     parametrisation=parametrisation)  # fmt: skip
+        return self._exact[key]
 
     def design_bias(self, base: StudySet) -> None:
         """RCT + NRS with each NRS's additive bias integrated out (:data:`models.priors.BIAS_PRESETS`), over the
@@ -587,7 +597,9 @@ class Reanalysis:
         self.result.totals["implied"] = implied
         tp, ep = self._primary()
         bias = BIAS_PRESETS[PRIMARY_BIAS_PRIOR]
-        for alloc in allocations(base.table, base.missing, n_t, n_c, implied.deaths_t, implied.deaths_c):
+        spreads = allocations(base.table, base.missing, n_t, n_c, implied.deaths_t, implied.deaths_c)
+        self.result.totals["proportional"] = spreads[0].table
+        for alloc in spreads:
             for model, b in (("binomial_normal_exact_nrs_bias", bias), ("binomial_normal_exact", None)):
                 post = self._posterior(alloc.table, b)
                 how = "NRS through the bias model" if b is not None else "all 24 exchangeable, as SCRT 2026 pooled"
@@ -616,21 +628,19 @@ class Reanalysis:
             (self.sets[f"{EVIDENCE_BASE}/all"], bias, PRIMARY_BIAS_PRIOR, None),
             (self.sets[f"{EVIDENCE_BASE}/all"], None, None, None),
         ]
-        implied = self.result.totals.get("implied")
-        if implied is not None:
-            base = self.sets[f"{EVIDENCE_BASE}/all"]
-            n_t, n_c = missing_arm_sizes(self.dataset, "mortality", base.missing)
-            prop = allocations(base.table, base.missing, n_t, n_c, implied.deaths_t, implied.deaths_c)[0]
-            targets.append((base, bias, "published_totals/proportional", prop.table))
+        proportional = self.result.totals.get("proportional")
+        if proportional is not None:
+            targets.append((self.sets[f"{EVIDENCE_BASE}/all"], bias, "published_totals/proportional", proportional))
         tp, ep = self._primary()
+        controls = self.control_risks()
         for s, b, analysis, table in targets:
             table = s.table if table is None else table
             analysis_name = analysis or s.analysis
             model = "binomial_normal_exact_nrs_bias" if analysis == "published_totals/proportional" else (
                 "binomial_normal_exact")  # fmt: skip
             key = f"{s.document}/{analysis_name}"
-            mean, sd = self._bias_vectors(table.study, b)
-            averaged = average_binomial(BinomialLikelihood(table, bias_mean=mean, bias_sd=sd), tp, ep)
+            post = self._posterior(table, b)
+            averaged = average_binomial(post.lik, tp, ep, random_effects=post)
             self.result.averaging[key] = averaged
             for row in self.result.rows:
                 if row["analysis_id"] == key and row["model"] == model and row["tau_prior"] == tp.key and (
@@ -642,8 +652,7 @@ class Reanalysis:
                     break
             else:
                 continue
-            post = self._posterior(table, b)
-            effects = [absolute_effect(post, c) for c in self.control_risks()]
+            effects = [absolute_effect(post, c) for c in controls]
             self.result.absolute[key] = effects
             for eff in effects:
                 self.result.rows.append(absolute_row(base_row, eff))

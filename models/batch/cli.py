@@ -27,6 +27,7 @@ from models.batch.corpus import MEASURES, ManifestError, read_manifest, scan_fol
 from models.batch.priors import PRIOR_SETS
 from models.batch.report import write_report
 from models.batch.runner import run_batch
+from models.cli import int_at_least
 
 USAGE_ERROR, FAILED, STOPPED = 2, 1, 3
 PROG = "batch"
@@ -41,26 +42,6 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(message)
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the command (without the subcommand name)."""
     p = _Parser(prog=PROG, description="Reanalyse a corpus of meta-analyses: exact posteriors, REML, Bayes factors.")
@@ -71,12 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold-smd", type=float, default=0.2, help="clinically important SMD (default 0.2)")
     p.add_argument("--measure", choices=MEASURES, help="folder input: measure of every file (default by layout)")
     p.add_argument("--higher-is-benefit", action="store_true", help="folder input: higher outcome is better")
-    p.add_argument("--workers", type=_non_negative, default=None,
+    p.add_argument("--workers", type=int_at_least(0), default=None,
                    help="Dask worker processes (default: one per core; 0 = in this process, no Dask)")  # fmt: skip
     p.add_argument("--scheduler", help="address of an existing Dask scheduler (workers must share --out)")
-    p.add_argument("--chunk-size", type=_positive, default=200, help="meta-analyses per task (default 200)")
+    p.add_argument("--chunk-size", type=int_at_least(1), default=200, help="meta-analyses per task (default 200)")
     p.add_argument("--seed", type=int, default=0, help="seed (same seed, same table; default 0)")
-    p.add_argument("--max-chunks", type=_positive, help="stop after computing this many chunks (resume later)")
+    p.add_argument("--max-chunks", type=int_at_least(1), help="stop after computing this many chunks (resume later)")
     p.add_argument("--no-report", action="store_true", help="skip the Markdown/PNG corpus report")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     return p

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from models.atomic import OutputFolderError, check_output_folder, commit_staging, open_staging
-from models.cli import Interrupts, OneLineParser, error, run_script, seed_value
+from models.cli import Interrupts, OneLineParser, error, int_at_least, run_script, seed_value
 from models.effects import MEASURES
 from models.toolkit.prior_grid import PriorError, list_priors, parse_tau_prior, primary_priors, prior_grid
 from models.toolkit.spec import Direction, MetaAnalysisSpec, PublishedEstimate, SpecError
@@ -36,16 +36,6 @@ def _favours(text: str) -> tuple[str, str]:
     if len(parts) != 2 or not all(parts):
         raise argparse.ArgumentTypeError(f"must be two names separated by a comma, e.g. 'drug,placebo'; got {text!r}")
     return parts[0], parts[1]
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number of studies; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1; got {value}")
-    return value
 
 
 def _finite(text: str) -> float:
@@ -184,7 +174,7 @@ def published_main(argv: list[str]) -> int:
     """``reanalyse published``: the summary-level posterior of one published estimate under every prior pair."""
     parser = OneLineParser(prog="reanalyse published", description="Reanalyse one published pooled estimate.")
     parser.add_argument("estimate", help="e.g. 'OR 0.74 [0.55, 0.99]' (95%% CI)")
-    parser.add_argument("--fixed-effect-k", type=_positive_int, metavar="K",
+    parser.add_argument("--fixed-effect-k", type=int_at_least(1), metavar="K",
                         help="the CI is a fixed-effect CI from K studies: add the between-study variance")  # fmt: skip
     _prior_options(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object with a 'results' list")
