@@ -28,7 +28,7 @@ import time
 import numpy as np
 
 from models.bayes import exact_binomial as eb
-from models.datasets import load_dataset
+from models.msc.datasets import load_dataset
 from models.priors import effect_prior, tau_prior
 from models.tables import BinaryTable
 

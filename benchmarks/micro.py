@@ -25,7 +25,7 @@ REFIT_EFFECT_PRIORS = ("vague", "sceptical", "weakly_informative")
 
 def tang2024_mortality():
     """The tang2024 mortality studies with known counts, as a BinaryTable."""
-    from models.datasets import load_dataset
+    from models.msc.datasets import load_dataset
 
     ds = load_dataset()
     table, _ = ds.binary_table("mortality", ds.analysis_set("tang2024", "mortality").best_studies)

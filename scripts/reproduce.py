@@ -8,7 +8,8 @@ from __future__ import annotations
 import sys
 
 from models.atomic import OutputFolderError, check_output_folder
-from models.cli import OneLineParser, add_data_arguments, error, load_or_report, run_script
+from models.cli import OneLineParser, error, run_script
+from models.msc.options import add_data_arguments, load_or_report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     dataset = load_or_report(args.data)
     if dataset is None:
         return 2
-    from models.analyses.outputs import write_reproduction
+    from models.msc.outputs import write_reproduction
 
     table, _ = write_reproduction(dataset, out)
     counts = table["status"].value_counts().to_dict()

@@ -14,8 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from scripts_loader import _load  # noqa: E402
 
-import models.analyses.outputs as outputs  # noqa: E402
-import models.analyses.runner as runner  # noqa: E402
+import models.msc.outputs as outputs  # noqa: E402
+import models.msc.runner as runner  # noqa: E402
 from models.atomic import write_text  # noqa: E402
 from models.cli import run_script  # noqa: E402
 

@@ -2,7 +2,7 @@
 row 1) and the column; nothing computed, nothing written.
 
 Three readers of a user's data: the 2x2 and the continuous CSV of ``scripts/pool.py`` (``models.tables``) and the
-data folder of ``scripts/reanalyse.py`` (``models.datasets``). Each case names the expected row and column; the
+data folder of ``scripts/reanalyse.py`` (``models.msc.datasets``). Each case names the expected row and column; the
 expected message is the rule in words. Cases from the issue report are marked ``issue:`` in their id.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from scripts_loader import _load
 
-from models.datasets import DEFAULT_DATA_DIR, DataValidationError, load_dataset
+from models.msc.datasets import DEFAULT_DATA_DIR, DataValidationError, load_dataset
 
 pool_cli = _load("pool")
 

@@ -4,7 +4,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from models.cli import add_data_arguments, load_or_report
+from models.msc.options import add_data_arguments, load_or_report
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -29,7 +29,7 @@ from models.atomic import (
     previous_folder,
     staging_folder,
 )
-from models.datasets import load_dataset
+from models.msc.datasets import load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}  # the subprocess imports this checkout's models/
@@ -187,20 +187,19 @@ def test_results_pointing_at_a_file_exits_2(tmp_path, capsys) -> None:
 
 
 def test_accepted_only_targets_are_exactly_those_with_work(tmp_path) -> None:
-    """models.cli.only_problem agrees with the runner's job list (a job other than the figures)."""
-    from models.analyses.runner import Reanalysis, RunSettings
-    from models.analyses.specs import EVIDENCE_BASE, evidence_base_sets
-    from models.cli import only_problem
+    """models.msc.options.only_problem agrees with the runner's job list (a job other than the figures)."""
+    from models.bayes.sampling import fit_binomial_normal
+    from models.msc.options import only_problem
+    from models.msc.runner import Run, RunSettings, jobs
+    from models.msc.specs import EVIDENCE_BASE, evidence_base_sets
 
     data = load_dataset()
     targets = [EVIDENCE_BASE] + [f"{EVIDENCE_BASE}/{s.analysis}" for s in evidence_base_sets(data)]
     for doc, ana in zip(data.published["document"], data.published["analysis"], strict=True):
         targets += [doc, f"{doc}/{ana}"]
-    run = Reanalysis(data, RunSettings(), tmp_path)
     for only in dict.fromkeys(targets):
-        run.settings = RunSettings(only=only)
-        jobs = run.jobs()
-        has_work = any(label != "figures" for label, _ in jobs)
+        todo = jobs(Run(data, RunSettings(only=only), tmp_path, fit_binomial_normal))
+        has_work = any(label != "figures" for label, _ in todo)
         assert (only_problem(data, only) is None) == has_work, only
 
 

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from scripts_loader import _load
 
-from models.analyses.outputs import markdown_cell, strict_json
-from models.reproduction import reproduction_markdown
+from models.msc.outputs import markdown_cell, strict_json
+from models.msc.reproduction import reproduction_markdown
 
 pool_cli = _load("pool")
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -89,13 +89,49 @@ def clear_cache() -> None:
     _CACHE.clear()
 
 
-def _compiled(key: tuple[str, int, int], build: Callable[[], Any]) -> Any:
-    """The cached compiled model of structure ``key``, compiling ``build()`` on first use."""
-    if key not in _CACHE:
-        import nutpie
+class Sampler(Protocol):
+    """What the fit functions need from an MCMC engine: compile a model structure once, then sample it with data.
 
-        _CACHE[key] = nutpie.compile_pymc_model(build())
-    return _CACHE[key]
+    The default is :data:`NUTPIE`; a test injects a fake (``sampler=``) to check everything around sampling.
+    """
+
+    name: str
+
+    def compile(self, key: tuple[str, int, int], build: Callable[[], Any]) -> Any: ...
+
+    def sample(
+        self,
+        compiled: Any,
+        data: Mapping[str, np.ndarray],
+        *,
+        seed: int,
+        draws: int,
+        tune: int,
+        chains: int,
+        target_accept: float,
+        cores: int,
+    ) -> xr.DataTree: ...
+
+
+class NutpieSampler:
+    """nutpie's NUTS on a PyMC model compiled once per structure (cached in this process)."""
+
+    name = "nutpie"
+
+    def compile(self, key: tuple[str, int, int], build: Callable[[], Any]) -> Any:
+        """The cached compiled model of structure ``key``, compiling ``build()`` on first use."""
+        if key not in _CACHE:
+            import nutpie
+
+            _CACHE[key] = nutpie.compile_pymc_model(build())
+        return _CACHE[key]
+
+    def sample(self, compiled: Any, data: Mapping[str, np.ndarray], **run: Any) -> xr.DataTree:
+        """Sample the compiled model with ``data`` (see :func:`_sample`)."""
+        return _sample(compiled, data, **run)
+
+
+NUTPIE = NutpieSampler()
 
 
 def _check_run_args(seed: int, draws: int, tune: int, chains: int, target_accept: float) -> None:
@@ -350,6 +386,7 @@ def fit_binomial_normal(
     prior_draws: int = PRIOR_DRAWS,
     gates: Mapping[str, float] = GATES,
     label: str = "",
+    sampler: Sampler = NUTPIE,
 ) -> Fit:
     """Fit the binomial-normal model (log-OR scale; see :mod:`models.bayes.binomial_normal`) to arm counts.
 
@@ -365,7 +402,7 @@ def fit_binomial_normal(
         table, tau_prior, effect_prior, covariates=covariates, n_slots=n_slots, baseline_sd=baseline_sd, beta_sd=beta_sd
     )
     key = ("binomial_normal", n_slots, covariates.shape[1])
-    compiled = _compiled(
+    compiled = sampler.compile(
         key,
         lambda: build_binomial_normal(
             table,
@@ -377,12 +414,12 @@ def fit_binomial_normal(
             beta_sd=beta_sd,
         ),
     )
-    raw = _sample(
+    raw = sampler.sample(
         compiled, data, seed=seed, draws=draws, tune=tune, chains=chains, target_accept=target_accept, cores=cores
     )
     arms = {name: getattr(table, name) for name in ("e_t", "n_t", "e_c", "n_c")}
     settings = {
-        "sampler": "nutpie",
+        "sampler": sampler.name,
         "draws": draws,
         "tune": tune,
         "chains": chains,
@@ -429,6 +466,7 @@ def fit_normal_normal(
     prior_draws: int = PRIOR_DRAWS,
     gates: Mapping[str, float] = GATES,
     label: str = "",
+    sampler: Sampler = NUTPIE,
 ) -> Fit:
     """Fit the normal-normal model (see :mod:`models.bayes.normal_normal`) to an effect table.
 
@@ -442,19 +480,19 @@ def fit_normal_normal(
     covariates = pad_covariates(covariates, study)
     data = normal_normal_data(effects, tau_prior, effect_prior, covariates=covariates, n_slots=n_slots, beta_sd=beta_sd)
     key = ("normal_normal", n_slots, covariates.shape[1])
-    compiled = _compiled(
+    compiled = sampler.compile(
         key,
         lambda: build_normal_normal(
             effects, tau_prior, effect_prior, covariates=covariates, n_slots=n_slots, beta_sd=beta_sd
         ),
     )
-    raw = _sample(
+    raw = sampler.sample(
         compiled, data, seed=seed, draws=draws, tune=tune, chains=chains, target_accept=target_accept, cores=cores
     )
     k = len(study)
     y, v = data["y"][:k], data["v"][:k]
     settings = {
-        "sampler": "nutpie",
+        "sampler": sampler.name,
         "draws": draws,
         "tune": tune,
         "chains": chains,

@@ -42,7 +42,7 @@ def cell_edges(values: np.ndarray) -> np.ndarray:
 def _arm_sizes(grid: pd.DataFrame) -> tuple[float, float]:
     """Arm totals from the ``risk_*`` columns when present (events / risk), else the largest event counts."""
     sizes = []
-    for deaths, risk in (("deaths_msc", "risk_msc"), ("deaths_control", "risk_control")):
+    for deaths, risk in (("events_t", "risk_t"), ("events_c", "risk_c")):
         n = float(grid[deaths].max())
         if risk in grid.columns and float(grid[risk].max()) > 0:
             n = round(float(grid[deaths].max()) / float(grid[risk].max()))
@@ -121,26 +121,27 @@ def tipping_map(
 ) -> Figure:
     """Maps of posterior probabilities over the unknown event totals of the studies that did not report them.
 
-    grid: one row per grid point with columns ``deaths_msc`` and ``deaths_control`` (integer totals over the
+    grid: one row per grid point with columns ``events_t`` and ``events_c`` (integer totals over the
         missing studies' treatment and control arms; any step), ``value`` and optionally ``second``; optional
-        ``risk_msc``/``risk_control`` (the totals as proportions) give the arm sizes when ``arm_sizes`` is None.
+        ``risk_t``/``risk_c`` (the totals as proportions) give the arm sizes when ``arm_sizes`` is None.
     scenarios: (label, treatment events, control events) points to mark, e.g. the counts implied by a paper's
         published totals; each gets its own symbol and a legend entry.
     value, second: probability columns drawn side by side (``second`` only if present in the grid; None for one
         panel), both on one banded colour scale with contours at 0.5, 0.9 and 0.95.
     value_labels: panel titles per column, e.g. ``{"p_benefit": "P(OR < 1)", "p_important": "P(OR < 0.8)"}``.
-    arms, events: names used in the axis labels ("deaths among 31 MSC patients").
+    arms, events: names used in the axis labels, e.g. ("MSC", "control") and "deaths" give "deaths among 31 MSC
+        patients".
     arm_sizes: total patients in the missing treatment and control arms; default inferred from the grid.
     flat_tolerance: a panel whose values span less than this is replaced by a sentence saying so.
     """
-    require_columns(grid, ("deaths_msc", "deaths_control", value), argument="grid")
+    require_columns(grid, ("events_t", "events_c", value), argument="grid")
     columns = [value] + ([second] if second is not None and second in grid.columns else [])
     for col in columns:
         v = pd.to_numeric(grid[col], errors="coerce").to_numpy(dtype=float)
         if ((v < 0) | (v > 1)).any():
             raise ValueError(f"grid column {col!r} must hold probabilities in [0, 1]")
-    if grid.duplicated(["deaths_msc", "deaths_control"]).any():
-        raise ValueError("grid has more than one row for some (deaths_msc, deaths_control) pair")
+    if grid.duplicated(["events_t", "events_c"]).any():
+        raise ValueError("grid has more than one row for some (events_t, events_c) pair")
     labels = {**DEFAULT_VALUE_LABELS, **(value_labels or {})}
     sizes = arm_sizes if arm_sizes is not None else _arm_sizes(grid)
 
@@ -150,7 +151,7 @@ def tipping_map(
     norm = BoundaryNorm(BANDS, colormaps[_CMAP].N)
     varied = []
     for ax, col in zip(axes, columns, strict=True):
-        table = grid.pivot(index="deaths_control", columns="deaths_msc", values=col).sort_index().sort_index(axis=1)
+        table = grid.pivot(index="events_c", columns="events_t", values=col).sort_index().sort_index(axis=1)
         varied.append(
             _panel(
                 ax,

@@ -6,5 +6,5 @@ Layers, one job each: :mod:`~models.toolkit.spec` (what is analysed: one frozen 
 ``summary.csv``), :mod:`~models.toolkit.analyses` (exact posteriors: grid, leave-one-out, cumulative, published),
 :mod:`~models.toolkit.mcmc` (sampled fits saved as ArviZ NetCDF), :mod:`~models.toolkit.pipeline` (runs them all),
 :mod:`~models.toolkit.figures` and :mod:`~models.toolkit.report` (output), :mod:`~models.toolkit.cli` (the command).
-The shipped MSC reanalysis is one client (:mod:`~models.toolkit.msc`).
+The shipped MSC reanalysis is one client (:mod:`~models.msc.command`).
 """

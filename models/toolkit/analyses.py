@@ -1,5 +1,8 @@
 """The exact (MCMC-free) analyses of a specification: prior grid, leave-one-out, cumulative, published estimate.
 
+The kinds themselves are :mod:`models.toolkit.kinds` (shared with the MSC job); this module supplies the
+specification's models and turns their posteriors into :class:`~models.toolkit.results.Result` objects.
+
 Binomial-normal posteriors are computed by quadrature on the arm counts (``models.bayes.exact_binomial``; one
 likelihood object reused across priors), normal-normal posteriors by quadrature on the effect table
 (``models.bayes.exact``), the published estimate in closed form (``models.bayes.summary_level``). The binomial-normal
@@ -15,8 +18,8 @@ import numpy as np
 
 from models.bayes.exact import exact_from_effects
 from models.bayes.exact_binomial import BinomialLikelihood
-from models.bayes.summary_level import SummaryLevelPosterior
 from models.priors import EffectPrior, TauPrior
+from models.toolkit import kinds
 from models.toolkit.results import Result, ResultKey, summarise
 from models.toolkit.spec import Direction, MetaAnalysisSpec, PublishedEstimate
 
@@ -45,13 +48,11 @@ def prior_grid_results(
 ) -> Iterator[Result]:
     """Every model under every tau x effect prior pair, all studies."""
     lik = BinomialLikelihood(spec.counts) if uses_counts(spec) else None
-    for tau in taus:
-        for effect in effects:
-            post = exact_from_effects(spec.effects, tau, effect)
-            yield summarise(post, _key(NORMAL_EXACT, tau, effect), spec.direction, spec.effects.k)
-            if lik is not None:
-                yield summarise(lik.posterior(tau, effect), _key(BINOMIAL_EXACT, tau, effect), spec.direction, spec.k)
-            tick()
+    for tau, effect, post in kinds.prior_grid(taus, effects, lambda t, e: exact_from_effects(spec.effects, t, e)):
+        yield summarise(post, _key(NORMAL_EXACT, tau, effect), spec.direction, spec.effects.k)
+        if lik is not None:
+            yield summarise(lik.posterior(tau, effect), _key(BINOMIAL_EXACT, tau, effect), spec.direction, spec.k)
+        tick()
 
 
 def _primary_posterior(spec: MetaAnalysisSpec, studies: list[str]):
@@ -61,16 +62,23 @@ def _primary_posterior(spec: MetaAnalysisSpec, studies: list[str]):
     return exact_from_effects(spec.effects.subset(kept), spec.tau_prior, spec.effect_prior)
 
 
+def _estimable(spec: MetaAnalysisSpec, studies: tuple[str, ...]) -> bool:
+    """Whether the primary model has data on ``studies`` (the normal-normal model needs one study with an effect)."""
+    return uses_counts(spec) or any(s in spec.effects.study for s in studies)
+
+
+def _primary_or_none(spec: MetaAnalysisSpec, studies: tuple[str, ...]):
+    """The primary posterior on ``studies``, or None when the model has no data there."""
+    return _primary_posterior(spec, list(studies)) if _estimable(spec, studies) else None
+
+
 def leave_one_out(spec: MetaAnalysisSpec, tick: Tick) -> Iterator[Result]:
     """The primary model and priors with each study left out in turn (variant ``without <study>``)."""
     model = primary_model(spec)
-    for study in spec.study:
-        rest = [s for s in spec.study if s != study]
-        if uses_counts(spec) or len([s for s in rest if s in spec.effects.study]) >= 1:
-            post = _primary_posterior(spec, rest)
-            yield summarise(
-                post, _key(model, spec.tau_prior, spec.effect_prior, f"without {study}"), spec.direction, len(rest)
-            )
+    for study, kept, post in kinds.leave_one_out(spec.study, lambda kept: _primary_or_none(spec, kept)):
+        if post is not None:
+            key = _key(model, spec.tau_prior, spec.effect_prior, f"without {study}")
+            yield summarise(post, key, spec.direction, len(kept))
         tick()
 
 
@@ -87,15 +95,16 @@ def cumulative(spec: MetaAnalysisSpec, tick: Tick) -> Iterator[CumulativeStep]:
     """The primary model and priors over the studies up to each one, in order of year (then file order)."""
     if spec.year is None:
         return
-    order = sorted(range(spec.k), key=lambda i: (spec.year[i], i))
     model = primary_model(spec)
-    for step, i in enumerate(order, start=1):
-        studies = [spec.study[j] for j in order[:step]]
-        if uses_counts(spec) or any(s in spec.effects.study for s in studies):
-            post = _primary_posterior(spec, studies)
-            variant = f"cumulative {step:03d} {spec.year[i]} {spec.study[i]}"
-            result = summarise(post, _key(model, spec.tau_prior, spec.effect_prior, variant), spec.direction, step)
-            yield CumulativeStep(spec.year[i], spec.study[i], result)
+
+    steps = kinds.cumulative(spec.study, spec.year, lambda kept: _primary_or_none(spec, kept))
+    for step, cum in enumerate(steps, start=1):
+        (added,) = cum.added
+        if cum.posterior is not None:
+            variant = f"cumulative {step:03d} {cum.year} {added}"
+            result = summarise(cum.posterior, _key(model, spec.tau_prior, spec.effect_prior, variant), spec.direction,
+                               step)  # fmt: skip
+            yield CumulativeStep(cum.year, added, result)
         tick()
 
 
@@ -109,20 +118,12 @@ def published_results(
 ) -> Iterator[Result]:
     """The summary-level reanalysis of the published estimate under every prior pair (closed form in mu)."""
     model = SUMMARY_LEVEL if fixed_effect_k is None else f"{SUMMARY_LEVEL}_fixed_effect_k{fixed_effect_k}"
-    for tau in taus:
-        for effect in effects:
-            post = SummaryLevelPosterior(
-                published.estimate,
-                published.ci_low,
-                published.ci_high,
-                published.measure,
-                tau,
-                effect,
-                fixed_effect_k=fixed_effect_k,
-            )
-            yield summarise(
-                post, _key(model, tau, effect, "published"), direction, 1 if fixed_effect_k is None else fixed_effect_k
-            )
+    grid = kinds.published_estimate(published.estimate, published.ci_low, published.ci_high, published.measure, taus,
+                                    effects, fixed_effect_k=fixed_effect_k)  # fmt: skip
+    for tau, effect, post in grid:
+        yield summarise(
+            post, _key(model, tau, effect, "published"), direction, 1 if fixed_effect_k is None else fixed_effect_k
+        )
 
 
 def observed_effects(spec: MetaAnalysisSpec) -> dict[str, tuple[float, float, float]]:

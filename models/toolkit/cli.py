@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return pool(rest, prog="reanalyse pool")
     if command == "run":
-        from models.toolkit.msc import main as msc
+        from models.msc.command import main as msc
 
         return msc(rest, prog="reanalyse run")
     if command == "batch":

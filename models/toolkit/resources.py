@@ -1,7 +1,7 @@
 """Where the files that ship with the package are, whatever the current directory or install mode.
 
-The MSC data (``data/`` in the repository) and the reference data sets (``tests/reference/``) are package data of
-``models.toolkit``: in a source checkout ``models/toolkit/data/msc`` and ``models/toolkit/data/reference`` are
+The reference data sets (``tests/reference/``) are package data of ``models.toolkit`` and the MSC data (``data/``)
+of the MSC job, ``models.msc``: in a source checkout ``models/toolkit/data/reference`` and ``models/msc/data`` are
 symbolic links to those folders (one copy, still edited where the README documents it); a wheel built from the
 checkout holds real copies, so an installed ``reanalyse`` finds them in site-packages.
 """
@@ -11,11 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
-
-
-def msc_data_dir() -> Path:
-    """The shipped MSC/COVID-19 study data (the folder ``reanalyse run`` reads by default)."""
-    return PACKAGE_DATA / "msc"
 
 
 def reference_dir() -> Path:

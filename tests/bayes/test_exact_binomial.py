@@ -232,7 +232,7 @@ def test_fixed_effect_single_study_evidence_against_2d_grid():
 
 def test_grid_refinement_on_the_evidence_base():
     """Reference (d): doubling both grid sizes moves P(OR < 1), the median and P(tau > 0.5) by < 1e-4."""
-    from models.datasets import load_dataset
+    from models.msc.datasets import load_dataset
 
     ds = load_dataset()
     table, _ = ds.binary_table("mortality", list(ds.studies.index))
@@ -318,7 +318,7 @@ def test_shrunken_effect_of_a_single_study_against_brute_force():
 
 def _msc_table(subset: str) -> BinaryTable:
     """The MSC mortality evidence base (all studies with known counts) or its RCT subset."""
-    from models.datasets import load_dataset
+    from models.msc.datasets import load_dataset
 
     ds = load_dataset()
     studies = list(ds.studies.index)
@@ -386,7 +386,7 @@ TANG = [
 
 
 def _mcmc_sets():
-    from models.datasets import load_dataset
+    from models.msc.datasets import load_dataset
 
     ds = load_dataset()
     evidence, _ = ds.binary_table("mortality", list(ds.studies.index))

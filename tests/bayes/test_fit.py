@@ -1,6 +1,6 @@
 """Fit object: NetCDF round trip, atomic save, provenance attributes, posterior queries.
 
-Fits are built without MCMC: nutpie's sampling is replaced by independent normal draws laid out like its output.
+Fits are built without MCMC: the suite's fake sampler (tests/conftest.py) is injected.
 """
 
 import json
@@ -20,35 +20,10 @@ EP = effect_prior("weakly_informative")
 TABLE = BinaryTable(("shu2020", "lanzoni2021", "zhu2021"), [0, 2, 0], [12, 12, 29], [3, 7, 2], [29, 12, 29])
 
 
-def _fake_sample(compiled, data, *, seed, draws, chains, **_):
-    rng = np.random.default_rng(seed)
-    n = data["mask"].shape[0]
-    shape = (chains, draws)
-    post = {
-        "mu": rng.normal(-0.5, 0.3, shape),
-        "tau": np.abs(rng.normal(0.0, 0.2, shape)),
-        "baseline_risk": rng.uniform(0.1, 0.4, shape),
-        "rr": rng.lognormal(-0.4, 0.2, shape),
-    }
-    post["log_tau"] = np.log(post["tau"])
-    study_vars = {name: rng.standard_normal((*shape, n)) for name in ("z", "alpha")}
-    study_vars["theta"] = post["mu"][..., None] + post["tau"][..., None] * study_vars["z"]
-    ds = xr.Dataset(
-        {
-            **{k: (("chain", "draw"), v) for k, v in post.items()},
-            **{k: (("chain", "draw", "study"), v) for k, v in study_vars.items()},
-        },
-        coords={"study": [f"slot{i}" for i in range(n)]},
-    )
-    stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros(shape, dtype=bool))})
-    return xr.DataTree.from_dict({"/posterior": ds, "/sample_stats": stats})
-
-
 @pytest.fixture
-def fit(monkeypatch) -> Fit:
-    monkeypatch.setattr(sampling, "_compiled", lambda key, build: None)
-    monkeypatch.setattr(sampling, "_sample", _fake_sample)
-    return sampling.fit_binomial_normal(TABLE, TP, EP, seed=7, draws=300, prior_draws=500, label="test fit")
+def fit(fake_sampler) -> Fit:
+    return sampling.fit_binomial_normal(TABLE, TP, EP, seed=7, draws=300, prior_draws=500, label="test fit",
+                                        sampler=fake_sampler)  # fmt: skip
 
 
 def test_round_trip_keeps_draws_labels_and_provenance(fit, tmp_path):

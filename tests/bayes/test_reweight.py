@@ -71,9 +71,9 @@ def test_bad_r_eff_is_named():
 def test_psis_reweighted_grid_posterior_matches_a_direct_fit():
     """On the Tang 2024 mortality studies with known counts: reweighting the broad proposal fit to other priors
     gives the same posterior as fitting those priors directly, within Monte Carlo error."""
-    from models.analyses.specs import study_sets
     from models.bayes.sampling import fit_binomial_normal
-    from models.datasets import load_dataset
+    from models.msc.datasets import load_dataset
+    from models.msc.specs import study_sets
     from models.priors import effect_prior, tau_prior
 
     table = {s.key: s for s in study_sets(load_dataset())}["tang2024/mortality"].table

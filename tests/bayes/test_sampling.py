@@ -49,54 +49,27 @@ class Effects:
     measure: str = "RR"
 
 
-def fake_nutpie_sample(compiled, data, *, seed, draws, chains, **_):
-    """Independent draws shaped like nutpie's output: padded slots with placeholder labels, pad draws = 99."""
-    rng = np.random.default_rng(seed)
-    n = data["mask"].shape[0]
-    k = int(data["mask"].sum())
-    shape = (chains, draws)
-    mu = rng.normal(-0.5, 0.2, shape)
-    tau = np.exp(rng.normal(-2.0, 0.5, shape))
-    z = rng.standard_normal((*shape, n))
-    z[..., k:] = 99.0
-    post = {"mu": mu, "log_tau": np.log(tau), "tau": tau, "z": z, "theta": mu[..., None] + tau[..., None] * z}
-    if "x" in data:
-        post["beta"] = rng.normal(0.0, 0.3, (*shape, data["x"].shape[1]))
-        post["theta"] = post["theta"] + post["beta"] @ data["x"].T
-    if "e_t" in data:
-        post["alpha"] = rng.normal(-1.0, 0.3, (*shape, n))
-        post["baseline_risk"] = special.expit(post["alpha"][..., :k].mean(axis=-1))
-        post["rr"] = rng.lognormal(-0.4, 0.1, shape)
-    dims = {"z": ["study"], "theta": ["study"], "alpha": ["study"], "beta": ["covariate"]}
-    ds = xr.Dataset({v: (["chain", "draw", *dims.get(v, [])], a) for v, a in post.items()})
-    ds = ds.assign_coords(study=[f"slot{i}" for i in range(n)])
-    stats_ds = xr.Dataset(
-        {
-            "diverging": (("chain", "draw"), np.zeros(shape, dtype=bool)),
-            "step_size": (("chain", "draw"), np.full(shape, 0.5)),
-            "divergence_message": (("chain", "draw"), np.full(shape, None, dtype=object)),
-        }
-    )
-    return xr.DataTree.from_dict({"/posterior": ds, "/sample_stats": stats_ds})
-
-
 @pytest.fixture
-def mocked(monkeypatch):
-    """Replace compilation and nutpie sampling; count compilations per structure."""
-    compiled: list[tuple] = []
+def mocked(fake_sampler):
+    """Fit functions with the suite's fake sampler injected; ``mocked.compiled`` lists the compile requests."""
 
-    def fake_compiled(key, build):
-        compiled.append(key)
-        return None
+    class Fits:
+        compiled = fake_sampler.compiled
 
-    monkeypatch.setattr(sampling, "_compiled", fake_compiled)
-    monkeypatch.setattr(sampling, "_sample", fake_nutpie_sample)
-    return compiled
+        @staticmethod
+        def binomial(*args, **kwargs):
+            return sampling.fit_binomial_normal(*args, sampler=fake_sampler, **kwargs)
+
+        @staticmethod
+        def normal(*args, **kwargs):
+            return sampling.fit_normal_normal(*args, sampler=fake_sampler, **kwargs)
+
+    return Fits
 
 
 def test_binomial_fit_drops_padding_and_labels_studies(mocked):
-    fit = sampling.fit_binomial_normal(MSC, TP, EP, seed=3, draws=200, label="tang2024")
-    assert mocked == [("binomial_normal", 16, sampling.MIN_COVARIATES)]
+    fit = mocked.binomial(MSC, TP, EP, seed=3, draws=200, label="tang2024")
+    assert mocked.compiled == [("binomial_normal", 16, sampling.MIN_COVARIATES)]
     assert set(fit.idata.children) == {
         "posterior",
         "prior",
@@ -119,7 +92,7 @@ def test_binomial_fit_drops_padding_and_labels_studies(mocked):
 
 
 def test_binomial_log_likelihood_is_the_sum_of_the_arm_binomials(mocked):
-    fit = sampling.fit_binomial_normal(MSC, TP, EP, draws=50)
+    fit = mocked.binomial(MSC, TP, EP, draws=50)
     post = fit.idata["posterior"]
     alpha = post["alpha"].values[1, 7]
     theta = post["theta"].values[1, 7]
@@ -134,8 +107,8 @@ def test_binomial_log_likelihood_is_the_sum_of_the_arm_binomials(mocked):
 def test_normal_fit_with_covariates_and_log_likelihood(mocked):
     eff = Effects(("a", "b", "c"), np.array([-0.3, 0.1, -0.8]), np.array([0.1, 0.2, 0.05]))
     cov = pd.DataFrame({"dose": [0.5, -1.0, 0.5]}, index=["a", "b", "c"])
-    fit = sampling.fit_normal_normal(eff, TP, EP, covariates=cov, draws=50)
-    assert mocked == [("normal_normal", sampling.MIN_SLOTS, sampling.MIN_COVARIATES)]
+    fit = mocked.normal(eff, TP, EP, covariates=cov, draws=50)
+    assert mocked.compiled == [("normal_normal", sampling.MIN_SLOTS, sampling.MIN_COVARIATES)]
     assert fit.measure == "RR"
     assert list(fit.idata["posterior"]["covariate"].values) == ["dose"]
     np.testing.assert_array_equal(fit.idata["constant_data"]["x"].values[:, 0], [0.5, -1.0, 0.5])
@@ -147,7 +120,7 @@ def test_normal_fit_with_covariates_and_log_likelihood(mocked):
 
 
 def test_prior_group_follows_the_prior_objects(mocked):
-    fit = sampling.fit_binomial_normal(MSC, TP, EP, draws=50, prior_draws=20000)
+    fit = mocked.binomial(MSC, TP, EP, draws=50, prior_draws=20000)
     prior = fit.idata["prior"]
     assert prior["tau"].shape == (1, 20000)
     # Turner 2015 pharmacological mortality prior: median tau 0.139 (priors notes, from Table IV)
@@ -157,7 +130,7 @@ def test_prior_group_follows_the_prior_objects(mocked):
     np.testing.assert_allclose(prior["theta"].values, theta.transpose(*prior["theta"].dims).values)
 
 
-def test_same_structure_is_compiled_once(monkeypatch):
+def test_same_structure_is_compiled_once(monkeypatch, fake_sampler):
     calls = []
     sampling.clear_cache()
 
@@ -168,18 +141,23 @@ def test_same_structure_is_compiled_once(monkeypatch):
     import nutpie
 
     monkeypatch.setattr(nutpie, "compile_pymc_model", fake_compile)
-    monkeypatch.setattr(sampling, "_sample", fake_nutpie_sample)
+
+    class NutpieCompileFakeSample(sampling.NutpieSampler):
+        sample = staticmethod(fake_sampler.sample)
+
+    sampler = NutpieCompileFakeSample()
 
     def table(k: int) -> BinaryTable:
         return BinaryTable(tuple(f"s{i}" for i in range(k)), [1] * k, [10] * k, [2] * k, [10] * k)
 
-    sampling.fit_binomial_normal(MSC, TP, EP, draws=20)
-    sampling.fit_binomial_normal(table(12), tau_prior("halfcauchy_1"), EffectPrior("x", "x", 0.1, 2.0, "t"), draws=20)
-    sampling.fit_binomial_normal(MSC, TP, EP, draws=20, seed=5)
+    sampling.fit_binomial_normal(MSC, TP, EP, draws=20, sampler=sampler)
+    sampling.fit_binomial_normal(table(12), tau_prior("halfcauchy_1"), EffectPrior("x", "x", 0.1, 2.0, "t"), draws=20,
+                                 sampler=sampler)
+    sampling.fit_binomial_normal(MSC, TP, EP, draws=20, seed=5, sampler=sampler)
     assert len(calls) == 1  # 9 and 12 studies share the 16-slot structure; priors are data
-    sampling.fit_binomial_normal(table(5), TP, EP, draws=20)
+    sampling.fit_binomial_normal(table(5), TP, EP, draws=20, sampler=sampler)
     assert len(calls) == 1  # 5 studies fit in the smallest (16-slot) structure too
-    sampling.fit_binomial_normal(table(20), TP, EP, draws=20)
+    sampling.fit_binomial_normal(table(20), TP, EP, draws=20, sampler=sampler)
     assert len(calls) == 2
     m = sampling.MIN_COVARIATES
     assert sampling.compiled_structures() == (("binomial_normal", 16, m), ("binomial_normal", 32, m))
@@ -188,10 +166,10 @@ def test_same_structure_is_compiled_once(monkeypatch):
 
 
 def test_data_hash_tracks_the_data_only(mocked):
-    a = sampling.fit_binomial_normal(MSC, TP, EP, draws=20)
-    b = sampling.fit_binomial_normal(MSC, tau_prior("halfnormal_0.5"), EP, draws=20, seed=9)
+    a = mocked.binomial(MSC, TP, EP, draws=20)
+    b = mocked.binomial(MSC, tau_prior("halfnormal_0.5"), EP, draws=20, seed=9)
     changed = BinaryTable(MSC.study, MSC.e_t + np.eye(9, dtype=int)[0], MSC.n_t, MSC.e_c, MSC.n_c)
-    c = sampling.fit_binomial_normal(changed, TP, EP, draws=20)
+    c = mocked.binomial(changed, TP, EP, draws=20)
     assert a.data_hash == b.data_hash != c.data_hash
 
 
@@ -212,7 +190,7 @@ def test_slot_buckets(k):
 )
 def test_bad_run_arguments(mocked, kwargs, match):
     with pytest.raises(ValueError, match=match):
-        sampling.fit_binomial_normal(MSC, TP, EP, **kwargs)
+        mocked.binomial(MSC, TP, EP, **kwargs)
 
 
 # -- slow: real sampling -------------------------------------------------------------------------------------------
@@ -292,10 +270,10 @@ def test_normal_normal_matches_exact_quadrature(effects):
 
 
 def test_plain_fits_and_meta_regressions_share_a_structure_and_padding_is_dropped(mocked):
-    plain = sampling.fit_binomial_normal(MSC, TP, EP, draws=30)
+    plain = mocked.binomial(MSC, TP, EP, draws=30)
     cov = pd.DataFrame({"critical": [1.0, 0, 1, 1, 0, 1, 0, 0, 1]}, index=list(MSC.study))
-    reg = sampling.fit_binomial_normal(MSC, TP, EP, covariates=cov, draws=30)
-    assert len(set(mocked)) == 1  # one compiled structure for both
+    reg = mocked.binomial(MSC, TP, EP, covariates=cov, draws=30)
+    assert len(set(mocked.compiled)) == 1  # one compiled structure for both
     assert "beta" not in plain.idata["posterior"] and "covariate" not in plain.idata["posterior"].dims
     assert list(reg.idata["posterior"]["covariate"].values) == ["critical"]
     assert not any("pad" in str(i) for i in reg.diagnostics.table.index)

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 import models.report as report
-from models.analyses import figures as adapters
+from models.msc import figures as adapters
 from models.report import Heterogeneity, forest_plot, posterior_density, prior_sensitivity_table_figure, tipping_map
 from models.report._common import BLUE
 from models.report.forest import HETEROGENEITY_GID, NOT_REPORTED, ROW_LABEL_GID
@@ -103,7 +103,7 @@ def _grid(step: int = 4, n_t: int = 31, n_c: int = 29, flat: bool = False) -> pd
         for d_c in range(0, n_c + 1, step):
             z = 8 * (d_c / n_c - d_t / n_t) + 1.0
             p = 0.995 + 0.004 * d_c / n_c if flat else stats.norm.cdf(z)
-            rows.append({"deaths_msc": d_t, "deaths_control": d_c, "risk_msc": d_t / n_t, "risk_control": d_c / n_c,
+            rows.append({"events_t": d_t, "events_c": d_c, "risk_t": d_t / n_t, "risk_c": d_c / n_c,
                          "p_benefit": p, "p_important": p if flat else stats.norm.cdf(z - 1)})  # fmt: skip
     return pd.DataFrame(rows)
 

@@ -50,8 +50,8 @@ def test_wheel_installs_and_runs_from_another_folder(tmp_path) -> None:
     helped = subprocess.run([venv / "bin" / "reanalyse", "run", "--help"], capture_output=True, text=True, env=env,
                             cwd=elsewhere)  # fmt: skip
     assert helped.returncode == 0 and "--only" in helped.stdout
-    count = "from models.datasets import load_dataset; print(len(load_dataset(msc_data_dir()).studies))"
-    data = subprocess.run([python, "-c", f"from models.toolkit.resources import msc_data_dir; {count}"],
+    count = "from models.msc.datasets import load_dataset; print(len(load_dataset().studies))"
+    data = subprocess.run([python, "-c", count],
                           capture_output=True, text=True, env=env, cwd=elsewhere)  # fmt: skip
     assert data.returncode == 0 and int(data.stdout) > 0, data.stderr
 

@@ -3,13 +3,13 @@
 import pytest
 from scipy import stats
 
-from models.analyses.followup import SF36_PRIOR_SD, followup_rows
-from models.datasets import load_dataset
+from models.msc.datasets import load_dataset
+from models.msc.followup import SF36_PRIOR_SD, followup_results
 
 
 @pytest.fixture(scope="module")
 def rows():
-    return {r["analysis"]: r for r in followup_rows(load_dataset(), lambda analysis: 1)}
+    return {r.row["analysis"]: r.row for r in followup_results(load_dataset(), lambda analysis: 1)}
 
 
 def test_one_row_per_published_outcome(rows):

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.datasets import (
+from models.msc.datasets import (
     COVARIATE_COLUMNS,
     DEFAULT_DATA_DIR,
     AnalysisSet,

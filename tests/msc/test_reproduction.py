@@ -9,8 +9,8 @@ import math
 
 import pytest
 
-from models.datasets import load_dataset
-from models.reproduction import classify, reproduction_markdown, reproduction_table
+from models.msc.datasets import load_dataset
+from models.msc.reproduction import classify, reproduction_markdown, reproduction_table
 
 
 @pytest.fixture(scope="module")

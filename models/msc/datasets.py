@@ -51,7 +51,8 @@ __all__ = [
     "load_dataset",
 ]
 
-DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent / "data"
+"""The shipped MSC data: a link to the repository's ``data/`` in a checkout, a copy inside an installed package."""
 
 STUDIES = "studies.csv"
 OUTCOMES = "outcomes_binary.csv"

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from models.analyses.missing import describe_boundary, missing_arm_sizes, split_counts, tipping_grid
-from models.datasets import load_dataset
+from models.msc.datasets import load_dataset
+from models.msc.missing import describe_boundary, missing_arm_sizes, split_counts, tipping_grid
 from models.priors import effect_prior, tau_prior
 from models.tables import BinaryTable
 
@@ -25,7 +25,7 @@ def test_grid_probability_falls_as_msc_deaths_rise_to_the_edges():
     grid = tipping_grid(known, np.array([10]), np.array([10]), ("m",), tau_prior("turner2015_mortality_pharma"),
                         effect_prior("weakly_informative"))  # fmt: skip
     assert len(grid) == 11 * 11
-    row = grid[grid["deaths_control"] == 5].sort_values("deaths_msc")
+    row = grid[grid["events_c"] == 5].sort_values("events_t")
     # the exact binomial likelihood has no continuity correction, so P(benefit) falls monotonely up to both edges
     assert np.all(np.diff(row["p_benefit"].to_numpy()) < 0)
     assert np.all(np.diff(row["p_important"].to_numpy()) < 0)
@@ -37,8 +37,8 @@ def test_stepped_grid_reaches_both_edges_and_says_its_step():
     known = BinaryTable(("a", "b"), [2, 3], [20, 20], [6, 7], [20, 20])
     grid = tipping_grid(known, np.array([10]), np.array([11]), ("m",), tau_prior("turner2015_mortality_pharma"),
                         effect_prior("weakly_informative"), step=4)  # fmt: skip
-    assert sorted(set(grid["deaths_msc"])) == [0, 4, 8, 10]
-    assert sorted(set(grid["deaths_control"])) == [0, 4, 8, 11]
+    assert sorted(set(grid["events_t"])) == [0, 4, 8, 10]
+    assert sorted(set(grid["events_c"])) == [0, 4, 8, 11]
     assert "stepping by 4 deaths" in describe_boundary(grid, step=4)
 
 

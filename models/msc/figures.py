@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from models.analyses.specs import StudySet
+from models.bayes.fit import Fit
 from models.bayes.posterior import Posterior
 from models.effects import EffectTable
 from models.frequentist import cochran_q, i2_from_q
+from models.msc.specs import StudySet
 from models.priors import EFFECT_PRESETS, TAU_PRESETS, TauPrior
 from models.report.densities import posterior_density, tau_prior_posterior
 from models.report.files import save_figure
@@ -20,6 +22,9 @@ from models.report.forest import Heterogeneity, forest_plot, subgroup_effects
 from models.report.sensitivity import prior_sensitivity_heatmap, prior_sensitivity_table_figure
 from models.report.timeline import evidence_over_time
 from models.report.tipping import tipping_map as report_tipping_map
+
+if TYPE_CHECKING:
+    from models.msc.runner import Run
 
 Z95 = 1.959963984540054
 
@@ -190,3 +195,44 @@ def tipping_map(
         grid, title=title, scenarios=scenarios, value_labels=value_labels, arms=("MSC", "control"),
         events="deaths", arm_sizes=arm_sizes,
     )  # fmt: skip
+
+
+def set_figures(run: Run, s: StudySet, bn: Fit, nn: Posterior) -> None:
+    """Forest plot (Cochrane layout) and the posterior of the pooled OR for one study set; tau for key sets.
+
+    One pooled quantity per display: the forest plot is drawn on the paper's measure (binomial-normal OR for OR
+    sets; normal-normal on log RR for RR sets, so that study RRs and the published RR share an axis), the density
+    shows the binomial-normal pooled OR, and each says so in its title.
+    """
+    from models.msc.missing import missing_arm_sizes
+    from models.msc.specs import EVIDENCE_BASE, PRIMARY_ANALYSIS
+
+    post = nn if s.measure == "RR" else bn.posterior(seed=run.settings.seed)
+    observed = run.effects(s, s.measure)
+    design = run.dataset.studies["design"]
+    sizes = missing_arm_sizes(run.dataset, s.outcome, s.missing) if s.missing else None
+    not_reported = (
+        [(m, int(t), int(c)) for m, t, c in zip(s.missing, *sizes, strict=True)] if sizes is not None
+        else list(s.missing)
+    )  # fmt: skip
+    model = "normal-normal on log RR" if s.measure == "RR" else "binomial-normal"
+    fig = forest(
+        s, observed, post, title=f"{s.title}: pooled {s.measure} ({model})",
+        design={x: str(design.get(x, "")) for x in s.table.study},
+        weights=random_effects_weights(observed, nn.tau_median()),
+        heterogeneity=_heterogeneity(observed, nn), not_reported=not_reported, model=model,
+    )  # fmt: skip
+    run.figure(s.key, fig, run.fig_dir / f"{s.file_stem}__forest.png",
+               f"Forest plot ({s.measure}, {model}): deaths/patients per arm, random-effects weights (normal-normal), "
+               f"observed {s.measure} (95% CI; 0.5 added to zero cells), shrunken estimates, pooled posterior (95% "
+               "CrI), 95% prediction interval, the published pooled estimate, and the studies whose counts were "
+               "never reported.")  # fmt: skip
+    ds = bn.idata["posterior"].to_dataset()
+    fig = density(ds["mu"].values.reshape(-1), s, title=f"{s.title}: pooled OR (binomial-normal)")
+    run.figure(s.key, fig, run.fig_dir / f"{s.file_stem}__density.png",
+               "Posterior of the pooled OR (binomial-normal, MCMC draws, primary priors) with the benefit side shaded "
+               "and the published 95% CI marked.")  # fmt: skip
+    if s.document == EVIDENCE_BASE and s.analysis in (PRIMARY_ANALYSIS, "all"):
+        fig = tau(ds["tau"].values.reshape(-1), bn.tau_prior, title=f"{s.title}: heterogeneity")
+        run.figure(s.key, fig, run.fig_dir / f"{s.file_stem}__tau.png",
+                   f"Posterior of tau (binomial-normal) against its prior ({bn.tau_prior.label}).")

@@ -4,7 +4,7 @@ Unknown counts are never filled in. Instead, for a study set with missing studie
 the missing studies' MSC arms (0..sum of their MSC arm sizes) and control arms (0..sum of their control arm sizes) are
 added to the known studies, and P(OR < 1) and P(OR < 0.8) recomputed. Deaths are split across the missing studies in
 proportion to their arm sizes (largest-remainder rounding), the split that assumes nothing about which study they
-fell in; :mod:`models.analyses.totals` shows how much other splits matter at the published totals.
+fell in; :mod:`models.msc.totals` shows how much other splits matter at the published totals.
 
 Every cell uses the primary model itself -- the binomial-normal model with its exact binomial likelihood, computed by
 quadrature (:mod:`models.bayes.exact_binomial`) -- so no continuity correction distorts the edges of the map (no
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from models.bayes.exact_binomial import exact_binomial_normal
-from models.datasets import Dataset
+from models.msc.datasets import Dataset
 from models.priors import EffectPrior, TauPrior
 from models.tables import BinaryTable
 
@@ -60,8 +60,8 @@ def tipping_grid(
 ) -> pd.DataFrame:
     """P(benefit) and P(OR < 0.8) for splits of deaths in the missing studies; one row per grid point.
 
-    Columns: ``deaths_msc``, ``deaths_control`` (totals over the missing studies, every ``step``-th integer including
-    both ends), ``risk_msc``, ``risk_control`` (those totals as proportions of the missing arms), ``p_benefit``
+    Columns: ``events_t``, ``events_c`` (totals over the missing studies, every ``step``-th integer including
+    both ends), ``risk_t``, ``risk_c`` (those totals as proportions of the missing arms), ``p_benefit``
     (P(OR < 1), or P(OR > 1) when higher is benefit) and ``p_important`` (P(OR < 0.8); P(OR > 1.25) when higher is
     benefit).
     """
@@ -82,10 +82,10 @@ def tipping_grid(
             p_below, p_important = post.prob_below(1.0), post.prob_below(0.8)
             rows.append(
                 {
-                    "deaths_msc": d_t,
-                    "deaths_control": d_c,
-                    "risk_msc": d_t / n_t_total,
-                    "risk_control": d_c / n_c_total,
+                    "events_t": d_t,
+                    "events_c": d_c,
+                    "risk_t": d_t / n_t_total,
+                    "risk_c": d_c / n_c_total,
                     "p_benefit": 1 - p_below if higher_is_benefit else p_below,
                     "p_important": post.prob_above(1.25) if higher_is_benefit else p_important,
                 }
@@ -103,7 +103,7 @@ def describe_boundary(grid: pd.DataFrame, threshold: float = 0.9, step: int = 1)
     """One sentence on where P(benefit) stays above ``threshold`` in the grid, and what a cell is."""
     keep = grid[grid["p_benefit"] >= threshold]
     share = len(keep) / len(grid)
-    equal = grid[np.isclose(grid["risk_msc"], grid["risk_control"], atol=0.5 * step / max(grid["deaths_msc"].max(), 1))]
+    equal = grid[np.isclose(grid["risk_t"], grid["risk_c"], atol=0.5 * step / max(grid["events_t"].max(), 1))]
     equal_ok = equal["p_benefit"].min() if not equal.empty else float("nan")
     what = (
         f"all {len(grid)} possible splits of deaths" if step == 1

@@ -1,12 +1,12 @@
 """Covariate coding of the meta-regressions (values from data/studies.csv, i.e. the extraction)."""
 
-from models.analyses.regression import (
+from models.msc.datasets import load_dataset
+from models.msc.regression import (
     REGRESSIONS,
     design_dose_regression,
     infusion_regression,
     severity_regression,
 )
-from models.datasets import load_dataset
 
 
 def _cov():

@@ -5,11 +5,13 @@ import math
 import pandas as pd
 import pytest
 
-from models.analyses.findings import HIERARCHY, bottom_line, certainty, fmt_p
-from models.analyses.report import _hierarchy_table
-from models.analyses.specs import PRIMARY_ANALYSIS, is_blinded_or_placebo, study_sets
-from models.datasets import load_dataset
-from models.priors import PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR
+from models.bayes.exact import exact_normal_normal
+from models.msc.datasets import load_dataset
+from models.msc.findings import HIERARCHY, bottom_line, certainty, fmt_p
+from models.msc.report import _hierarchy_table
+from models.msc.results import AnalysisResult, Context, Kind, ResultKey, Results
+from models.msc.specs import PRIMARY_ANALYSIS, is_blinded_or_placebo, study_sets
+from models.priors import PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR, effect_prior, tau_prior
 
 
 @pytest.mark.parametrize(("p", "text"), [(0.9996, "> 0.999"), (1.0, "> 0.999"), (0.0004, "< 0.001"),
@@ -39,34 +41,38 @@ def test_hierarchy_puts_randomised_trials_first():
     assert all(not t.randomised_only for t in HIERARCHY[2:])
 
 
-def _summary_rows():
-    rows = []
-    for tier, (p, median) in zip(HIERARCHY, [(0.962, 0.67), (0.94, 0.68), (0.996, 0.56), (0.953, 0.76)],
-                                 strict=True):  # fmt: skip
-        rows.append({"analysis_id": tier.analysis_id, "model": tier.model, "tau_prior": PRIMARY_TAU_PRIOR,
-                     "effect_prior": PRIMARY_EFFECT_PRIOR, "k": 10, "median": median, "low": 0.41, "high": 1.04,
-                     "p_benefit": p, "p_below_0.8": 0.79, "tau_median": 0.14, "pred_low": 0.34, "pred_high": 1.22,
-                     "p_new_benefit": 0.92})  # fmt: skip
-    return pd.DataFrame(rows)
+def _hierarchy_results() -> Results:
+    """One exact normal-normal result per tier of the hierarchy, each with a different pooled effect."""
+    results = Results()
+    tp, ep = tau_prior(PRIMARY_TAU_PRIOR), effect_prior(PRIMARY_EFFECT_PRIOR)
+    for tier, log_or in zip(HIERARCHY, [-0.4, -0.35, -0.6, -0.25], strict=True):
+        post = exact_normal_normal([log_or, log_or + 0.1], [0.05, 0.08], tp, ep, study=["a", "b"], measure="OR")
+        context = Context(document="evidence_base", analysis=tier.analysis_id.split("/", 1)[1], title=tier.label,
+                          studies=("a", "b"))  # fmt: skip
+        key = ResultKey(tier.analysis_id, tier.model, PRIMARY_TAU_PRIOR, PRIMARY_EFFECT_PRIOR)
+        results.add(AnalysisResult(key, Kind.POOLED, context, post))
+    return results
 
 
 def test_new_setting_probability_is_worded_as_a_true_effect_not_a_new_study():
-    table = _hierarchy_table(_summary_rows())
+    table = _hierarchy_table(_hierarchy_results())
     assert "P(true OR in a new setting < 1)" in table.columns
     assert not any("new study" in c for c in table.columns)
 
 
 def test_bottom_line_quotes_the_randomised_result_and_published_totals_first():
-    from models.analyses.absolute import RECOVERY_VENTILATED, absolute_effect
-    from models.bayes.exact import exact_normal_normal
-    from models.priors import effect_prior, tau_prior
+    from models.msc.absolute import RECOVERY_VENTILATED, absolute_effect
 
-    post = exact_normal_normal([math.log(0.67)], [0.05], tau_prior(PRIMARY_TAU_PRIOR), effect_prior("vague"))
-    text = bottom_line(_summary_rows(), {HIERARCHY[0].analysis_id: [absolute_effect(post, RECOVERY_VENTILATED)]},
-                       "low")  # fmt: skip
+    results = _hierarchy_results()
+    primary, totals = results.get(HIERARCHY[0].analysis_id, HIERARCHY[0].model), results.get(
+        HIERARCHY[3].analysis_id, HIERARCHY[3].model)  # fmt: skip
+    effect = absolute_effect(primary.posterior, RECOVERY_VENTILATED)
+    text = bottom_line(results, {HIERARCHY[0].analysis_id: [effect]}, "low")
     assert len(text.split()) <= 150
     assert text.index("randomised trials") < text.index("SCRT 2026") < text.index("Non-randomised")
-    assert "0.962" in text and "0.953" in text and "Certainty of the evidence: low" in text
+    p_primary, p_totals = fmt_p(primary.row["p_benefit"]), fmt_p(totals.row["p_benefit"])
+    assert p_primary != p_totals  # the two tiers differ, so each quote below is the right tier's
+    assert p_primary in text and p_totals in text and "Certainty of the evidence: low" in text
 
 
 def test_study_set_labels_say_where_the_set_comes_from():

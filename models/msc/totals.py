@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.analyses.missing import split_counts
+from models.msc.missing import split_counts
 from models.tables import BinaryTable
 
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from models.analyses.specs import study_sets
-from models.datasets import load_dataset
+from models.msc.datasets import load_dataset
+from models.msc.specs import study_sets
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,7 @@
 """Summary rows: one row per analysis x model x prior, with the published figure beside the posterior.
 
+:func:`row_of` is the one place where a result of the job (:class:`models.msc.results.AnalysisResult`) becomes a row.
+
 Columns (all intervals 95% equal-tailed; effects on the reported scale, i.e. ratio scale for OR/RR):
 
 ``analysis_id, document, analysis, title, model, measure, tau_prior, effect_prior, k, studies, missing,
@@ -29,10 +31,12 @@ from typing import Any
 
 import numpy as np
 
-from models.analyses.absolute import AbsoluteEffect
-from models.analyses.specs import Published
 from models.bayes.fit import Fit
 from models.bayes.posterior import Posterior
+from models.msc.absolute import AbsoluteEffect
+from models.msc.results import AnalysisResult, Kind, SubgroupDraws
+from models.msc.specs import Published
+from models.single_trial import NormalPosterior, TwoArmPosterior
 
 COLUMNS = (
     "analysis_id", "document", "analysis", "title", "model", "measure", "tau_prior", "effect_prior", "k", "studies",
@@ -182,4 +186,79 @@ def absolute_row(base: dict[str, Any], effect: AbsoluteEffect) -> dict[str, Any]
         p_arr_above_2pct=effect.p_arr[0.02],
     )
     row["p_rr_below_0.8_at_control"] = effect.p_rr_below_0_8
+    return row
+
+
+def row_of(result: AnalysisResult) -> dict[str, Any]:
+    """The summary.csv row of one result (columns: :data:`COLUMNS`)."""
+    key, c = result.key, result.context
+    if result.kind is Kind.SINGLE_TRIAL:
+        return _single_trial_row(result)
+    if isinstance(result.posterior, SubgroupDraws):
+        row = draws_row(
+            result.posterior.log_ratio, result.posterior.tau, analysis_id=key.analysis_id, document=c.document,
+            analysis=c.analysis, title=c.title, model=key.model, method=c.method, measure="OR",
+            tau_prior=key.tau_prior, effect_prior=key.effect_prior, studies=c.studies, missing=c.missing,
+            published=c.published, fit_file=c.fit_file,
+        )  # fmt: skip
+        if result.fit is not None:
+            row.update(diagnostic_columns(result.fit))
+        return row
+    row = posterior_row(
+        result.posterior,
+        analysis_id=c.parent if result.kind is Kind.ABSOLUTE else key.analysis_id,
+        document=c.document,
+        analysis=c.analysis,
+        title=c.title,
+        model=key.model,
+        tau_prior=key.tau_prior,
+        effect_prior=key.effect_prior,
+        studies=c.studies,
+        missing=c.missing,
+        higher_is_benefit=c.higher_is_benefit,
+        baseline_risk=c.baseline_risk,
+        published=c.published,
+        fit=result.fit,
+        fit_file=c.fit_file,
+        method=c.method,
+    )
+    if c.baseline_source and row["baseline_source"] == "user":
+        row["baseline_source"] = c.baseline_source
+    if result.log_evidence is not None:
+        row["log_evidence"] = result.log_evidence
+    if result.twin_mcse is not None:
+        row["exact_twin_diff_mcse"] = result.twin_mcse
+    if result.averaging is not None:
+        avg = result.averaging
+        row.update(bf10_effect=avg.bf10_effect, bf10_heterogeneity=avg.bf10_heterogeneity,
+                   p_benefit_model_averaged=avg.prob_below_1)  # fmt: skip
+        row["p_below_0.8_model_averaged"] = avg.prob_below_0_8
+    if result.kind is Kind.ABSOLUTE:
+        assert result.absolute is not None
+        row = absolute_row(row, result.absolute)
+    return row
+
+
+def _single_trial_row(result: AnalysisResult) -> dict[str, Any]:
+    """A single-trial outcome (the 3-year follow-up): conjugate posterior of one trial, no heterogeneity."""
+    key, c, post = result.key, result.context, result.posterior
+    row: dict[str, Any] = {col: math.nan for col in COLUMNS}
+    row.update(
+        analysis_id=key.analysis_id, document=c.document, analysis=c.analysis, title=c.title, k=len(c.studies),
+        studies=";".join(c.studies), missing="", gate="no MCMC", fit_file="", tau_prior=key.tau_prior,
+        model=key.model, method=c.method, effect_prior=key.effect_prior,
+        published_estimate=math.nan if c.published is None else c.published.estimate,
+    )  # fmt: skip
+    if isinstance(post, NormalPosterior):
+        ci = post.interval(0.95)
+        row.update(measure="difference (points)", median=post.mean, low=ci.low, high=ci.high,
+                   p_benefit=post.prob_above(0.0))  # fmt: skip
+    elif isinstance(post, TwoArmPosterior):
+        s = post.summary()
+        row.update(
+            measure="OR", median=s["or_median"], low=s["or_low"], high=s["or_high"],
+            p_benefit=s["p_or_above_1"] if c.higher_is_benefit else s["p_or_below_1"], p_below_1=s["p_or_below_1"],
+        )  # fmt: skip
+    else:
+        raise TypeError(f"no single-trial row for {type(post).__name__}")
     return row

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from models.datasets import Dataset
-from models.reproduction import SUBGROUP_FILTERS
+from models.msc.datasets import Dataset
+from models.msc.reproduction import SUBGROUP_FILTERS
 from models.tables import BinaryTable
 from models.toolkit.prior_grid import RATIO_EFFECT_GRID, RATIO_TAU_GRID
 

@@ -1,18 +1,21 @@
 """The reanalysis report, answer first: bottom line, summary of findings, then the documents, the evidence base,
 sensitivity analyses, methods and an appendix (per-set detail, reproduction, diagnostics).
 
-Every number quoted is looked up by (analysis, model, priors) in the run's summary; the statistics behind the
-bottom line and the summary of findings live in :mod:`models.analyses.findings`.
+Every number quoted is looked up by key (analysis, model, priors) or kind in the run's typed results
+(:class:`models.msc.results.Results`); the statistics behind the bottom line and the summary of findings live in
+:mod:`models.msc.findings`.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from models.analyses.findings import (
+from models.msc.findings import (
     EXCHANGEABLE,
     HIERARCHY,
     Tier,
@@ -24,9 +27,11 @@ from models.analyses.findings import (
     readable_row,
     summary_of_findings,
 )
-from models.analyses.missing import missing_arm_sizes
-from models.analyses.runner import RunResult
-from models.analyses.specs import EVIDENCE_BASE, PRIMARY_ANALYSIS, is_blinded_or_placebo
+from models.msc.followup import DOCUMENT as FOLLOWUP
+from models.msc.missing import missing_arm_sizes
+from models.msc.results import AnalysisResult, Kind, Results
+from models.msc.runner import RunResult
+from models.msc.specs import EVIDENCE_BASE, PRIMARY_ANALYSIS, is_blinded_or_placebo
 from models.priors import (
     BIAS_PRESETS,
     PRIMARY_BIAS_PRIOR,
@@ -54,23 +59,26 @@ def _fmt3(x: float) -> str:
 _ci = fmt_ci
 _primary = primary_row
 
+TOTALS_MODELS = ("binomial_normal_exact_nrs_bias", "binomial_normal_exact")
+"""The published-totals scenario's models: NRS through the bias model, and all 24 exchangeable as SCRT 2026 pooled."""
 
-def _n_missing(row: pd.Series) -> int:
+
+def _n_missing(row: Mapping[str, Any]) -> int:
     missing = row["missing"]
     return len(missing.split(";")) if isinstance(missing, str) and missing else 0
 
 
-def _known_missing(row: pd.Series | None) -> str:
+def _known_missing(row: Mapping[str, Any] | None) -> str:
     return "–" if row is None else f"{int(row['k'])} / {_n_missing(row)}"
 
 
 def _paragraph(result: RunResult, reproduction: pd.DataFrame, doc: str, ana: str, label: str) -> str:
-    summary = result.summary
+    results = result.results
     key = f"{doc}/{ana}"
     rep = reproduction[(reproduction["document"] == doc) & (reproduction["analysis"] == ana)].iloc[0]
-    sl = _primary(summary, key, "summary_level")
-    sl_re = _primary(summary, key, "summary_level_re")
-    bn = _primary(summary, key, "binomial_normal_exact")
+    sl = _primary(results, key, "summary_level")
+    sl_re = _primary(results, key, "summary_level_re")
+    bn = _primary(results, key, "binomial_normal_exact")
     s = result.study_sets.get(key)
     m = rep["measure"]
     text = (
@@ -113,19 +121,19 @@ def _paragraph(result: RunResult, reproduction: pd.DataFrame, doc: str, ana: str
 
 def build_report(result: RunResult, reproduction: pd.DataFrame, out_dir: Path) -> tuple[Path, Path]:
     """Write ``report.md`` and a self-contained ``report.html`` into ``out_dir``: the answer first."""
-    summary = result.summary
+    results = result.results
     report = Report("Bayesian reanalysis of MSC therapy for COVID-19 mortality")
     _warnings(report, result)
     sizes, missing_sizes = _arm_sizes(result)
     studies = result.dataset.studies
     unblinded = {s for s in studies.index if s in sizes and not is_blinded_or_placebo(studies.loc[s])}
     nrs = {s for s in studies.index if studies.loc[s, "design"] == "NRS"}
-    sof, notes = summary_of_findings(summary, result.absolute, {**missing_sizes, **sizes}, unblinded, missing_sizes,
+    sof, notes = summary_of_findings(results, result.absolute, {**missing_sizes, **sizes}, unblinded, missing_sizes,
                                      nrs)  # fmt: skip
     if not sof.empty:
         level = sof["Certainty (GRADE, by rule)"].iloc[0].split(" (")[0]
         report.add_heading("Bottom line", 2)
-        report.add_paragraph(bottom_line(summary, result.absolute, level), anchor="bottom-line")
+        report.add_paragraph(bottom_line(results, result.absolute, level), anchor="bottom-line")
         report.add_table(sof, caption="Summary of findings, all-cause mortality (binomial-normal, exact, primary "
                          "priors; 95% CrI; absolute effects at the trials' control risk)", index=False,
                          anchor="summary-of-findings")  # fmt: skip
@@ -181,6 +189,7 @@ def _documents(report: Report, result: RunResult, reproduction: pd.DataFrame) ->
         "fixed-effect model, whose CI ignores between-study variation, so their published numbers are also shown "
         "with that variation added back ('between-study variance added')."
     )
+    results = result.results
     rows = []
     seen: dict[str, str] = {}
     for doc, ana, label in HEADLINES:
@@ -188,9 +197,8 @@ def _documents(report: Report, result: RunResult, reproduction: pd.DataFrame) ->
         if rep.empty:
             continue
         r, key = rep.iloc[0], f"{doc}/{ana}"
-        summary = result.summary
-        sl, sl_re = _primary(summary, key, "summary_level"), _primary(summary, key, "summary_level_re")
-        bn = _primary(summary, key, "binomial_normal_exact")
+        sl, sl_re = _primary(results, key, "summary_level"), _primary(results, key, "summary_level_re")
+        bn = _primary(results, key, "binomial_normal_exact")
         same = None if bn is None else seen.get(str(bn["studies"]))
         if bn is not None and same is None:
             seen[str(bn["studies"])] = label.split(" (")[0]
@@ -211,10 +219,10 @@ def _documents(report: Report, result: RunResult, reproduction: pd.DataFrame) ->
     for doc, ana, label in HEADLINES:
         if ((reproduction["document"] == doc) & (reproduction["analysis"] == ana)).any():
             report.add_paragraph(_paragraph(result, reproduction, doc, ana, label))
-    _followup(report, result.summary)
+    _followup(report, result.results)
 
 
-def _hierarchy_table(summary: pd.DataFrame) -> pd.DataFrame:
+def _hierarchy_table(results: Results) -> pd.DataFrame:
     extra = (
         EXCHANGEABLE,
         Tier(f"{EVIDENCE_BASE}/nrs_bias_optimistic", "binomial_normal_exact", "RCT + NRS, NRS assumed to exaggerate "
@@ -233,7 +241,7 @@ def _hierarchy_table(summary: pd.DataFrame) -> pd.DataFrame:
     )  # fmt: skip
     rows = []
     for tier in HIERARCHY + extra:
-        row = _primary(summary, tier.analysis_id, tier.model)
+        row = _primary(results, tier.analysis_id, tier.model)
         if row is None:
             continue
         rows.append({
@@ -251,8 +259,8 @@ def _hierarchy_table(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def _evidence_base(report: Report, result: RunResult) -> None:
-    summary = result.summary
-    if summary[summary["document"] == EVIDENCE_BASE].empty:
+    results = result.results
+    if not results.has_document(EVIDENCE_BASE):
         return
     report.add_heading("The evidence base: randomised trials first", 2)
     report.add_paragraph(
@@ -260,7 +268,7 @@ def _evidence_base(report: Report, result: RunResult) -> None:
         "only through an additive bias model; pooling them as if they were trials is a sensitivity analysis. All "
         "rows: binomial-normal model computed exactly unless stated, primary priors."
     )
-    report.add_table(_hierarchy_table(summary), caption="The hierarchy of analyses and its sensitivity analyses",
+    report.add_table(_hierarchy_table(results), caption="The hierarchy of analyses and its sensitivity analyses",
                      index=False)  # fmt: skip
     if result.absolute:
         report.add_heading("Absolute effects at stated control risks", 3)
@@ -298,7 +306,7 @@ def _evidence_base(report: Report, result: RunResult) -> None:
     _regressions(report, result)
     for path, caption in result.figures.get("evidence", []):
         report.add_figure(path, caption)
-    _leave_one_out(report, summary)
+    _leave_one_out(report, results)
 
 
 def _published_totals(report: Report, result: RunResult) -> None:
@@ -311,18 +319,16 @@ def _published_totals(report: Report, result: RunResult) -> None:
                          "largest or smallest studies are bounding choices by rule, not a search over every "
                          "allocation.")  # fmt: skip
     rows = []
-    rows_src = result.summary[result.summary["analysis_id"].str.startswith(f"{EVIDENCE_BASE}/published_totals/")]
-    for _, row in rows_src.iterrows():
-        if row["tau_prior"] != PRIMARY_TAU_PRIOR or row["effect_prior"] != PRIMARY_EFFECT_PRIOR or "absolute" in row[
-                "analysis"]:  # fmt: skip
-            continue
-        rows.append({
-            "Spread of the implied deaths": row["title"].split(": ", 1)[-1],
-            "OR (95% CrI)": _ci(row["median"], row["low"], row["high"]),
-            "P(OR < 1)": fmt_p(row["p_benefit"]),
-            "P(OR < 0.8)": fmt_p(row["p_below_0.8"]),
-            "tau, median": f"{row['tau_median']:.2f}",
-        })  # fmt: skip
+    for spread in result.totals.get("spreads", ()):
+        hits = [result.results.get(f"{EVIDENCE_BASE}/published_totals/{spread}", model) for model in TOTALS_MODELS]
+        for row in (h.row for h in hits if h is not None):
+            rows.append({
+                "Spread of the implied deaths": row["title"].split(": ", 1)[-1],
+                "OR (95% CrI)": _ci(row["median"], row["low"], row["high"]),
+                "P(OR < 1)": fmt_p(row["p_benefit"]),
+                "P(OR < 0.8)": fmt_p(row["p_below_0.8"]),
+                "tau, median": f"{row['tau_median']:.2f}",
+            })  # fmt: skip
     report.add_table(pd.DataFrame(rows), caption="All 24 studies under the published-totals scenario", index=False)
     for path, caption in result.figures.get("scrt2026/mortality", []):
         if path.name.endswith("__missing.png"):
@@ -403,17 +409,17 @@ def _regressions(report: Report, result: RunResult) -> None:
         report.add_figure(path, caption)
 
 
-def _leave_one_out(report: Report, summary: pd.DataFrame) -> None:
-    loo = summary[summary["analysis_id"].str.contains("/without_", regex=False)]
-    if loo.empty:
+def _leave_one_out(report: Report, results: Results) -> None:
+    loo = results.select(kind=Kind.LEAVE_ONE_OUT)
+    if not loo:
         return
     report.add_heading("Leave one study out", 3)
     rows = []
-    for _, row in loo.iterrows():
-        set_key, omitted = row["analysis_id"].rsplit("/without_", 1)
+    for result in loo:
+        row = result.row
         rows.append({
-            "Study set": set_key.replace("_", " "),
-            "Study left out": omitted,
+            "Study set": result.context.parent.replace("_", " "),
+            "Study left out": result.context.variant,
             "OR (95% CrI)": _ci(row["median"], row["low"], row["high"]),
             "P(OR < 1)": fmt_p(row["p_benefit"]),
             "P(OR < 0.8)": fmt_p(row["p_below_0.8"]),
@@ -422,7 +428,7 @@ def _leave_one_out(report: Report, summary: pd.DataFrame) -> None:
 
 
 def _sensitivity(report: Report, result: RunResult) -> None:
-    summary = result.summary
+    results = result.results
     report.add_heading("Sensitivity to the priors", 2)
     report.add_paragraph(
         "Every analysis is recomputed exactly under 8 heterogeneity priors x 4 effect priors. Below, the primary "
@@ -431,12 +437,12 @@ def _sensitivity(report: Report, result: RunResult) -> None:
     )
     for key, model in ((f"{EVIDENCE_BASE}/{PRIMARY_ANALYSIS}", "binomial_normal_exact"),
                        (f"{EVIDENCE_BASE}/nrs_bias", "binomial_normal_exact")):  # fmt: skip
-        sub = summary[(summary["analysis_id"] == key) & (summary["model"] == model)
-                      & (summary["effect_prior"] == PRIMARY_EFFECT_PRIOR)]  # fmt: skip
-        if sub.empty:
+        grid = results.select(kind=Kind.POOLED, analysis_id=key, model=model)
+        sub = [r.row for r in grid if r.key.effect_prior == PRIMARY_EFFECT_PRIOR]
+        if not sub:
             continue
         rows = []
-        for _, row in sub.iterrows():
+        for row in sub:
             tp = tau_prior(row["tau_prior"])
             rows.append({
                 "Heterogeneity prior": tp.label,
@@ -447,7 +453,7 @@ def _sensitivity(report: Report, result: RunResult) -> None:
                 "95% prediction interval": f"[{row['pred_low']:.2f}, {row['pred_high']:.2f}]",
             })  # fmt: skip
         report.add_table(pd.DataFrame(rows), caption=f"{key.split('/', 1)[1]}: by heterogeneity prior", index=False)
-        grid = summary[(summary["analysis_id"] == key) & (summary["model"] == model)]
+        grid = pd.DataFrame([r.row for r in grid])
         report.add_paragraph(
             f"Over all {len(grid)} prior combinations P(OR < 1) ranges from {fmt_p(grid['p_benefit'].min())} to "
             f"{fmt_p(grid['p_benefit'].max())} and P(OR < 0.8) from {fmt_p(grid['p_below_0.8'].min())} to "
@@ -486,7 +492,6 @@ def _methods(report: Report) -> None:
 
 
 def _appendix(report: Report, result: RunResult, reproduction: pd.DataFrame) -> None:
-    summary = result.summary
     report.add_heading("Appendix", 2)
     report.add_heading("Details by study set", 3)
     for key, s in result.study_sets.items():
@@ -498,8 +503,7 @@ def _appendix(report: Report, result: RunResult, reproduction: pd.DataFrame) -> 
             + (f" Unknown counts (not filled in): {', '.join(s.missing)}." if s.missing else "")
             + ("" if not s.notes else " Notes: " + "; ".join(s.notes) + ".")
         )
-        primary = (summary["tau_prior"] == PRIMARY_TAU_PRIOR) & (summary["effect_prior"] == PRIMARY_EFFECT_PRIOR)
-        rows = summary[(summary["analysis_id"] == key) & primary]
+        rows = result.results.select(kind=Kind.POOLED, analysis_id=key, primary_priors=True)
         report.add_table(_compact(rows), caption="Primary priors, by model", index=False)
         for path, caption in result.figures[key]:
             if not path.name.endswith("__missing.png") or key != "scrt2026/mortality":
@@ -537,10 +541,11 @@ def _appendix(report: Report, result: RunResult, reproduction: pd.DataFrame) -> 
     )
 
 
-def _followup(report: Report, summary: pd.DataFrame) -> None:
-    rows = summary[summary["document"] == "shi_followup_3y"]
-    if rows.empty:
+def _followup(report: Report, results: Results) -> None:
+    found = results.select(kind=Kind.SINGLE_TRIAL, document=FOLLOWUP)
+    if not found:
         return
+    rows = pd.DataFrame([r.row for r in found])
     report.add_heading("Shi 2021 trial, 3-year follow-up (single-trial reanalysis)", 3)
     report.add_paragraph(
         "2x2 outcomes: independent Beta(1, 1) priors on each arm's risk (exact conjugate posterior). SF-36 general "
@@ -552,9 +557,9 @@ def _followup(report: Report, summary: pd.DataFrame) -> None:
     report.add_table(table, caption="Posterior median and 95% CrI", index=False, float_format=_fmt3)
 
 
-def _compact(rows: pd.DataFrame) -> pd.DataFrame:
-    """The primary-prior rows of one set with readable headers (95% CrI; ratio scale)."""
-    return pd.DataFrame([readable_row(r) for _, r in rows.iterrows() if "absolute_at" not in str(r["analysis"])])
+def _compact(results: list[AnalysisResult]) -> pd.DataFrame:
+    """The primary-prior results of one set with readable headers (95% CrI; ratio scale)."""
+    return pd.DataFrame([readable_row(r.row) for r in results])
 
 
 def _diagnostics(result: RunResult) -> pd.DataFrame:

@@ -18,16 +18,8 @@ import uuid
 from datetime import UTC, datetime
 
 from models.atomic import OutputFolderError, check_output_folder, commit_staging, open_staging
-from models.cli import (
-    Interrupts,
-    OneLineParser,
-    add_data_arguments,
-    error,
-    load_or_report,
-    only_problem,
-    seed_value,
-)
-from models.toolkit.resources import msc_data_dir
+from models.cli import Interrupts, OneLineParser, error, seed_value
+from models.msc.options import add_data_arguments, load_or_report, only_problem
 
 DEFAULT_SEED = 2026
 
@@ -35,7 +27,7 @@ DEFAULT_SEED = 2026
 def main(argv: list[str] | None = None, prog: str = "reanalyse.py") -> int:
     """Run the MSC reanalysis with command-line options ``argv``; returns the exit code (see the module docstring).
 
-    Without ``--data`` the data shipped with the package is read (``models.toolkit.resources.msc_data_dir``: the
+    Without ``--data`` the data shipped with the package is read (``models.msc.datasets.DEFAULT_DATA_DIR``: the
     repository's ``data/`` in a checkout, its installed copy otherwise), so the command works from any folder.
     """
     parser = OneLineParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -55,14 +47,14 @@ def main(argv: list[str] | None = None, prog: str = "reanalyse.py") -> int:
     if args.only is not None and not args.only.strip():
         return error("--only is empty; name a document or document/analysis (e.g. tang2024/mortality)")
     with Interrupts() as interrupts:
-        dataset = load_or_report(str(msc_data_dir()) if args.data is None else args.data)
+        dataset = load_or_report(args.data)
         if dataset is None:
             return 2
         problem = only_problem(dataset, args.only)
         if problem:
             return error(problem)
-        from models.analyses.outputs import write_outputs
-        from models.analyses.runner import RunSettings, run_reanalysis
+        from models.msc.outputs import write_outputs
+        from models.msc.runner import RunSettings, run_reanalysis
 
         try:
             staging = open_staging(target)

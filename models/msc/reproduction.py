@@ -30,10 +30,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from models.datasets import AnalysisSet, Dataset
 from models.effects import escalc
 from models.frequentist.pooling import pool
 from models.frequentist.result import PooledResult
+from models.msc.datasets import AnalysisSet, Dataset
 
 CLOSE_LOG_TOLERANCE = 0.1
 """Largest |log(ours / published)| of estimate and both limits for a ``close`` status (about 10%)."""

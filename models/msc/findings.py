@@ -17,13 +17,15 @@ Certainty of the evidence follows GRADE's domains, each judged by a stated rule 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
-from models.analyses.absolute import IMPORTANT_ARR, AbsoluteEffect
-from models.analyses.specs import EVIDENCE_BASE, PRIMARY_ANALYSIS
-from models.priors import PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR
+from models.msc.absolute import IMPORTANT_ARR, AbsoluteEffect
+from models.msc.results import Kind, Results
+from models.msc.specs import EVIDENCE_BASE, PRIMARY_ANALYSIS
 
 
 @dataclass(frozen=True)
@@ -90,18 +92,13 @@ def fmt_ci(est: float, low: float, high: float, digits: int = 2) -> str:
     return f"{est:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
-def primary_row(summary: pd.DataFrame, analysis_id: str, model: str) -> pd.Series | None:
-    """The summary row of ``analysis_id`` x ``model`` under the primary priors (not an absolute-effect row)."""
-    hit = summary[
-        (summary["analysis_id"] == analysis_id)
-        & (summary["model"] == model)
-        & (summary["tau_prior"] == PRIMARY_TAU_PRIOR)
-        & (summary["effect_prior"] == PRIMARY_EFFECT_PRIOR)
-    ]
-    return None if hit.empty else hit.iloc[0]
+def primary_row(results: Results, analysis_id: str, model: str) -> dict[str, Any] | None:
+    """The summary row of the pooled result ``analysis_id`` x ``model`` under the primary priors, or None."""
+    hit = results.get(analysis_id, model)
+    return None if hit is None else hit.row
 
 
-def participants(row: pd.Series, sizes: dict[str, int]) -> int:
+def participants(row: Mapping[str, Any], sizes: dict[str, int]) -> int:
     """Patients in the studies of a summary row (arm sizes from ``sizes``)."""
     return int(sum(sizes.get(s, 0) for s in str(row["studies"]).split(";")))
 
@@ -117,7 +114,7 @@ class Certainty:
 LEVELS = ("very low", "low", "moderate", "high")
 
 
-def certainty(row: pd.Series, *, share_unblinded: float, share_unknown: float, has_nrs: bool) -> Certainty:
+def certainty(row: Mapping[str, Any], *, share_unblinded: float, share_unknown: float, has_nrs: bool) -> Certainty:
     """GRADE certainty by stated rules (each rule names the number it looks at).
 
     * Risk of bias: -1 when open-label or blinding-not-reported trials hold >= 25% of the participants, or when
@@ -155,7 +152,7 @@ def certainty(row: pd.Series, *, share_unblinded: float, share_unknown: float, h
 
 
 def summary_of_findings(
-    summary: pd.DataFrame,
+    results: Results,
     absolute: dict[str, list[AbsoluteEffect]],
     sizes: dict[str, int],
     unblinded: set[str],
@@ -169,7 +166,7 @@ def summary_of_findings(
     """
     rows, notes = [], []
     for tier in HIERARCHY:
-        row = primary_row(summary, tier.analysis_id, tier.model)
+        row = primary_row(results, tier.analysis_id, tier.model)
         effects = absolute.get(tier.analysis_id)
         if row is None or not effects:
             continue
@@ -224,11 +221,11 @@ def absolute_table(absolute: dict[str, list[AbsoluteEffect]], tiers: tuple[Tier,
     return pd.DataFrame(rows)
 
 
-def bottom_line(summary: pd.DataFrame, absolute: dict[str, list[AbsoluteEffect]], certainty_level: str) -> str:
+def bottom_line(results: Results, absolute: dict[str, list[AbsoluteEffect]], certainty_level: str) -> str:
     """At most 150 words: the primary probability of benefit, the absolute effect, the published-totals scenario,
     what drives the uncertainty, and the certainty of the evidence."""
-    prim = primary_row(summary, HIERARCHY[0].analysis_id, HIERARCHY[0].model)
-    totals = primary_row(summary, HIERARCHY[3].analysis_id, HIERARCHY[3].model)
+    prim = primary_row(results, HIERARCHY[0].analysis_id, HIERARCHY[0].model)
+    totals = primary_row(results, HIERARCHY[3].analysis_id, HIERARCHY[3].model)
     effects = absolute.get(HIERARCHY[0].analysis_id, [])
     if prim is None or not effects:
         return ""
@@ -256,7 +253,7 @@ def bottom_line(summary: pd.DataFrame, absolute: dict[str, list[AbsoluteEffect]]
     return text
 
 
-def readable_row(r: pd.Series) -> dict[str, object]:
+def readable_row(r: Mapping[str, Any]) -> dict[str, object]:
     """One summary row with readable headers: model, studies, pooled ratio with 95% interval, P(benefit),
     P(ratio < 0.8), tau, 95% prediction interval and the convergence gate."""
     return {
@@ -271,12 +268,10 @@ def readable_row(r: pd.Series) -> dict[str, object]:
     }
 
 
-def summary_digest(summary: pd.DataFrame) -> pd.DataFrame:
-    """A readable digest of summary.csv: every analysis under the primary priors, one row each, the hierarchy first
-    (summary.csv keeps every prior, model and column)."""
-    rows = summary[(summary["tau_prior"] == PRIMARY_TAU_PRIOR) & (summary["effect_prior"] == PRIMARY_EFFECT_PRIOR)
-                   & ~summary["analysis"].astype(str).str.contains("absolute_at_|without_|up_to_")]  # fmt: skip
+def summary_digest(results: Results) -> pd.DataFrame:
+    """A readable digest of summary.csv: every pooled analysis under the primary priors, one row each, the hierarchy
+    first (summary.csv keeps every prior, model, variant and column)."""
+    shown = [r for r in results if r.is_primary_prior and r.kind in (Kind.POOLED, Kind.SMALL_STUDY, Kind.SUBGROUP)]
     order = {t.analysis_id: i for i, t in enumerate(HIERARCHY)}
-    rows = rows.assign(_order=[order.get(a, len(order)) for a in rows["analysis_id"]]).sort_values(
-        ["_order", "document", "analysis_id"], kind="stable")  # fmt: skip
-    return pd.DataFrame([{"Analysis": r["analysis_id"], **readable_row(r)} for _, r in rows.iterrows()])
+    shown.sort(key=lambda r: (order.get(r.key.analysis_id, len(order)), r.context.document, r.key.analysis_id))
+    return pd.DataFrame([{"Analysis": r.key.analysis_id, **readable_row(r.row)} for r in shown])

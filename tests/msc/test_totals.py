@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from models.analyses.missing import missing_arm_sizes
-from models.analyses.totals import allocations, implied_missing_deaths
-from models.datasets import load_dataset
+from models.msc.datasets import load_dataset
+from models.msc.missing import missing_arm_sizes
+from models.msc.totals import allocations, implied_missing_deaths
 
 
 @pytest.fixture(scope="module")

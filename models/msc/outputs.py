@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from models.analyses.findings import summary_digest
-from models.analyses.report import build_report
-from models.analyses.runner import RunResult
 from models.atomic import write_text
 from models.bayes.diagnostics import GATES
 from models.bayes.fit import package_versions
-from models.datasets import Dataset
-from models.reproduction import reproduction_markdown, reproduction_table
+from models.msc.datasets import Dataset
+from models.msc.findings import summary_digest
+from models.msc.report import build_report
+from models.msc.reproduction import reproduction_markdown, reproduction_table
+from models.msc.runner import RunResult
 
 
 def markdown_cell(value: object) -> str:
@@ -88,7 +88,7 @@ def write_outputs(result: RunResult, out: Path, *, run_id: str = "", started: st
     paths += [
         write_text(out / "summary.csv", summary.to_csv(index=False, float_format="%.6g")),
         write_text(out / "summary.md", "# Summary digest (primary priors; 95% intervals; summary.csv holds every "
-                   "prior, model and column)\n\n" + _markdown_table(summary_digest(summary))),
+                   "prior, model and column)\n\n" + _markdown_table(summary_digest(result.results))),
     ]
     paths.extend(build_report(result, reproduction, out))
     info = {

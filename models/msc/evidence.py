@@ -1,0 +1,171 @@
+"""The analyses of the evidence base's hierarchy: randomised first, non-randomised studies only through a bias model,
+the deaths the published totals imply for the studies without counts, absolute effects with Bayes factors, and
+small-study effects. One function per kind, on the run's shared state (:class:`models.msc.runner.Run`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from models.bayes.model_averaging import average_binomial
+from models.bayes.small_study import SLOPE_SD_DEFAULT, small_study_comparison
+from models.effects import escalc
+from models.frequentist.bias import egger_lm, harbord, peters
+from models.msc.absolute import RECOVERY_OXYGEN, RECOVERY_VENTILATED, ControlRisk, absolute_effect, crude_control_risk
+from models.msc.kinds import EXACT, set_result
+from models.msc.missing import missing_arm_sizes
+from models.msc.results import AnalysisResult, Kind, ResultKey
+from models.msc.specs import BINARY_TAU_PRESETS, EFFECT_PRESETS_GRID, EVIDENCE_BASE, PRIMARY_ANALYSIS, StudySet
+from models.msc.totals import allocations, implied_missing_deaths
+from models.priors import (
+    BIAS_PRESETS,
+    PRIMARY_BIAS_PRIOR,
+    PRIMARY_EFFECT_PRIOR,
+    PRIMARY_TAU_PRIOR,
+    effect_prior,
+    tau_prior,
+)
+from models.report.funnel import funnel_plot
+
+if TYPE_CHECKING:
+    from models.msc.runner import Run
+
+SCRT_TOTALS = {"risk_t": 0.264, "risk_c": 0.319, "n_published": 1080}
+"""Crude mortality of all 24 studies printed in the SCRT 2026 abstract (data/published.csv, scrt2026 mortality note):
+MSC 26.4% vs control 31.9%, n = 1,080."""
+
+
+def design_bias(run: Run, base: StudySet) -> None:
+    """RCT + NRS with each NRS's additive bias integrated out (:data:`models.priors.BIAS_PRESETS`), over the prior
+    grid for the primary bias prior; and the control-arm parametrisation of the binomial-normal model."""
+    for key, bias in BIAS_PRESETS.items():
+        for tk in BINARY_TAU_PRESETS:
+            for ek in EFFECT_PRESETS_GRID:
+                if key != PRIMARY_BIAS_PRIOR and (tk, ek) != (PRIMARY_TAU_PRIOR, PRIMARY_EFFECT_PRIOR):
+                    continue
+                post = run.posterior(base.table, bias, tp=tau_prior(tk), ep=effect_prior(ek))
+                set_result(run, post, base, model="binomial_normal_exact", tp=tk, ep=ek, analysis=key, method=EXACT,
+                           title=f"RCT + NRS, NRS through a bias model: {bias}",
+                           log_evidence=post.log_evidence)  # fmt: skip
+    tp, ep = run.primary()
+    for analysis in (PRIMARY_ANALYSIS, "all"):
+        s = run.sets[f"{EVIDENCE_BASE}/{analysis}"]
+        post = run.posterior(s.table, parametrisation="control")
+        set_result(run, post, s, model="binomial_normal_exact_control_arm", tp=tp.key, ep=ep.key,
+                   method="exact quadrature, control-arm parametrisation "
+                          "(logit p_c = a, logit p_t = a + t)")  # fmt: skip
+
+
+def published_totals(run: Run) -> None:
+    """The deaths implied in the 9 studies without counts by SCRT 2026's published crude totals, spread over those
+    studies in several ways (:mod:`models.msc.totals`), each added to the 15 studies with counts."""
+    base = run.sets[f"{EVIDENCE_BASE}/all"]
+    sizes = missing_arm_sizes(run.dataset, "mortality", base.missing)
+    if sizes is None:
+        return
+    n_t, n_c = sizes
+    implied = implied_missing_deaths(base.table, n_t, n_c, **SCRT_TOTALS)
+    run.result.totals["implied"] = implied
+    tp, ep = run.primary()
+    bias = BIAS_PRESETS[PRIMARY_BIAS_PRIOR]
+    spreads = allocations(base.table, base.missing, n_t, n_c, implied.deaths_t, implied.deaths_c)
+    run.result.totals["proportional"] = spreads[0].table
+    run.result.totals["spreads"] = tuple(alloc.key for alloc in spreads)
+    for alloc in spreads:
+        for model, b in (("binomial_normal_exact_nrs_bias", bias), ("binomial_normal_exact", None)):
+            post = run.posterior(alloc.table, b)
+            how = "NRS through the bias model" if b is not None else "all 24 exchangeable, as SCRT 2026 pooled"
+            set_result(run, post, base, model=model, tp=tp.key, ep=ep.key, analysis=f"published_totals/{alloc.key}",
+                       studies=alloc.table.study, missing=(), method=EXACT,
+                       title=f"All 24 studies, published-totals scenario: {alloc.label} ({how})",
+                       log_evidence=post.log_evidence)  # fmt: skip
+
+
+def control_risks(run: Run) -> tuple[ControlRisk, ...]:
+    """The stated control risks of the absolute effects: the randomised trials' crude control risk and two RECOVERY
+    usual-care risks (on oxygen; ventilated)."""
+    rct = run.sets[f"{EVIDENCE_BASE}/{PRIMARY_ANALYSIS}"].table
+    crude = crude_control_risk(
+        rct.e_c.sum(), rct.n_c.sum(), key="rct_crude", label="crude control risk of the randomised trials",
+        source=f"{int(rct.e_c.sum())} of {int(rct.n_c.sum())} control patients in the {rct.k} RCTs with counts",
+    )  # fmt: skip
+    return (crude, RECOVERY_OXYGEN, RECOVERY_VENTILATED)
+
+
+def primary_summaries(run: Run) -> None:
+    """Bayes factors and the model-averaged effect, and absolute effects at stated control risks, for the primary
+    analysis and the analyses the bottom line quotes (each an ``ABSOLUTE`` result beside its pooled result)."""
+    bias = BIAS_PRESETS[PRIMARY_BIAS_PRIOR]
+    targets = [
+        (f"{EVIDENCE_BASE}/{PRIMARY_ANALYSIS}", "binomial_normal_exact", None, None),
+        (f"{EVIDENCE_BASE}/rct_blinded", "binomial_normal_exact", None, None),
+        (f"{EVIDENCE_BASE}/nrs_bias", "binomial_normal_exact", bias, None),
+        (f"{EVIDENCE_BASE}/all", "binomial_normal_exact", None, None),
+    ]
+    proportional = run.result.totals.get("proportional")
+    if proportional is not None:
+        targets.append((f"{EVIDENCE_BASE}/published_totals/proportional", "binomial_normal_exact_nrs_bias", bias,
+                        proportional))  # fmt: skip
+    tp, ep = run.primary()
+    controls = control_risks(run)
+    all_studies = run.sets[f"{EVIDENCE_BASE}/all"]
+    for analysis_id, model, b, table in targets:
+        pooled = run.results.get(analysis_id, model)
+        if pooled is None:
+            continue
+        s = run.sets.get(analysis_id, all_studies)
+        post = run.posterior(s.table if table is None else table, b)
+        averaged = average_binomial(post.lik, tp, ep, random_effects=post)
+        pooled = run.results.update(pooled.key, averaging=averaged)
+        for control in controls:
+            effect = absolute_effect(post, control)
+            key = ResultKey(f"{analysis_id}/absolute_at_{control.key}", model, tp.key, ep.key)
+            context = replace(pooled.context, parent=analysis_id, variant=control.key)
+            run.results.add(AnalysisResult(key, Kind.ABSOLUTE, context, post, averaging=averaged,
+                                           log_evidence=pooled.log_evidence, absolute=effect))  # fmt: skip
+
+
+def small_study(run: Run) -> None:
+    """Small-study effects: Egger (t form), Peters and Harbord tests, a contour-enhanced funnel plot, and the Bayesian
+    PET/PEESE adjustment inside the binomial-normal model (MCMC; slope prior Normal(0, 1) per unit SE), for the
+    randomised trials and for all studies with counts."""
+    tp, ep = run.primary()
+    for analysis in (PRIMARY_ANALYSIS, "all"):
+        s = run.sets[f"{EVIDENCE_BASE}/{analysis}"]
+        tests = []
+        for test in (egger_lm, peters, harbord):
+            try:
+                r = test(escalc(s.table, "OR") if test is egger_lm else s.table)
+            except ValueError as err:
+                tests.append({"test": test.__name__, "note": str(err)})
+                continue
+            tests.append({"test": r.method, "statistic": r.statistic, "df": r.df, "p": r.p, "k": r.k,
+                          "underpowered": r.underpowered, "dropped": ", ".join(r.dropped)})  # fmt: skip
+
+        def fitter(table, tau_p, effect_p, *, seed: int, covariates=None, s: StudySet = s, **kw):
+            kind = "unadjusted" if covariates is None else "_".join(covariates.columns)
+            return run.policy.fit(table, tau_p, effect_p, covariates=covariates, label=f"{s.key} small-study {kind}",
+                                  name=f"{s.file_stem}__small_study__{kind}", **kw).fit  # fmt: skip
+
+        comp = small_study_comparison(s.table, tp, ep, fitter=fitter)
+        run.result.small_study[analysis] = (pd.DataFrame(tests), comp.table())
+        for kind, fit in comp.adjusted.items():
+            set_result(run, fit.posterior(seed=run.settings.seed), s, model=f"binomial_normal_{kind}", tp=tp.key,
+                       ep=ep.key, analysis=f"{s.analysis}/small_study_{kind}", kind=Kind.SMALL_STUDY,
+                       studies=fit.fit.study, fit=fit.fit, parent=s.key, variant=kind,
+                       method=f"mcmc, {kind.upper()} meta-regression on the study SE (uncentred), slope ~ "
+                       f"Normal(0, {SLOPE_SD_DEFAULT:g})",
+                       title=f"{s.title}, adjusted for small-study effects ({kind.upper()})")  # fmt: skip
+        if analysis == "all":
+            effects = escalc(s.table, "OR")
+            design = run.dataset.studies["design"]
+            fig = funnel_plot(effects, design={x: str(design[x]) for x in effects.study},
+                              pooled=run.posterior(s.table).median(), pooled_label="Posterior median OR",
+                              title="All studies with known counts: contour-enhanced funnel plot")  # fmt: skip
+            run.figure("small_study", fig, run.fig_dir / "funnel.png",
+                       "Contour-enhanced funnel plot (Peters et al. 2008): each study's log OR (OR scale) against "
+                       "its standard error, shaded where its own test would give p < 0.01, 0.01-0.05 and 0.05-0.10; "
+                       "markers by design.")  # fmt: skip
