@@ -79,21 +79,33 @@ class FitPolicy:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netcdf")
         self._writes: list[Future] = []
 
-    def fit(self, data: Any, tp: TauPrior, ep: EffectPrior, *, label: str, name: str, **kw: Any) -> SavedFit:
+    def fit(
+        self,
+        data: Any,
+        tp: TauPrior,
+        ep: EffectPrior,
+        *,
+        label: str,
+        name: str,
+        fit_fn: FitFunction | None = None,
+        **kw: Any,
+    ) -> SavedFit:
         """Fit (or reuse an identical earlier fit with at least as many draws), save it, and return it.
 
+        ``fit_fn`` overrides the policy's fit function for this fit (e.g. the normal-normal model for effect data);
         ``kw`` goes to the fit function (``covariates``, ``draws`` and model options).
         """
-        key = content_key(getattr(self.fit_fn, "__name__", "fit"), data, kw.get("covariates"), tp, ep)
+        fit_fn = self.fit_fn if fit_fn is None else fit_fn
+        key = content_key(getattr(fit_fn, "__name__", "fit"), data, kw.get("covariates"), tp, ep)
         sampler = {**self.sampler, **({"draws": kw.pop("draws")} if "draws" in kw else {})}
         done = self._done.get(key)
         if done is not None and done.fit.settings["draws"] >= sampler.get("draws", DRAWS):
             return done
         seed = fit_seed(self.seed, key)
-        fit = self.fit_fn(data, tp, ep, seed=seed, label=label, **sampler, **kw)
+        fit = fit_fn(data, tp, ep, seed=seed, label=label, **sampler, **kw)
         if not fit.diagnostics.passed:
             sampler = {**sampler, **RETRY_SETTINGS, "draws": 2 * sampler.get("draws", DRAWS)}
-            retry = self.fit_fn(data, tp, ep, seed=(seed + 1) % (2**31 - 1), label=label, **sampler, **kw)
+            retry = fit_fn(data, tp, ep, seed=(seed + 1) % (2**31 - 1), label=label, **sampler, **kw)
             retry.settings["first_attempt_failures"] = list(fit.diagnostics.failures)
             self.retried.append((label, fit.diagnostics.failures, retry.diagnostics.passed))
             fit = retry

@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from models.bayes.absolute import ControlRisk, absolute_effect, crude_control_risk
 from models.bayes.model_averaging import average_binomial
 from models.bayes.small_study import SLOPE_SD_DEFAULT, small_study_comparison
 from models.effects import escalc
 from models.frequentist.bias import egger_lm, harbord, peters
-from models.msc.absolute import RECOVERY_OXYGEN, RECOVERY_VENTILATED, ControlRisk, absolute_effect, crude_control_risk
+from models.msc.absolute import RECOVERY_OXYGEN, RECOVERY_VENTILATED
 from models.msc.kinds import EXACT, set_result
 from models.msc.missing import missing_arm_sizes
 from models.msc.results import AnalysisResult, Kind, ResultKey

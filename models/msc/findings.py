@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from models.msc.absolute import IMPORTANT_ARR, AbsoluteEffect
+from models.bayes.absolute import IMPORTANT_ARR, AbsoluteEffect
 from models.msc.results import Kind, Results
 from models.msc.specs import EVIDENCE_BASE, PRIMARY_ANALYSIS
 

@@ -4,7 +4,8 @@ Every analysis of the job returns :class:`AnalysisResult` objects: frozen, keyed
 as ``summary.csv`` names it, the model, the tau prior and the effect prior), with a :class:`Kind` (a pooled
 analysis, one study left out, a cumulative step, an absolute effect at a stated control risk, ...), the
 :class:`Context` a reader needs (title, studies, published figure, how the posterior was obtained), the posterior
-itself and, where sampled, the fit. The report and the figures look results up in :class:`Results` by key and kind;
+itself and, where sampled, the fit. :class:`~models.toolkit.results.Kind` is the toolkit's, so both clients name
+their kinds alike. The report and the figures look results up in :class:`Results` by key and kind;
 ``summary.csv`` rows are made from them in one place, :func:`models.msc.rows.row_of`.
 """
 
@@ -12,32 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
 import pandas as pd
 
+from models.bayes.absolute import AbsoluteEffect
 from models.bayes.fit import Fit
 from models.bayes.model_averaging import ModelAverage
-from models.msc.absolute import AbsoluteEffect
 from models.msc.specs import Published
 from models.priors import PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR
-
-
-class Kind(StrEnum):
-    """What a result is an instance of (the report groups and filters by it)."""
-
-    POOLED = "pooled"
-    """A whole study set, scenario or published estimate under one model and prior pair."""
-    LEAVE_ONE_OUT = "leave_one_out"
-    CUMULATIVE = "cumulative"
-    ABSOLUTE = "absolute"
-    """The pooled result turned into deaths per 1,000 at a stated control risk."""
-    SUBGROUP = "subgroup"
-    """A meta-regression's subgroup OR (draws of a linear combination, not a model's ``mu``)."""
-    SMALL_STUDY = "small_study"
-    SINGLE_TRIAL = "single_trial"
+from models.toolkit.results import Kind
 
 
 @dataclass(frozen=True, order=True)

@@ -31,9 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from models.bayes.absolute import AbsoluteEffect
 from models.bayes.fit import Fit
 from models.bayes.posterior import Posterior
-from models.msc.absolute import AbsoluteEffect
 from models.msc.results import AnalysisResult, Kind, SubgroupDraws
 from models.msc.specs import Published
 from models.single_trial import NormalPosterior, TwoArmPosterior

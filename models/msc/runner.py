@@ -21,6 +21,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
+from models.bayes.absolute import AbsoluteEffect
 from models.bayes.diagnostics import GATES
 from models.bayes.exact_binomial import exact_binomial_normal
 from models.bayes.fit import Fit
@@ -31,7 +32,6 @@ from models.bayes.sampling import fit_binomial_normal
 from models.effects import escalc
 from models.msc import evidence, kinds
 from models.msc import figures as figs
-from models.msc.absolute import AbsoluteEffect
 from models.msc.datasets import Dataset
 from models.msc.regression import REGRESSIONS
 from models.msc.results import Kind, Results

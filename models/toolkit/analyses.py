@@ -16,11 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from models.bayes.absolute import AbsoluteEffect, absolute_effect
 from models.bayes.exact import exact_from_effects
 from models.bayes.exact_binomial import BinomialLikelihood
 from models.priors import EffectPrior, TauPrior
 from models.toolkit import kinds
-from models.toolkit.results import Result, ResultKey, summarise
+from models.toolkit.results import Kind, Result, ResultKey, summarise
 from models.toolkit.spec import Direction, MetaAnalysisSpec, PublishedEstimate
 
 BINOMIAL_EXACT = "binomial_normal_exact"
@@ -78,7 +79,7 @@ def leave_one_out(spec: MetaAnalysisSpec, tick: Tick) -> Iterator[Result]:
     for study, kept, post in kinds.leave_one_out(spec.study, lambda kept: _primary_or_none(spec, kept)):
         if post is not None:
             key = _key(model, spec.tau_prior, spec.effect_prior, f"without {study}")
-            yield summarise(post, key, spec.direction, len(kept))
+            yield summarise(post, key, spec.direction, len(kept), kind=Kind.LEAVE_ONE_OUT, subject=study)
         tick()
 
 
@@ -103,7 +104,7 @@ def cumulative(spec: MetaAnalysisSpec, tick: Tick) -> Iterator[CumulativeStep]:
         if cum.posterior is not None:
             variant = f"cumulative {step:03d} {cum.year} {added}"
             result = summarise(cum.posterior, _key(model, spec.tau_prior, spec.effect_prior, variant), spec.direction,
-                               step)  # fmt: skip
+                               step, kind=Kind.CUMULATIVE, subject=f"{cum.year} {added}")  # fmt: skip
             yield CumulativeStep(cum.year, added, result)
         tick()
 
@@ -121,9 +122,17 @@ def published_results(
     grid = kinds.published_estimate(published.estimate, published.ci_low, published.ci_high, published.measure, taus,
                                     effects, fixed_effect_k=fixed_effect_k)  # fmt: skip
     for tau, effect, post in grid:
-        yield summarise(
-            post, _key(model, tau, effect, "published"), direction, 1 if fixed_effect_k is None else fixed_effect_k
-        )
+        k = 1 if fixed_effect_k is None else fixed_effect_k
+        yield summarise(post, _key(model, tau, effect, "published"), direction, k, kind=Kind.PUBLISHED)
+
+
+def absolute_effects(spec: MetaAnalysisSpec) -> tuple[AbsoluteEffect, ...]:
+    """The primary model's pooled effect (primary priors, all studies) at each of the spec's stated control risks."""
+    risks = spec.absolute_control_risks
+    if not risks:
+        return ()
+    post = _primary_posterior(spec, list(spec.study))
+    return tuple(absolute_effect(post, risk) for risk in risks)
 
 
 def observed_effects(spec: MetaAnalysisSpec) -> dict[str, tuple[float, float, float]]:

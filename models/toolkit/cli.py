@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from models.atomic import OutputFolderError, check_output_folder, commit_staging, open_staging
+from models.bayes.absolute import ControlRisk
 from models.cli import Interrupts, OneLineParser, error, int_at_least, run_script, seed_value
 from models.effects import MEASURES
 from models.toolkit.prior_grid import PriorError, list_priors, parse_tau_prior, primary_priors, prior_grid
@@ -46,6 +47,19 @@ def _finite(text: str) -> float:
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"must be finite; got {text!r}")
     return value
+
+
+def _control_risk(text: str) -> ControlRisk:
+    value, _, label = text.partition(":")
+    try:
+        risk = float(value)
+    except ValueError:
+        message = f"must be a risk between 0 and 1 (optionally ':label'); got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
+    if not 0.0 < risk < 1.0:
+        raise argparse.ArgumentTypeError(f"must be a risk strictly between 0 and 1; got {text!r}")
+    label = label.strip() or f"stated control risk {risk:g}"
+    return ControlRisk(f"stated_{risk:g}", risk, label, "given with --control-risk")
 
 
 def _prior_options(parser: argparse.ArgumentParser) -> None:
@@ -84,6 +98,9 @@ def fit_parser() -> OneLineParser:
     parser.add_argument("--favours", type=_favours, default=("treatment", "control"), metavar="TREATMENT,CONTROL",
                         help="names of the experimental and control arms (default: treatment,control)")  # fmt: skip
     parser.add_argument("--published", metavar="'OR 0.74 [0.55, 0.99]'", help="the published pooled estimate")
+    parser.add_argument("--control-risk", type=_control_risk, action="append", default=[], metavar="RISK[:LABEL]",
+                        help="a control-arm risk (0-1) at which to state absolute effects, e.g. '0.414:ventilated' "
+                             "(repeatable; the data's crude control risk is always given)")  # fmt: skip
     parser.add_argument("--covariate", action="append", default=[], metavar="COLUMN", help="numeric covariate column")
     parser.add_argument("--title", help="title of the report (default: the file name)")
     parser.add_argument("--results", help="output folder (default: <file stem>_reanalysis)")
@@ -117,6 +134,7 @@ def build_spec(args: argparse.Namespace) -> MetaAnalysisSpec:
         year=study_file.year,
         design=study_file.design,
         covariates=study_file.covariates,
+        control_risks=tuple(args.control_risk),
     )
 
 

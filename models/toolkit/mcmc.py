@@ -3,6 +3,9 @@
 One fit under the primary priors: binomial-normal on the arm counts when there are counts (and a ratio measure),
 normal-normal on the effect table otherwise; and, when covariates are named, one meta-regression with the
 covariates standardised (slopes per SD; 0/1 covariates only centred). ``quick`` settings are a smoke test.
+Fits go through the fitting policy the MSC job uses (:class:`models.bayes.policy.FitPolicy`: seed from the run seed
+and the fit's content, one retry with target_accept 0.99 and twice the draws when a fit fails its gates, saving in
+the background).
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ import pandas as pd
 
 from models.bayes.diagnostics import GATES
 from models.bayes.fit import Fit
+from models.bayes.policy import FitPolicy
 from models.bayes.sampling import fit_binomial_normal, fit_normal_normal
 from models.toolkit.analyses import uses_counts
-from models.toolkit.results import ALL_STUDIES, Result, ResultKey, summarise
+from models.toolkit.results import ALL_STUDIES, Kind, Result, ResultKey, summarise
 from models.toolkit.spec import MetaAnalysisSpec
 
 QUICK = {"draws": 300, "tune": 300, "chains": 2, "gates": {"rhat_max": 1.05, "ess_min": 100, "divergences_max": 0}}
@@ -39,30 +43,24 @@ class SampledFit:
         return "passed" if self.fit.diagnostics.passed else "failed"
 
 
-def _settings(quick: bool, seed: int) -> dict:
-    return {**(QUICK if quick else FULL), "seed": seed}
+def policy(out: Path, *, quick: bool, seed: int) -> FitPolicy:
+    """The fitting policy of one ``fit`` run: fits saved under ``out/fits/``."""
+    return FitPolicy(fit_binomial_normal, seed=seed, sampler=QUICK if quick else FULL, fit_dir=out / "fits")
 
 
-def _fit(spec: MetaAnalysisSpec, covariates: pd.DataFrame | None, settings: dict, label: str) -> Fit:
-    if uses_counts(spec):
-        return fit_binomial_normal(
-            spec.counts, spec.tau_prior, spec.effect_prior, covariates=covariates, label=label, **settings
-        )
-    return fit_normal_normal(
-        spec.effects, spec.tau_prior, spec.effect_prior, covariates=covariates, label=label, **settings
-    )
+def _fit(spec: MetaAnalysisSpec, covariates: pd.DataFrame | None, fits: FitPolicy, label: str, name: str):
+    """The model of ``spec`` (binomial-normal on counts, normal-normal on effects) through the fitting policy."""
+    counts = uses_counts(spec)
+    model = "binomial_normal" if counts else "normal_normal"
+    return fits.fit(spec.counts if counts else spec.effects, spec.tau_prior, spec.effect_prior, label=label,
+                    name=f"{model}__{name}", covariates=covariates,
+                    fit_fn=fit_binomial_normal if counts else fit_normal_normal)  # fmt: skip
 
 
-def _save(fit: Fit, out: Path, name: str) -> str:
-    (out / "fits").mkdir(parents=True, exist_ok=True)
-    fit.save(out / "fits" / name)
-    return f"fits/{name}"
-
-
-def primary_fit(spec: MetaAnalysisSpec, out: Path, *, quick: bool, seed: int) -> SampledFit:
+def primary_fit(spec: MetaAnalysisSpec, fits: FitPolicy, *, seed: int) -> SampledFit:
     """The model under the primary priors, all studies; saved as ``fits/<model>__primary.nc``."""
-    fit = _fit(spec, None, _settings(quick, seed), f"{spec.title}: primary priors")
-    path = _save(fit, out, f"{fit.model}__primary.nc")
+    saved = _fit(spec, None, fits, f"{spec.title}: primary priors", "primary")
+    fit, path = saved.fit, saved.path
     gate = "passed" if fit.diagnostics.passed else "failed"
     key = ResultKey(fit.model, spec.tau_prior.key, spec.effect_prior.key, ALL_STUDIES)
     k = spec.k if fit.model == "binomial_normal" else spec.effects.k
@@ -75,14 +73,14 @@ def _quantiles(x: np.ndarray) -> tuple[float, float, float]:
     return float(med), float(lo), float(hi)
 
 
-def regression_fit(spec: MetaAnalysisSpec, out: Path, *, quick: bool, seed: int) -> SampledFit:
+def regression_fit(spec: MetaAnalysisSpec, fits: FitPolicy, *, seed: int) -> SampledFit:
     """Meta-regression on the spec's covariates: the pooled effect at the covariates' mean and one slope each."""
     studies = spec.study if uses_counts(spec) else spec.effects.study
     index = [spec.study.index(s) for s in studies]
     columns = {c.name: c.standardised()[index] for c in spec.covariates}
     covariates = pd.DataFrame(columns, index=list(studies))
-    fit = _fit(spec, covariates, _settings(quick, seed), f"{spec.title}: meta-regression")
-    path = _save(fit, out, f"{fit.model}__regression.nc")
+    saved = _fit(spec, covariates, fits, f"{spec.title}: meta-regression", "regression")
+    fit, path = saved.fit, saved.path
     gate = "passed" if fit.diagnostics.passed else "failed"
     model = f"{fit.model}_regression"
     at_mean = summarise(
@@ -92,6 +90,8 @@ def regression_fit(spec: MetaAnalysisSpec, out: Path, *, quick: bool, seed: int)
         len(studies),
         gate=gate,
         fit_file=path,
+        kind=Kind.REGRESSION,
+        subject="at covariate means",
     )
     posterior = fit.idata["posterior"].to_dataset()
     tau = posterior["tau"].to_numpy().ravel()
@@ -119,6 +119,8 @@ def regression_fit(spec: MetaAnalysisSpec, out: Path, *, quick: bool, seed: int)
                 pred_high=math.nan,
                 gate=gate,
                 fit_file=path,
+                kind=Kind.REGRESSION,
+                subject=f"slope per SD of {name}",
             )
         )
     return SampledFit(fit, path, tuple(results))

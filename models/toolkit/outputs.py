@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from models.atomic import write_text
+from models.bayes.absolute import AbsoluteEffect
 from models.bayes.fit import package_versions
 from models.toolkit import figures, report
 from models.toolkit.pipeline import Reanalysis
@@ -22,6 +23,24 @@ def json_object(run: Reanalysis, results_dir: Path) -> dict:
         "primary": to_record(run.primary),
         "failed_fits": [f.path for f in run.failed_fits],
         "results": [to_record(r) for r in sorted(run.results, key=lambda r: r.key)],
+        "absolute": [absolute_record(a) for a in run.absolute],
+    }
+
+
+def absolute_record(effect: AbsoluteEffect) -> dict:
+    """An absolute effect as JSON: the control risk and its source, events per 1,000 with treatment and the
+    difference per 1,000 (median, 95% CrI), P(at least 10/20/50 fewer per 1,000)."""
+    return {
+        "control_risk": effect.control.risk,
+        "control_risk_label": effect.control.label,
+        "control_risk_source": effect.control.source,
+        "events_per_1000": effect.deaths_median,
+        "events_per_1000_low": effect.deaths_low,
+        "events_per_1000_high": effect.deaths_high,
+        "difference_per_1000": effect.difference_median,
+        "difference_per_1000_low": effect.difference_low,
+        "difference_per_1000_high": effect.difference_high,
+        **{f"p_at_least_{1000 * x:.0f}_fewer_per_1000": p for x, p in effect.p_arr.items()},
     }
 
 

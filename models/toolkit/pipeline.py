@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from models.bayes.absolute import AbsoluteEffect
 from models.priors import EffectPrior, TauPrior
 from models.toolkit import analyses, mcmc
 from models.toolkit.prior_grid import prior_grid
@@ -43,6 +44,10 @@ class Reanalysis:
     cumulative: tuple[analyses.CumulativeStep, ...]
     fits: tuple[mcmc.SampledFit, ...]
     wall_seconds: float
+    retried: tuple[tuple[str, tuple[str, ...], bool], ...] = ()
+    """Fits that failed their gates at the first attempt: (label, failures, whether the retry passed)."""
+    absolute: tuple[AbsoluteEffect, ...] = ()
+    """The primary model's pooled effect at each stated control risk (events per 1,000)."""
 
     @property
     def primary(self) -> Result:
@@ -76,15 +81,25 @@ def reanalyse(spec: MetaAnalysisSpec, settings: RunSettings, out: Path) -> Reana
         results += [s.result for s in steps]
         if spec.published is not None:
             results += analyses.published_results(spec.published, spec.direction, taus, effects)
+        absolute = analyses.absolute_effects(spec)
         fits = []
         if settings.mcmc:
-            bar.set_postfix_str("MCMC, primary priors")
-            fits.append(mcmc.primary_fit(spec, out, quick=settings.quick, seed=settings.seed))
-            tick()
-            if spec.covariates:
-                bar.set_postfix_str("MCMC, meta-regression")
-                fits.append(mcmc.regression_fit(spec, out, quick=settings.quick, seed=settings.seed))
+            policy = mcmc.policy(out, quick=settings.quick, seed=settings.seed)
+            try:
+                bar.set_postfix_str("MCMC, primary priors")
+                fits.append(mcmc.primary_fit(spec, policy, seed=settings.seed))
                 tick()
+                if spec.covariates:
+                    bar.set_postfix_str("MCMC, meta-regression")
+                    fits.append(mcmc.regression_fit(spec, policy, seed=settings.seed))
+                    tick()
+            finally:
+                policy.wait()
+            policy.check_writes()
+            retried = tuple(policy.retried)
+        else:
+            retried = ()
         for fit in fits:
             results += fit.results
-    return Reanalysis(spec, settings, taus, effects, tuple(results), steps, tuple(fits), time.perf_counter() - started)
+    return Reanalysis(spec, settings, taus, effects, tuple(results), steps, tuple(fits), time.perf_counter() - started,
+                      retried, absolute)  # fmt: skip

@@ -12,9 +12,10 @@ from pathlib import Path
 import pandas as pd
 
 from models.report import Report
+from models.report.sensitivity import fmt_probability
 from models.toolkit import analyses
 from models.toolkit.pipeline import Reanalysis
-from models.toolkit.results import ALL_STUDIES, Result, find
+from models.toolkit.results import ALL_STUDIES, Kind, Result, find
 
 
 def _effect(r: Result) -> str:
@@ -35,15 +36,56 @@ def bottom_line(run: Reanalysis) -> str:
     important = ""
     if r.p_important is not None:
         op = ">" if spec.higher_is_benefit else "<"
-        important = f" P(important benefit, {r.measure} {op} {spec.important:g}) = **{r.p_important:.2f}**."
+        p_important = fmt_probability(r.p_important)
+        important = f" P(important benefit, {r.measure} {op} {spec.important:g}) = **{p_important}**."
     favours = f"{spec.favours[0]}" if not spec.higher_is_benefit else f"{spec.favours[1]}"
     return (
         f"Across {r.k} studies, the probability that the pooled effect favours {favours} (P({_benefit_word(run)})) is "
-        f"**{r.p_benefit:.2f}**; pooled {_effect(r)}.{important} Between-study SD tau {r.tau_median:.2f} "
-        f"(95% CrI {r.tau_low:.2f} to {r.tau_high:.2f}); a new study's true effect lies in "
-        f"{r.reported(r.pred_low):.2f} to {r.reported(r.pred_high):.2f} (95% prediction interval). "
+        f"**{fmt_probability(r.p_benefit)}**; pooled {_effect(r)}.{important} Between-study SD tau {r.tau_median:.2f} "
+        f"(95% CrI {r.tau_low:.2f} to {r.tau_high:.2f}); the true effect in a new setting lies in "
+        f"{r.reported(r.pred_low):.2f} to {r.reported(r.pred_high):.2f} (95% prediction interval)."
+        f"{_absolute_sentence(run)} "
         f"Model: {r.key.model.replace('_', '-')}; priors: {spec.tau_prior.label}, {spec.effect_prior.label}."
     )
+
+
+def _per_1000(low: float, high: float) -> str:
+    """A 95% CrI of a difference per 1,000 in words: '170 fewer to 22 more'."""
+
+    def words(x: float) -> str:
+        return f"{abs(x):.0f} {'fewer' if x < 0 else 'more'}"
+
+    return f"{words(low)} to {words(high)}"
+
+
+def _absolute_sentence(run: Reanalysis) -> str:
+    """The pooled effect per 1,000 patients at the first stated control risk (the data's crude control risk)."""
+    if not run.absolute:
+        return ""
+    a = run.absolute[0]
+    treated = run.spec.arms[0]
+    return (
+        f" At a control risk of {a.control_per_1000:.0f} per 1,000 ({a.control.label}), that is "
+        f"{a.deaths_median:.0f} per 1,000 with {treated}: {abs(a.difference_median):.0f} "
+        f"{'fewer' if a.difference_median < 0 else 'more'} per 1,000 (95% CrI "
+        f"{_per_1000(a.difference_low, a.difference_high)}); P(at least 20 fewer per 1,000) = "
+        f"{fmt_probability(a.p_important)}."
+    )
+
+
+def absolute_table(run: Reanalysis) -> pd.DataFrame:
+    """Events per 1,000 with treatment and the difference at every stated control risk (primary model, 95% CrI)."""
+    rows = []
+    for a in run.absolute:
+        rows.append({
+            "control risk per 1,000": f"{a.control_per_1000:.0f} ({a.control.label}; {a.control.source})",
+            f"with {run.spec.arms[0]} per 1,000": f"{a.deaths_median:.0f} ({a.deaths_low:.0f} to {a.deaths_high:.0f})",
+            "difference per 1,000": f"{a.difference_median:+.0f} ({_per_1000(a.difference_low, a.difference_high)})",
+            "P(>= 10 fewer)": fmt_probability(a.p_arr[0.01]),
+            "P(>= 20 fewer)": fmt_probability(a.p_arr[0.02]),
+            "P(>= 50 fewer)": fmt_probability(a.p_arr[0.05]),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 def _table(results: list[Result], first: str, label) -> pd.DataFrame:
@@ -55,7 +97,7 @@ def _table(results: list[Result], first: str, label) -> pd.DataFrame:
                 "k": r.k,
                 "median": r.reported(r.mu_median),
                 "95% CrI": f"{r.reported(r.mu_low):.2f} to {r.reported(r.mu_high):.2f}",
-                "P(benefit)": r.p_benefit,
+                "P(benefit)": fmt_probability(r.p_benefit),
                 "tau": r.tau_median,
                 "95% PI": f"{r.reported(r.pred_low):.2f} to {r.reported(r.pred_high):.2f}",
             }
@@ -72,6 +114,9 @@ def build(run: Reanalysis, figures: dict[str, Path]) -> Report:
         report.add_callout("Quick run (few draws, relaxed gates): a smoke test, not results.", "warning")
     for fit in run.failed_fits:
         report.add_callout(f"MCMC fit {fit.path} FAILED its gates: {'; '.join(fit.fit.diagnostics.failures)}", "error")
+    if run.absolute:
+        report.add_heading("Absolute effects")
+        report.add_table(absolute_table(run), f"{analyses.primary_model(spec)}, primary priors; 95% CrI")
     if run.fits:
         report.add_heading("MCMC check")
         rows = [
@@ -85,6 +130,12 @@ def build(run: Reanalysis, figures: dict[str, Path]) -> Report:
             for f in run.fits
         ]
         report.add_table(pd.DataFrame(rows), "MCMC fits under the primary priors (ArviZ NetCDF files)")
+        for label, failures, passed in run.retried:
+            report.add_paragraph(
+                f"{label}: the first attempt failed its gates ({'; '.join(failures)}) and was not used; the fit above "
+                f"is a retry with a new seed, twice the draws and target_accept 0.99, which "
+                f"{'passed' if passed else 'FAILED as well'}."
+            )
     model = analyses.primary_model(spec)
     report.add_heading("Prior sensitivity")
     grid = find(run.results, model=model, variant=ALL_STUDIES)
@@ -98,18 +149,15 @@ def build(run: Reanalysis, figures: dict[str, Path]) -> Report:
         report.add_table(
             _table(nn, "model", lambda r: r.key.model), "Normal-normal model on the effect table, primary priors"
         )
-    loo = [r for r in find(run.results, model=model) if r.key.variant.startswith("without ")]
+    loo = find(run.results, model=model, kind=Kind.LEAVE_ONE_OUT)
     if loo:
         report.add_heading("Leave one out")
-        report.add_table(
-            _table(loo, "left out", lambda r: r.key.variant.removeprefix("without ")), "Primary model and priors"
-        )
+        report.add_table(_table(loo, "left out", lambda r: r.subject), "Primary model and priors")
     if run.cumulative:
         report.add_heading("Evidence over time")
         steps = [s.result for s in run.cumulative]
-        labels = {s.result.key.variant: f"{s.year} {s.study}" for s in run.cumulative}
-        report.add_table(_table(steps, "up to", lambda r: labels[r.key.variant]), "Cumulative by year")
-    pub = [r for r in run.results if r.key.variant == "published"]
+        report.add_table(_table(steps, "up to", lambda r: r.subject), "Cumulative by year")
+    pub = find(run.results, kind=Kind.PUBLISHED)
     if pub:
         report.add_heading("The published estimate, reanalysed")
         report.add_paragraph(f"{spec.published} taken at face value as the pooled effect (summary-level posterior).")
@@ -117,10 +165,10 @@ def build(run: Reanalysis, figures: dict[str, Path]) -> Report:
             _table(pub, "tau prior / effect prior", lambda r: f"{r.key.tau_prior} / {r.key.effect_prior}"),
             "Summary-level posterior under every prior pair",
         )
-    reg = [r for f in run.fits for r in f.results if r.key.model.endswith("_regression")]
+    reg = find((r for f in run.fits for r in f.results), kind=Kind.REGRESSION)
     if reg:
         report.add_heading("Meta-regression")
-        report.add_table(_table(reg, "term", lambda r: r.key.variant), "Covariates standardised; slopes per SD")
+        report.add_table(_table(reg, "term", lambda r: r.subject), "Covariates standardised; slopes per SD")
     report.add_heading("Figures")
     captions = {
         "forest": "Observed and shrunken study effects, pooled effect, 95% prediction interval",

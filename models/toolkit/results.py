@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 
 import pandas as pd
 
@@ -19,6 +20,25 @@ from models.bayes.posterior import Posterior
 from models.toolkit.spec import Direction
 
 ALL_STUDIES = "all_studies"
+
+
+class Kind(StrEnum):
+    """What a result is an instance of; reports and figures select results by kind, never by parsing labels."""
+
+    POOLED = "pooled"
+    """A whole study set or scenario under one model and prior pair."""
+    LEAVE_ONE_OUT = "leave_one_out"
+    CUMULATIVE = "cumulative"
+    PUBLISHED = "published"
+    """A published pooled estimate reanalysed at summary level."""
+    REGRESSION = "regression"
+    """A meta-regression's pooled effect at the covariate means or one of its slopes."""
+    ABSOLUTE = "absolute"
+    """A pooled result turned into events per 1,000 at a stated control risk."""
+    SUBGROUP = "subgroup"
+    """A meta-regression's subgroup effect (draws of a linear combination, not a model's ``mu``)."""
+    SMALL_STUDY = "small_study"
+    SINGLE_TRIAL = "single_trial"
 
 
 @dataclass(frozen=True, order=True)
@@ -51,6 +71,9 @@ class Result:
     pred_high: float
     gate: str | None = None
     fit_file: str | None = None
+    kind: Kind = Kind.POOLED
+    subject: str = ""
+    """What the kind is about: the study left out, the cumulative step ("2004 Smith"), the regression term."""
 
     @property
     def is_ratio(self) -> bool:
@@ -69,6 +92,8 @@ def summarise(
     *,
     gate: str | None = None,
     fit_file: str | None = None,
+    kind: Kind = Kind.POOLED,
+    subject: str = "",
 ) -> Result:
     """The :class:`Result` of a posterior (exact or MCMC): P(benefit) and P(important) in ``direction``."""
     ratio = post.measure in ("OR", "RR")
@@ -96,6 +121,8 @@ def summarise(
         pred_high=to_analysis(pred.high),
         gate=gate,
         fit_file=fit_file,
+        kind=kind,
+        subject=subject,
     )
 
 
@@ -131,5 +158,6 @@ def summary_frame(results: Iterable[Result]) -> pd.DataFrame:
 
 
 def find(results: Iterable[Result], **where: str) -> list[Result]:
-    """Results whose key fields equal ``where`` (e.g. ``model="normal_normal_exact"``)."""
-    return [r for r in results if all(getattr(r.key, f) == v for f, v in where.items())]
+    """Results whose key fields (or ``kind``) equal ``where``, e.g. ``model="normal_normal_exact"``,
+    ``kind=Kind.LEAVE_ONE_OUT``."""
+    return [r for r in results if all(getattr(r if f == "kind" else r.key, f) == v for f, v in where.items())]

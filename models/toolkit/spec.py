@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from models.bayes.absolute import ControlRisk, crude_control_risk
 from models.effects import MEASURES, RATIO_MEASURES, EffectTable
 from models.priors import EffectPrior, TauPrior
 from models.tables import BinaryTable
@@ -123,6 +124,9 @@ class MetaAnalysisSpec:
         Per study, in the order of :attr:`study`; ``year`` orders the cumulative analysis.
     covariates : tuple of Covariate
         Numeric study-level covariates for meta-regression.
+    control_risks : tuple of ControlRisk
+        Control-arm risks stated by the user (``--control-risk``) at which absolute effects are given, besides the
+        crude control risk of the data (see :attr:`absolute_control_risks`).
     """
 
     title: str
@@ -138,6 +142,7 @@ class MetaAnalysisSpec:
     year: tuple[int, ...] | None = None
     design: tuple[str, ...] | None = None
     covariates: tuple[Covariate, ...] = ()
+    control_risks: tuple[ControlRisk, ...] = ()
 
     def __post_init__(self) -> None:
         if self.measure not in MEASURES:
@@ -184,6 +189,20 @@ class MetaAnalysisSpec:
         """Who an effect below / above the null favours (left, right of a forest plot's axis)."""
         treatment, control = self.arms
         return (control, treatment) if self.higher_is_benefit else (treatment, control)
+
+    @property
+    def absolute_control_risks(self) -> tuple[ControlRisk, ...]:
+        """The control risks of the absolute effects: the crude risk of the pooled control arms (2x2 data), then the
+        user's. None for continuous measures, and none when higher is benefit (the absolute effects count events
+        avoided, so they are defined for harmful events such as deaths)."""
+        if not self.is_ratio or self.higher_is_benefit:
+            return ()
+        crude: tuple[ControlRisk, ...] = ()
+        if self.counts is not None and 0 < self.counts.e_c.sum() < self.counts.n_c.sum():
+            e_c, n_c = float(self.counts.e_c.sum()), float(self.counts.n_c.sum())
+            crude = (crude_control_risk(e_c, n_c, key="crude", label="crude risk of the pooled control arms",
+                                        source=f"{e_c:.0f} of {n_c:.0f} control patients in the data"),)  # fmt: skip
+        return crude + self.control_risks
 
     @property
     def direction(self) -> Direction:

@@ -12,9 +12,10 @@ import json
 from pathlib import Path
 
 import pytest
+from tolerances import TOLERANCE
 
 REFERENCE_DIR = Path(__file__).resolve().parents[1] / "reference"
-REL_TOL = 1e-6
+REL_TOL = TOLERANCE["metafor"]
 ABS_FLOOR = 1e-12
 
 # JSON key -> PooledResult attribute

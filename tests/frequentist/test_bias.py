@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tolerances import TOLERANCE
 
 from models.effects import EffectTable, escalc
 from models.frequentist.bias import egger, egger_lm, harbord, peters
@@ -29,7 +30,7 @@ from models.frequentist.result import RegressionBiasResult
 from models.tables import BinaryTable
 
 REFERENCE_DIR = Path(__file__).resolve().parents[1] / "reference"
-REL_TOL = 1e-6
+REL_TOL = TOLERANCE["metafor"]
 DATASETS = ("bcg", "hine1989", "msc_mortality")
 FIELDS = {
     "intercept": "intercept",

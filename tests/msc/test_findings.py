@@ -61,7 +61,8 @@ def test_new_setting_probability_is_worded_as_a_true_effect_not_a_new_study():
 
 
 def test_bottom_line_quotes_the_randomised_result_and_published_totals_first():
-    from models.msc.absolute import RECOVERY_VENTILATED, absolute_effect
+    from models.bayes.absolute import absolute_effect
+    from models.msc.absolute import RECOVERY_VENTILATED
 
     results = _hierarchy_results()
     primary, totals = results.get(HIERARCHY[0].analysis_id, HIERARCHY[0].model), results.get(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tolerances import TOLERANCE
 
 from models.bayes.exact import exact_normal_normal
 from models.priors import EFFECT_PRESETS, TAU_PRESETS
@@ -23,7 +24,7 @@ from models.toolkit.cli import main
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 BCG = REFERENCE / "bcg.csv"
 NORMAND = REFERENCE / "normand1999.csv"
-TOL = {"posterior": 1e-6, "metafor": 1e-6}  # same quadrature on both sides; metafor numbers to 1e-6 relative
+TOL = {"posterior": TOLERANCE["same_computation"], "metafor": TOLERANCE["metafor"]}
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -153,3 +154,38 @@ def test_list_priors_names_every_preset_with_its_source(capsys) -> None:
     out = capsys.readouterr().out
     for key, prior in TAU_PRESETS.items():
         assert key in out and prior.citation in out
+
+
+def test_absolute_effects_follow_the_pooled_or_at_each_stated_control_risk(tmp_path, capsys) -> None:
+    """Closed form: at control risk p_c, an OR gives expit(logit(p_c) + log OR) with treatment (the OR's median and
+    95% limits map to the risk's, a monotone transform); the crude control risk is sum(e_c) / sum(n_c) of bcg."""
+    payload = _fit([str(BCG), "--results", str(tmp_path / "r"), "--control-risk", "0.3:stated"], capsys)
+    rows = _rows(BCG)
+    crude = sum(float(r["e_c"]) for r in rows) / sum(float(r["n_c"]) for r in rows)
+    first, stated = payload["absolute"]
+    assert first["control_risk"] == pytest.approx(crude, rel=TOLERANCE["closed_form"])
+    assert stated["control_risk"] == 0.3 and stated["control_risk_label"] == "stated"
+    primary = payload["primary"]
+    for a in (first, stated):
+        p_c = a["control_risk"]
+        for field, mu in (("", "mu_median"), ("_low", "mu_low"), ("_high", "mu_high")):
+            expected = 1000 / (1 + math.exp(-(math.log(p_c / (1 - p_c)) + primary[mu])))
+            assert a[f"events_per_1000{field}"] == pytest.approx(expected, rel=1e-6)
+            assert a[f"difference_per_1000{field}"] == pytest.approx(expected - 1000 * p_c, abs=1e-6)
+        # P(at least 20 fewer per 1,000) cannot exceed P(any benefit)
+        assert a["p_at_least_20_fewer_per_1000"] <= primary["p_benefit"] + 1e-12
+
+
+def test_no_absolute_effects_when_higher_is_benefit(tmp_path, capsys) -> None:
+    payload = _fit([str(BCG), "--results", str(tmp_path / "r"), "--higher-is-benefit"], capsys)
+    assert payload["absolute"] == []
+
+
+@pytest.mark.parametrize("risk", ["1.5", "0", "x", "nan"])
+def test_bad_control_risk_is_one_line_and_exit_2(tmp_path, capsys, risk) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["fit", str(BCG), "--control-risk", risk, "--results", str(tmp_path / "r")])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--control-risk" in err[0]
+    assert not (tmp_path / "r").exists()

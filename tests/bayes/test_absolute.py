@@ -6,14 +6,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from models.bayes.absolute import ControlRisk, absolute_effect, ratio_for_rr, risk_with_treatment
 from models.bayes.exact import exact_normal_normal
-from models.msc.absolute import (
-    RECOVERY_VENTILATED,
-    ControlRisk,
-    absolute_effect,
-    ratio_for_rr,
-    risk_with_treatment,
-)
+from models.msc.absolute import RECOVERY_VENTILATED
 from models.priors import EffectPrior, TauPrior
 
 
