@@ -24,6 +24,7 @@ from models.atomic import OutputFolderError, check_output_folder, commit_staging
 from models.bayes.absolute import ControlRisk
 from models.cli import Interrupts, OneLineParser, error, int_at_least, run_script, seed_value
 from models.effects import MEASURES
+from models.report.sensitivity import fmt_probability
 from models.toolkit.prior_grid import PriorError, list_priors, parse_tau_prior, primary_priors, prior_grid
 from models.toolkit.spec import Direction, MetaAnalysisSpec, PublishedEstimate, SpecError
 from models.validation import DataValidationError
@@ -231,6 +232,8 @@ def published_main(argv: list[str]) -> int:
     ]
     if published.is_ratio:
         table[["pred_low", "pred_high"]] = table[["pred_low", "pred_high"]].map(math.exp)
+    for column in ("p_benefit", "p_important"):  # probabilities with the precision they have ("> 0.999")
+        table[column] = [fmt_probability(p) if p is not None else "n/a" for p in table[column]]
     how = "" if args.fixed_effect_k is None else f" (fixed-effect CI, k = {args.fixed_effect_k})"
     print(f"{published}: summary-level posterior{how}")
     print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))

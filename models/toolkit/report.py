@@ -81,9 +81,9 @@ def absolute_table(run: Reanalysis) -> pd.DataFrame:
             "control risk per 1,000": f"{a.control_per_1000:.0f} ({a.control.label}; {a.control.source})",
             f"with {run.spec.arms[0]} per 1,000": f"{a.deaths_median:.0f} ({a.deaths_low:.0f} to {a.deaths_high:.0f})",
             "difference per 1,000": f"{a.difference_median:+.0f} ({_per_1000(a.difference_low, a.difference_high)})",
-            "P(>= 10 fewer)": fmt_probability(a.p_arr[0.01]),
-            "P(>= 20 fewer)": fmt_probability(a.p_arr[0.02]),
-            "P(>= 50 fewer)": fmt_probability(a.p_arr[0.05]),
+            "P(≥ 10 fewer)": fmt_probability(a.p_arr[0.01]),
+            "P(≥ 20 fewer)": fmt_probability(a.p_arr[0.02]),
+            "P(≥ 50 fewer)": fmt_probability(a.p_arr[0.05]),
         })  # fmt: skip
     return pd.DataFrame(rows)
 

@@ -201,7 +201,7 @@ class MetaAnalysisSpec:
         if self.counts is not None and 0 < self.counts.e_c.sum() < self.counts.n_c.sum():
             e_c, n_c = float(self.counts.e_c.sum()), float(self.counts.n_c.sum())
             crude = (crude_control_risk(e_c, n_c, key="crude", label="crude risk of the pooled control arms",
-                                        source=f"{e_c:.0f} of {n_c:.0f} control patients in the data"),)  # fmt: skip
+                                        source=f"{e_c:,.0f} of {n_c:,.0f} control patients in the data"),)  # fmt: skip
         return crude + self.control_risks
 
     @property
