@@ -20,7 +20,7 @@ from models.msc.kinds import EXACT, set_result
 from models.msc.missing import missing_arm_sizes
 from models.msc.results import AnalysisResult, Kind, ResultKey
 from models.msc.specs import BINARY_TAU_PRESETS, EFFECT_PRESETS_GRID, EVIDENCE_BASE, PRIMARY_ANALYSIS, StudySet
-from models.msc.totals import allocations, implied_missing_deaths
+from models.msc.totals import TotalsScenario, allocations, implied_missing_deaths
 from models.priors import (
     BIAS_PRESETS,
     PRIMARY_BIAS_PRIOR,
@@ -69,12 +69,10 @@ def published_totals(run: Run) -> None:
         return
     n_t, n_c = sizes
     implied = implied_missing_deaths(base.table, n_t, n_c, **SCRT_TOTALS)
-    run.result.totals["implied"] = implied
     tp, ep = run.primary()
     bias = BIAS_PRESETS[PRIMARY_BIAS_PRIOR]
     spreads = allocations(base.table, base.missing, n_t, n_c, implied.deaths_t, implied.deaths_c)
-    run.result.totals["proportional"] = spreads[0].table
-    run.result.totals["spreads"] = tuple(alloc.key for alloc in spreads)
+    run.result.totals = TotalsScenario(implied, tuple(alloc.key for alloc in spreads), spreads[0].table)
     for alloc in spreads:
         for model, b in (("binomial_normal_exact_nrs_bias", bias), ("binomial_normal_exact", None)):
             post = run.posterior(alloc.table, b)
@@ -106,10 +104,9 @@ def primary_summaries(run: Run) -> None:
         (f"{EVIDENCE_BASE}/nrs_bias", "binomial_normal_exact", bias, None),
         (f"{EVIDENCE_BASE}/all", "binomial_normal_exact", None, None),
     ]
-    proportional = run.result.totals.get("proportional")
-    if proportional is not None:
+    if run.result.totals is not None:
         targets.append((f"{EVIDENCE_BASE}/published_totals/proportional", "binomial_normal_exact_nrs_bias", bias,
-                        proportional))  # fmt: skip
+                        run.result.totals.proportional))  # fmt: skip
     tp, ep = run.primary()
     controls = control_risks(run)
     all_studies = run.sets[f"{EVIDENCE_BASE}/all"]

@@ -193,7 +193,7 @@ def missing_studies(run: Run, s: StudySet) -> None:
     )
     run.result.tipping[s.key] = text
     scenarios = ()
-    totals = run.result.totals.get("implied")
+    totals = None if run.result.totals is None else run.result.totals.implied
     if totals is not None and s.document == "scrt2026":
         scenarios = (("published totals", totals.deaths_t, totals.deaths_c),)
     fig = figs.tipping_map(grid, scenarios=scenarios, arm_sizes=(int(n_t.sum()), int(n_c.sum())),

@@ -310,16 +310,16 @@ def _evidence_base(report: Report, result: RunResult) -> None:
 
 
 def _published_totals(report: Report, result: RunResult) -> None:
-    implied = result.totals.get("implied")
-    if implied is None:
+    if result.totals is None:
         return
+    implied = result.totals.implied
     report.add_heading("What the published totals say about the 9 studies without death counts", 3)
     report.add_paragraph(implied.arithmetic() + " Only the totals are known, so the table shows the answer under "
                          "several spreads of those deaths over the 9 studies; the spreads that pile deaths into the "
                          "largest or smallest studies are bounding choices by rule, not a search over every "
                          "allocation.")  # fmt: skip
     rows = []
-    for spread in result.totals.get("spreads", ()):
+    for spread in result.totals.spreads:
         hits = [result.results.get(f"{EVIDENCE_BASE}/published_totals/{spread}", model) for model in TOTALS_MODELS]
         for row in (h.row for h in hits if h is not None):
             rows.append({

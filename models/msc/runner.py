@@ -36,6 +36,7 @@ from models.msc.datasets import Dataset
 from models.msc.regression import REGRESSIONS
 from models.msc.results import Kind, Results
 from models.msc.specs import EVIDENCE_BASE, StudySet, study_sets
+from models.msc.totals import TotalsScenario
 from models.priors import (
     PRIMARY_EFFECT_PRIOR,
     PRIMARY_TAU_PRIOR,
@@ -92,7 +93,7 @@ class RunResult:
     tipping: dict[str, str] = field(default_factory=dict)
     retried: list[tuple[str, tuple[str, ...], bool]] = field(default_factory=list)
     job_seconds: dict[str, float] = field(default_factory=dict)
-    totals: dict[str, object] = field(default_factory=dict)
+    totals: TotalsScenario | None = None
     regressions: dict[str, pd.DataFrame] = field(default_factory=dict)
     regression_slopes: dict[str, pd.DataFrame] = field(default_factory=dict)
     small_study: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = field(default_factory=dict)

@@ -114,6 +114,16 @@ class Allocation:
     table: BinaryTable
 
 
+@dataclass(frozen=True)
+class TotalsScenario:
+    """The published-totals scenario of a run: the implied deaths, the spreads tried (keys, the proportional spread
+    first) and the proportional spread's full 24-study table (the one the hierarchy of analyses uses)."""
+
+    implied: ImpliedDeaths
+    spreads: tuple[str, ...]
+    proportional: BinaryTable
+
+
 def _fill(total: int, sizes: np.ndarray, order: np.ndarray) -> np.ndarray:
     """Put ``total`` events into arms in ``order``, each filled up to its size before the next."""
     out = np.zeros_like(sizes)
