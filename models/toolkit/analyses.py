@@ -109,6 +109,11 @@ def cumulative(spec: MetaAnalysisSpec, tick: Tick) -> Iterator[CumulativeStep]:
         tick()
 
 
+def published_model(fixed_effect_k: int | None) -> str:
+    """The model name of a summary-level result: at face value, or with a fixed-effect CI widened over k studies."""
+    return SUMMARY_LEVEL if fixed_effect_k is None else f"{SUMMARY_LEVEL}_fixed_effect_k{fixed_effect_k}"
+
+
 def published_results(
     published: PublishedEstimate,
     direction: Direction,
@@ -118,7 +123,7 @@ def published_results(
     fixed_effect_k: int | None = None,
 ) -> Iterator[Result]:
     """The summary-level reanalysis of the published estimate under every prior pair (closed form in mu)."""
-    model = SUMMARY_LEVEL if fixed_effect_k is None else f"{SUMMARY_LEVEL}_fixed_effect_k{fixed_effect_k}"
+    model = published_model(fixed_effect_k)
     grid = kinds.published_estimate(published.estimate, published.ci_low, published.ci_high, published.measure, taus,
                                     effects, fixed_effect_k=fixed_effect_k)  # fmt: skip
     for tau, effect, post in grid:

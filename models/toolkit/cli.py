@@ -99,6 +99,9 @@ def fit_parser() -> OneLineParser:
     parser.add_argument("--favours", type=_favours, default=("treatment", "control"), metavar="TREATMENT,CONTROL",
                         help="names of the experimental and control arms (default: treatment,control)")  # fmt: skip
     parser.add_argument("--published", metavar="'OR 0.74 [0.55, 0.99]'", help="the published pooled estimate")
+    parser.add_argument("--published-fixed-effect", action="store_true",
+                        help="the published CI is fixed-effect over the file's k studies: also add tau^2/k "
+                             "back")  # fmt: skip
     parser.add_argument("--control-risk", type=_control_risk, action="append", default=[], metavar="RISK[:LABEL]",
                         help="a control-arm risk (0-1) at which to state absolute effects, e.g. '0.414:ventilated' "
                              "(repeatable; the data's crude control risk is always given)")  # fmt: skip
@@ -136,6 +139,7 @@ def build_spec(args: argparse.Namespace) -> MetaAnalysisSpec:
         design=study_file.design,
         covariates=study_file.covariates,
         control_risks=tuple(args.control_risk),
+        published_fixed_effect=args.published_fixed_effect,
     )
 
 

@@ -81,6 +81,9 @@ def reanalyse(spec: MetaAnalysisSpec, settings: RunSettings, out: Path) -> Reana
         results += [s.result for s in steps]
         if spec.published is not None:
             results += analyses.published_results(spec.published, spec.direction, taus, effects)
+            if spec.published_fixed_effect:
+                results += analyses.published_results(spec.published, spec.direction, taus, effects,
+                                                      fixed_effect_k=spec.k)  # fmt: skip
         absolute = analyses.absolute_effects(spec)
         fits = []
         if settings.mcmc:

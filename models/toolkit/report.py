@@ -157,13 +157,23 @@ def build(run: Reanalysis, figures: dict[str, Path]) -> Report:
         report.add_heading("Evidence over time")
         steps = [s.result for s in run.cumulative]
         report.add_table(_table(steps, "up to", lambda r: r.subject), "Cumulative by year")
-    pub = find(run.results, kind=Kind.PUBLISHED)
+    pub = find(run.results, kind=Kind.PUBLISHED, model=analyses.SUMMARY_LEVEL)
     if pub:
         report.add_heading("The published estimate, reanalysed")
         report.add_paragraph(f"{spec.published} taken at face value as the pooled effect (summary-level posterior).")
         report.add_table(
             _table(pub, "tau prior / effect prior", lambda r: f"{r.key.tau_prior} / {r.key.effect_prior}"),
             "Summary-level posterior under every prior pair",
+        )
+    widened = find(run.results, kind=Kind.PUBLISHED, model=analyses.published_model(spec.k))
+    if spec.published_fixed_effect and widened:
+        report.add_paragraph(
+            f"The published CI is a fixed-effect CI over {spec.k} studies, which leaves out the variation between "
+            f"studies; with tau^2/{spec.k} added back (tau integrated over its prior):"
+        )
+        report.add_table(
+            _table(widened, "tau prior / effect prior", lambda r: f"{r.key.tau_prior} / {r.key.effect_prior}"),
+            "Summary-level posterior, between-study variance added",
         )
     reg = find((r for f in run.fits for r in f.results), kind=Kind.REGRESSION)
     if reg:

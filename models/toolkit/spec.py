@@ -124,6 +124,9 @@ class MetaAnalysisSpec:
         Per study, in the order of :attr:`study`; ``year`` orders the cumulative analysis.
     covariates : tuple of Covariate
         Numeric study-level covariates for meta-regression.
+    published_fixed_effect : bool
+        The published CI came from a fixed-effect model over the file's studies: the summary-level reanalysis is also
+        run with the between-study variance added back (tau^2/k, tau from its prior).
     control_risks : tuple of ControlRisk
         Control-arm risks stated by the user (``--control-risk``) at which absolute effects are given, besides the
         crude control risk of the data (see :attr:`absolute_control_risks`).
@@ -143,6 +146,7 @@ class MetaAnalysisSpec:
     design: tuple[str, ...] | None = None
     covariates: tuple[Covariate, ...] = ()
     control_risks: tuple[ControlRisk, ...] = ()
+    published_fixed_effect: bool = False
 
     def __post_init__(self) -> None:
         if self.measure not in MEASURES:
@@ -164,6 +168,8 @@ class MetaAnalysisSpec:
             raise SpecError(
                 f"important effect must be a finite number (positive for {self.measure}); got {self.important}"
             )
+        if self.published_fixed_effect and self.published is None:
+            raise SpecError("--published-fixed-effect needs --published (the estimate whose CI is fixed-effect)")
         if self.published is not None and self.published.measure != self.measure:
             raise SpecError(
                 f"the published estimate is a {self.published.measure}, the analysis a {self.measure}; "

@@ -189,3 +189,23 @@ def test_bad_control_risk_is_one_line_and_exit_2(tmp_path, capsys, risk) -> None
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--control-risk" in err[0]
     assert not (tmp_path / "r").exists()
+
+
+def test_published_fixed_effect_ci_is_also_widened_by_the_between_study_variance(tmp_path, capsys) -> None:
+    """Reference: SummaryLevelPosterior with fixed_effect_k = 13 (bcg's k) called directly; the widened interval
+    contains the face-value one (the fixed-effect CI leaves out tau^2/k)."""
+    from models.bayes.summary_level import SummaryLevelPosterior
+
+    payload = _fit([str(BCG), "--results", str(tmp_path / "r"), "--published", "OR 0.49 [0.45, 0.54]",
+                    "--published-fixed-effect"], capsys)  # fmt: skip
+    tau, effect = payload["primary"]["tau_prior"], payload["primary"]["effect_prior"]
+    face = _row(payload, "summary_level", tau, effect, "published")
+    widened = _row(payload, "summary_level_fixed_effect_k13", tau, effect, "published")
+    direct = SummaryLevelPosterior(0.49, 0.45, 0.54, "OR", TAU_PRESETS[tau], EFFECT_PRESETS[effect], fixed_effect_k=13)
+    assert widened["mu_median"] == pytest.approx(math.log(direct.median()), rel=TOL["posterior"])
+    assert widened["mu_low"] < face["mu_low"] and widened["mu_high"] > face["mu_high"]
+
+
+def test_published_fixed_effect_without_published_is_one_line_exit_2(tmp_path, capsys) -> None:
+    assert main(["fit", str(BCG), "--published-fixed-effect", "--results", str(tmp_path / "r")]) == 2
+    assert "--published-fixed-effect needs --published" in capsys.readouterr().err
