@@ -170,7 +170,8 @@ def _normal_rows(entry: Entry, data: StudyData, effects: EffectTable | None, opt
         try:
             post = exact_normal_normal(effects.yi, effects.vi, pair.tau, pair.effect, study=effects.study,
                                        measure=data.measure, seed=seed)  # fmt: skip
-            bf = average_normal(effects.yi, effects.vi, pair.tau, pair.effect, measure=data.measure)
+            bf = average_normal(effects.yi, effects.vi, pair.tau, pair.effect, measure=data.measure,
+                                random_effects=post)  # fmt: skip
             rows.append(_row(entry, model, data.measure, pair, effects.k, post, bf, freq, options, notes))
         except Exception as err:  # noqa: BLE001
             rows.append(error_row(entry, _fault(err), model, data.measure, pair.tau.key, pair.effect.key,

@@ -9,6 +9,7 @@ message names the file, row and column (the batch turns it into an ``error`` row
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,8 @@ import numpy as np
 from models.effects import EffectTable
 from models.tables import BinaryTable, ContinuousTable
 from models.validation import (
+    CONTROL,
+    NA_TOKENS,
     DataValidationError,
     check_labels_text,
     check_unique,
@@ -76,6 +79,62 @@ def read_effects(path: str | Path, measure: str) -> EffectTable:
     return EffectTable(tuple(frame["study"]), yi.to_numpy(), vi.to_numpy(), measure, "none", np.zeros(k, dtype=bool))
 
 
+_PLAIN_HEADER = ["study", "e_t", "n_t", "e_c", "n_c"]
+_PLAIN_COUNT = re.compile(r"[0-9]{1,15}")
+_PLAIN_FIELD = re.compile(r'"[^"]*"|[^"]*')
+
+
+def _plain_fields(line: str) -> list[str] | None:
+    """The comma-separated fields of a line, each bare or wholly quoted with no quote or comma inside; else None."""
+    fields = line.split(",")
+    if not all(_PLAIN_FIELD.fullmatch(f) for f in fields):
+        return None
+    return [f[1:-1] if f.startswith('"') else f for f in fields]
+
+
+def read_plain_binary(path: str | Path) -> BinaryTable | None:
+    """The 2x2 table of a plain file, or None when the file is not plain (the caller then uses the validated reader).
+
+    Plain: UTF-8, header exactly ``study,e_t,n_t,e_c,n_c``, fields bare or wholly quoted (no quote or comma inside),
+    LF or CRLF line ends, no tab, lone carriage return or control character, no blank line before the last row,
+    five fields per row, labels present, unpadded, unique and not an NA spelling, counts plain digits with
+    ``n >= 1`` and ``e <= n``. Such a file passes every rule of :meth:`BinaryTable.read_csv` and gives the same
+    table; reading it without the frame-based checks costs tens of microseconds instead of milliseconds, which
+    matters when a batch reads thousands of files. Anything else (including every invalid file) returns None, so
+    messages always come from the validated reader.
+    """
+    try:
+        text = Path(path).read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
+    text = text.replace("\r\n", "\n")
+    if "\t" in text or "\r" in text or CONTROL.search(text):
+        return None
+    lines = text.rstrip("\n").split("\n")
+    if len(lines) < 2 or _plain_fields(lines[0]) != _PLAIN_HEADER:
+        return None
+    labels: list[str] = []
+    counts: list[list[float]] = [[], [], [], []]
+    for line in lines[1:]:
+        fields = _plain_fields(line)
+        if fields is None or len(fields) != 5:
+            return None
+        label = fields[0]
+        if not label or label != label.strip() or label.lower() in NA_TOKENS:
+            return None
+        if not all(_PLAIN_COUNT.fullmatch(x) for x in fields[1:]):
+            return None
+        e_t, n_t, e_c, n_c = (float(x) for x in fields[1:])
+        if n_t < 1 or n_c < 1 or e_t > n_t or e_c > n_c:
+            return None
+        labels.append(label)
+        for column, value in zip(counts, (e_t, n_t, e_c, n_c), strict=True):
+            column.append(value)
+    if len(set(labels)) != len(labels):
+        return None
+    return BinaryTable(tuple(labels), *(np.array(c) for c in counts))
+
+
 def read_studies(path: str | Path, measure: str | None) -> StudyData:
     """The study file at ``path`` with the measure to analyse (``None``: OR for 2x2, SMD for continuous)."""
     layout = detect_layout(path)
@@ -87,7 +146,9 @@ def read_studies(path: str | Path, measure: str | None) -> StudyData:
         raise ValueError(f"{path}: measure {measure} does not fit a {layout} file (use {', '.join(_ALLOWED[layout])})")
     try:
         if layout == "2x2":
-            table: BinaryTable | ContinuousTable | EffectTable = BinaryTable.read_csv(path)
+            plain = read_plain_binary(path)
+            table: BinaryTable | ContinuousTable | EffectTable
+            table = plain if plain is not None else BinaryTable.read_csv(path)
         elif layout == "continuous":
             table = ContinuousTable.read_csv(path)
         else:

@@ -19,8 +19,10 @@ below its maximum, then trimmed to the region above that level. On that interval
 carry a trapezoid rule, which for an integrand analytic in a strip around the real axis and negligible at both ends
 converges geometrically (error of order ``exp(-pi^2 / h)`` for step ``h``), so posterior means, probabilities and
 mixture quantiles of mu are accurate far beyond 1e-4. Partial integrals of the tau density (its cdf and quantiles)
-use 5-point Gauss-Legendre on each grid cell instead, because the trapezoid rule is only second-order on a
-sub-interval.
+use Gauss-Legendre instead, because the trapezoid rule is only second-order on a sub-interval: 8 nodes on each cell
+of 8 grid steps (one density evaluation per grid point; cells are a small fraction of the posterior's width, where
+the 8-node rule is exact to rounding; 5 nodes on every single step gave the same cdf within 1e-13 at five times the
+cost). A quantile inverts, inside its cell, the polynomial through the density at the cell's nodes.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
+from numpy.polynomial import polynomial as npoly
 from numpy.polynomial.legendre import leggauss
-from scipy import optimize, special
+from scipy import special
 
 from models.bayes.posterior import Posterior, check_measure, hdi_from_ppf
 from models.priors import EffectPrior, TauPrior
@@ -40,7 +43,10 @@ from models.priors import EffectPrior, TauPrior
 _DROP = 40.0  # log-density drop (in s = log tau) at which the grid is cut: mass beyond is of order exp(-40)
 _COARSE_STEP = 0.05
 _S_MIN, _S_MAX = -300.0, 120.0
-_GL_X, _GL_W = leggauss(5)
+_CELL_STEPS = 8  # grid steps per cell of the tau distribution function
+_GL_X, _GL_W = leggauss(_CELL_STEPS)  # one Gauss-Legendre node per grid step
+# Column q: coefficients (increasing powers of x) of int_{-1}^x l_q(y) dy, l_q the Lagrange polynomial of node q
+_GL_PARTIAL = npoly.polyint(np.linalg.inv(np.vander(_GL_X, _GL_X.size, increasing=True)), lbnd=-1.0)
 
 
 def _mixture_ppf(q: float, w: np.ndarray, means: np.ndarray, sds: np.ndarray) -> np.ndarray:
@@ -240,35 +246,78 @@ class ExactPosterior(Posterior):
         """Posterior mean of tau."""
         return float(np.sum(self._w * self.tau_grid))
 
-    def _cell_integral(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Integral of the (unnormalised) density of s over [a, b], 5-point Gauss-Legendre per interval."""
+    def _cell_values(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The (unnormalised) density of s at the Gauss-Legendre nodes of each interval [a, b], shape (n, nodes)."""
         mid, half = (a + b) / 2.0, (b - a) / 2.0
         nodes = (mid[:, None] + half[:, None] * _GL_X[None, :]).ravel()
-        f = np.exp(self._log_density_s(nodes)[0] - self._lf_top).reshape(mid.size, _GL_X.size)
-        return half * (f @ _GL_W)
+        return np.exp(self._log_density_s(nodes)[0] - self._lf_top).reshape(mid.size, _GL_X.size)
+
+    @cached_property
+    def _tau_edges(self) -> np.ndarray:
+        """Cell edges of the tau distribution function: every ``_CELL_STEPS``-th grid point and the last one."""
+        idx = np.unique(np.concatenate([np.arange(0, self._s.size, _CELL_STEPS), [self._s.size - 1]]))
+        return self._s[idx]
+
+    @cached_property
+    def _tau_cells(self) -> np.ndarray:
+        """The density of s at the Gauss-Legendre nodes of every cell (kept for the quantiles)."""
+        return self._cell_values(self._tau_edges[:-1], self._tau_edges[1:])
 
     @cached_property
     def _tau_cum(self) -> np.ndarray:
-        cells = self._cell_integral(self._s[:-1], self._s[1:])
+        edges = self._tau_edges
+        cells = (edges[1:] - edges[:-1]) / 2.0 * (self._tau_cells @ _GL_W)
         return np.concatenate([[0.0], np.cumsum(cells)])
 
     def _tau_cdf_s(self, s: float) -> float:
-        cum = self._tau_cum
-        if s <= self._s[0]:
+        edges = self._tau_edges
+        if s <= edges[0]:
             return 0.0
-        if s >= self._s[-1]:
+        if s >= edges[-1]:
             return 1.0
-        j = int(np.searchsorted(self._s, s, side="right")) - 1
-        part = self._cell_integral(np.array([self._s[j]]), np.array([s]))[0]
-        return float((cum[j] + part) / cum[-1])
+        return self._tau_cdf_pdf_s(s)[0]
+
+    def _tau_cdf_pdf_s(self, s: float) -> tuple[float, float]:
+        """The cdf and density of s = log tau at a point inside the grid (one density evaluation of 9 points)."""
+        cum, edges = self._tau_cum, self._tau_edges
+        j = int(np.clip(np.searchsorted(edges, s, side="right") - 1, 0, edges.size - 2))
+        half = (s - edges[j]) / 2.0
+        nodes = np.append(edges[j] + half * (_GL_X + 1.0), s)
+        f = np.exp(self._log_density_s(nodes)[0] - self._lf_top)
+        return float((cum[j] + half * (f[:-1] @ _GL_W)) / cum[-1]), float(f[-1] / cum[-1])
 
     def _tau_cdf(self, t: float) -> float:
         return 0.0 if t <= 0 else self._tau_cdf_s(math.log(t))
 
     def _tau_ppf(self, q: float) -> float:
-        cum = self._tau_cum / self._tau_cum[-1]
-        j = int(np.clip(np.searchsorted(cum, q) - 1, 0, self._s.size - 2))
-        s = optimize.brentq(lambda x: self._tau_cdf_s(x) - q, self._s[j], self._s[j + 1], xtol=1e-13, rtol=1e-13)
+        """Quantile of tau: the cell holding level q, then inside it the mass of the polynomial through the density
+        at the cell's Gauss-Legendre nodes (the values behind the cell integrals: its integral over the whole cell
+        is the Gauss-Legendre rule itself), inverted by safeguarded Newton steps (within about 1e-10 of the
+        level), then one Newton step on the exact cdf. One density evaluation instead of a root search over a
+        dozen; it inverts :meth:`_tau_cdf` to rounding."""
+        cum, edges = self._tau_cum, self._tau_edges
+        j = int(np.clip(np.searchsorted(cum / cum[-1], q) - 1, 0, edges.size - 2))
+        mass = _GL_PARTIAL @ self._tau_cells[j]  # mass over [edge_j, x] in units of half the cell, x in [-1, 1]
+        dens = npoly.polyder(mass)
+        half = float(edges[j + 1] - edges[j]) / 2.0
+        target = (q * cum[-1] - cum[j]) / half
+        lo, hi = -1.0, 1.0
+        whole = float(npoly.polyval(1.0, mass))
+        x = min(max(2.0 * target / whole - 1.0, -1.0), 1.0) if whole > 0 else 0.0
+        for _ in range(100):
+            err = float(npoly.polyval(x, mass)) - target
+            lo, hi = (x, hi) if err < 0 else (lo, x)
+            slope = float(npoly.polyval(x, dens))
+            step = x - err / slope if slope > 0 else lo
+            new = step if lo < step < hi else 0.5 * (lo + hi)
+            done = abs(new - x) <= 1e-15 or hi - lo <= 1e-15
+            x = new
+            if done:
+                break
+        s = float(edges[j]) + (x + 1.0) * half
+        cdf, pdf = self._tau_cdf_pdf_s(s)  # one Newton step on the exact cdf removes the interpolation error
+        if pdf > 0:
+            s = min(max(s - (cdf - q) / pdf, float(edges[j])), float(edges[j + 1]))
         return math.exp(s)
 
     def _tau_hdi(self, prob: float) -> tuple[float, float]:

@@ -204,11 +204,47 @@ def test_against_brute_force_integration(parametrisation):
     assert post.log_evidence == pytest.approx(ref["log_evidence"], abs=1e-3)
 
 
+# three studies, the first with 295/451 vs 19/36 events: its likelihood curve needs the safeguarded Newton step
+LOPSIDED = BinaryTable(
+    ("l1", "l2", "l3"),
+    np.array([295, 40, 25]),
+    np.array([451, 100, 80]),
+    np.array([19, 30, 20]),
+    np.array([36, 100, 85]),
+)
+
+
+def test_lopsided_study_against_brute_force_integration():
+    """Reference (a) on LOPSIDED (plain Newton had put the median OR at 2.92 and the tau median at 0.84 here; the
+    brute force gives 1.55 and 0.12). The 95% interval is left out: at an upper end of OR 2.3 the brute force's
+    mu step of 0.025 leaves it about 1.5e-3 off on the OR scale (the exact engine on a 128 x 96 grid moves it by
+    1e-6)."""
+    ref = _brute_posterior(LOPSIDED)
+    post = exact_binomial_normal(LOPSIDED, TURNER, WEAK)
+    assert post.prob_below(1.0) == pytest.approx(ref["p_below_1"], abs=1e-3)
+    assert post.median() == pytest.approx(ref["median"], abs=1e-3)
+    assert post.tau_median() == pytest.approx(ref["tau_median"], abs=1e-3)
+    assert post.log_evidence == pytest.approx(ref["log_evidence"], abs=1e-3)
+
+
 def test_likelihood_curve_against_brute_force():
     """Reference (a), step 1 alone: log L_i(t) of every study at a few log-ORs."""
     t = np.array([-6.0, -2.0, -0.5, 0.0, 0.7, 3.0])
     lik = BinomialLikelihood(SMALL)
     np.testing.assert_allclose(lik.log_lik_t(t), _brute_log_lt(SMALL, t), atol=5e-5)
+
+
+@pytest.mark.parametrize("counts", [(295, 451, 19, 36), (16, 23, 186, 592), (286, 527, 3, 7)])
+def test_likelihood_curve_nodes_against_brute_force_for_lopsided_counts(counts):
+    """Reference (a), step 1 alone, at the curve's own spline nodes wherever l is within 20 of its maximum, for
+    studies with one arm's risk far from the other's. (Plain Newton for the mode in a, started cold at the first
+    node of each pass, cycled here and left l wrong by more than 60 at nodes near the maximum.)"""
+    table = BinaryTable(("s",), *([c] for c in counts))
+    lik = BinomialLikelihood(table)
+    t = lik._lo[0] + lik._h[0] * np.arange(128)
+    ref = _brute_log_lt(table, t)[:, 0]
+    near = ref > ref.max() - 20.0
+    np.testing.assert_allclose(lik.log_lik_t(t[near])[:, 0], ref[near], atol=5e-5)
 
 
 def test_fixed_effect_single_study_evidence_against_2d_grid():
@@ -433,3 +469,16 @@ def test_agrees_with_long_mcmc_of_the_pymc_model(name):
     below = (mu < 0).astype(float)
     se = float(azs.mcse(below, method="mean"))
     assert abs(below.mean() - post.prob_below(1.0)) < 3 * max(se, 1e-4)
+
+
+@pytest.mark.parametrize("n", [4, 5, 16, 128])
+def test_spline_coefficients_are_scipys_not_a_knot_spline(n):
+    """Reference: scipy.interpolate.CubicSpline (default not-a-knot ends) on the same nodes, per row."""
+    from scipy.interpolate import CubicSpline
+
+    from models.bayes.exact_binomial import _spline_coef
+
+    rng = np.random.default_rng(n)
+    y = np.cumsum(rng.normal(size=(3, n)), axis=1) - 0.1 * np.arange(n) ** 2
+    ref = np.moveaxis(CubicSpline(np.arange(n, dtype=float), y, axis=1).c, 2, 0)
+    np.testing.assert_allclose(_spline_coef(y), ref, rtol=0, atol=1e-12 * np.abs(ref).max())

@@ -122,3 +122,16 @@ def test_a_supplied_random_effects_posterior_is_used_as_is():
     reused = average_binomial(lik, tp, ep, random_effects=lik.posterior(tp, ep, n_tau=48, n_mu=24))
     assert reused.bf10_effect == pytest.approx(fresh.bf10_effect, rel=1e-9)
     assert reused.prob_below_1 == pytest.approx(fresh.prob_below_1, rel=1e-9)
+
+
+def test_a_supplied_normal_posterior_is_used_as_is_and_must_match():
+    """average_normal with the caller's random-effects posterior equals the average computed from scratch; a
+    posterior of other effects or priors is refused rather than silently mixed in."""
+    post = exact_normal_normal(Y, V, TURNER, WEAK)
+    fresh = average_normal(Y, V, TURNER, WEAK)
+    reused = average_normal(Y, V, TURNER, WEAK, random_effects=post)
+    assert reused == fresh
+    with pytest.raises(ValueError, match="other effects, priors or measure"):
+        average_normal(Y, V, tau_prior("halfnormal_0.5"), WEAK, random_effects=post)
+    with pytest.raises(ValueError, match="other effects, priors or measure"):
+        average_normal(Y[:4], V[:4], TURNER, WEAK, random_effects=post)
