@@ -511,3 +511,9 @@ BIAS_PRESETS: dict[str, BiasPrior] = {
 """Bias models for non-randomised studies; ``nrs_bias`` is the primary one (the RCT+NRS analysis)."""
 
 PRIMARY_BIAS_PRIOR: str = "nrs_bias"
+
+
+BASELINE_SD_DEFAULT = 2.5
+"""Default SD of the Normal(0, sd) prior on each study's baseline (control-arm or mean-arm) log-odds in the
+binomial-normal model (MetaStan: variance 10). Here, not in :mod:`models.bayes.binomial_normal`, so that the exact
+engine can use it without importing PyMC (a batch worker would otherwise load PyMC for one number)."""

@@ -80,8 +80,10 @@ def _distributed(chunks: object, submit_ok: Callable[[Chunk], bool], options: Op
     if scheduler:
         client = Client(scheduler, timeout="30s")
     else:
+        # dashboard on a free port (":0"): None still binds the default 8787, which fails or warns when another
+        # cluster (another user's batch, a notebook) holds it
         with dask.config.set(_WORKER_ENV):
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                                    silence_logs=logging.ERROR)  # fmt: skip
         client = Client(cluster)
     failed: list[tuple[int, str]] = []

@@ -51,11 +51,8 @@ from models.bayes.normal_normal import (
     model_coords,
     pad_rows,
 )
-from models.priors import EffectPrior, TauPrior
+from models.priors import BASELINE_SD_DEFAULT, EffectPrior, TauPrior
 from models.tables import BinaryTable
-
-BASELINE_SD_DEFAULT = 2.5
-"""Default SD of the Normal(0, sd) prior on each study's control-arm log-odds (MetaStan: variance 10)."""
 
 
 def binomial_normal_data(

@@ -66,9 +66,8 @@ from numpy.polynomial.hermite import hermgauss
 from numpy.polynomial.legendre import leggauss
 from scipy import optimize
 
-from models.bayes.binomial_normal import BASELINE_SD_DEFAULT
 from models.bayes.posterior import Posterior, hdi_from_ppf
-from models.priors import EffectPrior, TauPrior
+from models.priors import BASELINE_SD_DEFAULT, EffectPrior, TauPrior
 from models.tables import BinaryTable
 
 PARAMETRISATIONS = ("symmetric", "control")

@@ -29,7 +29,7 @@ import pandas as pd
 import xarray as xr
 from scipy import special
 
-from models.bayes.binomial_normal import BASELINE_SD_DEFAULT, binomial_normal_data, build_binomial_normal
+from models.bayes.binomial_normal import binomial_normal_data, build_binomial_normal
 from models.bayes.diagnostics import GATES, diagnose
 from models.bayes.fit import Fit
 from models.bayes.normal_normal import (
@@ -40,7 +40,7 @@ from models.bayes.normal_normal import (
     covariate_matrix,
     normal_normal_data,
 )
-from models.priors import EffectPrior, TauPrior
+from models.priors import BASELINE_SD_DEFAULT, EffectPrior, TauPrior
 from models.tables import BinaryTable
 
 DRAWS = 2000
