@@ -68,3 +68,23 @@ def write_corpus(folder: str | Path, n: int, seed: int, malformed: int = 0) -> P
     with open(path, "w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(manifest)
     return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python scripts/synthetic_corpus.py N FOLDER [--seed S] [--malformed M]``: write a synthetic corpus and print
+    its manifest's path (exit 2 with one line for bad options or a folder that is not empty)."""
+
+    from models.cli import OneLineParser, error, int_at_least, seed_value
+
+    parser = OneLineParser(prog="synthetic_corpus", description="Write a seeded synthetic corpus of binary "
+                           "meta-analyses (k 3..30) with a manifest for `reanalyse batch`.")  # fmt: skip
+    parser.add_argument("n", type=int_at_least(1), help="number of meta-analyses")
+    parser.add_argument("folder", help="output folder (created; must be empty)")
+    parser.add_argument("--seed", type=seed_value, default=1, help="seed (default: %(default)s)")
+    parser.add_argument("--malformed", type=int_at_least(0), default=0, help="broken meta-analyses to add (default 0)")
+    args = parser.parse_args(argv)
+    folder = Path(args.folder)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        return error(f"{args.folder}: exists and is not an empty folder")
+    print(write_corpus(folder, args.n, args.seed, args.malformed))
+    return 0

@@ -83,3 +83,16 @@ def test_folder_input_and_bcg_against_metafor(tmp_path):
     assert row["freq_tau2"] == pytest.approx(reml["tau2"], rel=1e-5)
     assert row["freq_i2"] == pytest.approx(reml["I2"], rel=1e-5)
     assert (out / "report.md").is_file() and (out / "tau_medians.png").is_file()
+
+
+def test_synthetic_corpus_command_is_seeded_and_refuses_a_full_folder(tmp_path, capsys):
+    from models.batch.synthetic import main as synthetic
+
+    assert synthetic(["4", str(tmp_path / "a"), "--seed", "3"]) == 0
+    assert synthetic(["4", str(tmp_path / "b"), "--seed", "3"]) == 0
+    files = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert files == ["ma00001.csv", "ma00002.csv", "ma00003.csv", "ma00004.csv", "manifest.csv"]
+    assert all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)
+    capsys.readouterr()
+    assert synthetic(["4", str(tmp_path / "a")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
