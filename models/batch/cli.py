@@ -30,7 +30,7 @@ from models.batch.runner import run_batch
 from models.cli import int_at_least
 
 USAGE_ERROR, FAILED, STOPPED = 2, 1, 3
-PROG = "batch"
+PROG = "reanalyse batch"
 
 
 class _UsageError(Exception):

@@ -37,7 +37,7 @@ def test_bad_manifest_exits_2_naming_row_and_column(tmp_path, capsys, text, expe
     assert main([str(manifest), "--out", str(tmp_path / "out"), "--workers", "0"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
-    assert err.startswith(f"batch: error: {manifest}, ") and expected in err
+    assert err.startswith(f"reanalyse batch: error: {manifest}, ") and expected in err
     assert not (tmp_path / "out").exists()
 
 
