@@ -53,6 +53,10 @@ def _mixture_ppf(q: float, w: np.ndarray, means: np.ndarray, sds: np.ndarray) ->
     """Quantile ``q`` of normal mixtures, one per column of ``means``/``sds`` (shape (G, n)), weights ``w`` (G,).
 
     Safeguarded Newton iteration (bisection whenever a step leaves the bracket), vectorised over the n mixtures.
+    Each iteration costs a normal cdf per grid point and mixture, so the last one is saved: once the level is met to
+    1e-6, the residual after the Newton step is bounded by its second-order term ``f' dx^2 / 2`` (``f'`` the
+    mixture density's slope, ``dx`` the step), and when that is below 1e-15 for every mixture the step is returned
+    without evaluating the cdf there again.
     """
     w = w[:, None]
     m = np.sum(w * means, axis=0)
@@ -64,16 +68,23 @@ def _mixture_ppf(q: float, w: np.ndarray, means: np.ndarray, sds: np.ndarray) ->
     for _ in range(200):
         z = (x[None, :] - means) / sds
         cdf = np.sum(w * special.ndtr(z), axis=0)
-        pdf = np.sum(w * np.exp(-0.5 * z**2) / (sds * math.sqrt(2.0 * math.pi)), axis=0)
+        dens = w * np.exp(-0.5 * z**2) / (sds * math.sqrt(2.0 * math.pi))
+        pdf = np.sum(dens, axis=0)
         err = cdf - q
         lo = np.where(err < 0, x, lo)
         hi = np.where(err > 0, x, hi)
-        if np.all((np.abs(err) < 1e-14) | (hi - lo < 1e-13 * (1.0 + np.abs(x)))):
+        done = (np.abs(err) < 1e-14) | (hi - lo < 1e-13 * (1.0 + np.abs(x)))
+        if np.all(done):
             break
         with np.errstate(divide="ignore", invalid="ignore"):
             step = x - err / pdf
         bad = ~np.isfinite(step) | (step <= lo) | (step >= hi)
-        x = np.where(bad, 0.5 * (lo + hi), step)
+        x_new = np.where(bad, 0.5 * (lo + hi), step)
+        if not bad.any() and np.all(np.abs(err) < 1e-6):
+            slope = np.sum(dens * z / sds, axis=0)  # minus the derivative of the mixture density
+            if np.all(done | (0.5 * np.abs(slope) * (x_new - x) ** 2 < 1e-15)):
+                return np.where(done, x, x_new)
+        x = x_new
     return x
 
 

@@ -19,6 +19,8 @@ Averaged effect. The model-averaged posterior of mu is the mixture ``sum_M P(M |
 models put a point mass ``p_null`` at mu = 0 (OR = 1). ``prob_below_1`` = P(OR < 1) and ``prob_below_0_8`` count
 the point mass as not below (strict inequality). Quantiles are the generalised inverse ``inf{x: F(x) >= q}`` of the
 right-continuous mixture cdf: a quantile whose level falls inside the jump is exactly OR = 1 (reported as 1.0).
+They cost three root searches on the mixture cdf; a caller that needs only the Bayes factors and probabilities
+(the corpus batch) passes ``quantiles=False`` and gets NaN for ``median``, ``low`` and ``high``.
 """
 
 from __future__ import annotations
@@ -76,9 +78,10 @@ def _average(
     prior_prob: Sequence[float] | None,
     measure: str,
     prob: float,
+    quantiles: bool = True,
 ) -> ModelAverage:
     """Combine the four evidences (order of :data:`MODELS`) and the cdfs of mu (analysis scale) under
-    fixed_effect and random_effect."""
+    fixed_effect and random_effect; ``quantiles=False`` leaves the averaged median and interval NaN."""
     pri = np.full(4, 0.25) if prior_prob is None else np.asarray(prior_prob, dtype=float)
     if pri.shape != (4,) or (pri < 0).any() or not math.isclose(float(pri.sum()), 1.0, rel_tol=1e-9):
         raise ValueError(f"prior_prob must be 4 non-negative numbers summing to 1 (order {MODELS}), got {prior_prob}")
@@ -129,9 +132,9 @@ def _average(
         p_null=p_null,
         prob_below_1=cdf(0.0, strict=True),
         prob_below_0_8=cdf(thr, strict=True) if thr is not None else math.nan,
-        median=to_rep(ppf(0.5)),
-        low=to_rep(ppf(a)),
-        high=to_rep(ppf(1.0 - a)),
+        median=to_rep(ppf(0.5)) if quantiles else math.nan,
+        low=to_rep(ppf(a)) if quantiles else math.nan,
+        high=to_rep(ppf(1.0 - a)) if quantiles else math.nan,
         prob=prob,
         measure=measure,
     )
@@ -147,11 +150,12 @@ def average_binomial(
     n_tau: int = 48,
     n_mu: int = 24,
     random_effects: ExactBinomialPosterior | None = None,
+    quantiles: bool = True,
 ) -> ModelAverage:
     """Model averaging for the binomial-normal model (log-OR); ``data`` a table or a prebuilt likelihood (which
     fixes the parametrisation, baseline SD and bias terms). ``prior_prob`` in the order of :data:`MODELS`.
     ``random_effects``: the random-effects posterior under the same likelihood and priors, when the caller already
-    has it (it is not recomputed)."""
+    has it (it is not recomputed). ``quantiles=False``: no averaged median and interval (NaN; module docstring)."""
     lik = data if isinstance(data, BinomialLikelihood) else BinomialLikelihood(data)
     fe = lik.posterior(None, effect_prior, model="fixed", n_tau=n_tau, n_mu=n_mu)
     re = random_effects if random_effects is not None else lik.posterior(tau_prior, effect_prior, n_tau=n_tau,
@@ -162,7 +166,7 @@ def average_binomial(
         lik.log_evidence(tau_prior, None, n_tau=n_tau, n_mu=n_mu),
         re.log_evidence,
     )
-    return _average(log_ev, (fe._mu_cdf, re._mu_cdf), prior_prob, "OR", prob)
+    return _average(log_ev, (fe._mu_cdf, re._mu_cdf), prior_prob, "OR", prob, quantiles)
 
 
 def _normal_fixed(y: np.ndarray, v: np.ndarray, effect_prior: EffectPrior) -> tuple[float, float, float]:
@@ -215,11 +219,13 @@ def average_normal(
     prior_prob: Sequence[float] | None = None,
     prob: float = 0.95,
     random_effects: ExactPosterior | None = None,
+    quantiles: bool = True,
 ) -> ModelAverage:
     """Model averaging for the normal-normal model on effect estimates ``yi`` (analysis scale) with known
     within-study variances ``vi``; ``prior_prob`` in the order of :data:`MODELS`. ``random_effects``: the
     random-effects posterior of the same effects under the same priors, when the caller already has it (it is not
-    recomputed; a posterior of other effects, priors or measure is refused)."""
+    recomputed; a posterior of other effects, priors or measure is refused). ``quantiles=False``: no averaged median
+    and interval (NaN; module docstring)."""
     if random_effects is None:
         re = exact_normal_normal(yi, vi, tau_prior, effect_prior, measure=measure)
     else:
@@ -237,4 +243,4 @@ def average_normal(
     def fe_cdf(x: float) -> float:
         return float(special.ndtr((x - m_fe) / sd_fe))
 
-    return _average(log_ev, (fe_cdf, re._mu_cdf), prior_prob, measure, prob)
+    return _average(log_ev, (fe_cdf, re._mu_cdf), prior_prob, measure, prob, quantiles)
