@@ -66,6 +66,7 @@ from numpy.polynomial.hermite import hermgauss
 from numpy.polynomial.legendre import leggauss
 from scipy import optimize, special
 
+from models.bayes.exact import normal_given_tau
 from models.bayes.posterior import Posterior, hdi_from_ppf
 from models.priors import BASELINE_SD_DEFAULT, EffectPrior, TauPrior
 from models.tables import BinaryTable
@@ -487,20 +488,28 @@ def _ppf_from_cdf(cdf, q: float, lo: float, hi: float, guess: float | None = Non
     """Root of ``cdf(x) = q`` by Brent's method (tolerance 1e-12) on a bracket: ``[lo, hi]`` widened until it holds
     the level, or, given a ``guess`` and a positive ``scale``, ``guess -/+ scale`` stepped outwards (doubling) until
     it does. A bracket around a good guess is a few times narrower, which saves most of Brent's bisection-like
-    early steps (each an evaluation of an exact cdf); the root is the same to the tolerance."""
+    early steps (each an evaluation of an exact cdf); the root is the same to the tolerance. The bracket's end
+    values are kept, so Brent's method does not evaluate the cdf there again."""
+    known: dict[float, float] = {}
+
+    def f(x: float) -> float:
+        if x not in known:
+            known[x] = cdf(x) - q
+        return known[x]
+
     if guess is not None and scale > 0 and math.isfinite(guess):
         a, b, step = guess - scale, guess + scale, scale
-        while cdf(a) > q:
+        while f(a) > 0:
             a, b, step = a - 2.0 * step, a, 2.0 * step
-        while cdf(b) < q:
+        while f(b) < 0:
             a, b, step = b, b + 2.0 * step, 2.0 * step
         lo, hi = a, b
     else:
-        while cdf(lo) > q:
+        while f(lo) > 0:
             lo -= max(1.0, hi - lo)
-        while cdf(hi) < q:
+        while f(hi) < 0:
             hi += max(1.0, hi - lo)
-    return float(optimize.brentq(lambda x: cdf(x) - q, lo, hi, xtol=1e-12, rtol=1e-12))
+    return float(optimize.brentq(f, lo, hi, xtol=1e-12, rtol=1e-12))
 
 
 # -- the likelihood of a table --------------------------------------------------------------------------------------
@@ -623,16 +632,9 @@ class BinomialLikelihood:
     def _approx(self, tau: np.ndarray, effect_prior: EffectPrior) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Normal-normal approximation: log p(y | tau) (mu integrated), and the mean and SD of mu given tau."""
         has = self._prec > 0
-        y = (self._mode - self.bias_mean)[has][None, :]
-        v = (1.0 / self._prec[has] + self._bvar[has])[None, :]
-        m0, s0sq = effect_prior.mean, effect_prior.sd**2
-        var = v + np.asarray(tau, float)[:, None] ** 2
-        w = 1.0 / var
-        prec = 1.0 / s0sq + w.sum(axis=1)
-        mean = (m0 / s0sq + (w * y).sum(axis=1)) / prec
-        resid = (w * (y - mean[:, None]) ** 2).sum(axis=1) + (m0 - mean) ** 2 / s0sq
-        ll = -0.5 * np.log(var).sum(axis=1) - 0.5 * np.log(s0sq * prec) - 0.5 * resid
-        return ll, mean, 1.0 / np.sqrt(prec)
+        y = (self._mode - self.bias_mean)[has]
+        v = 1.0 / self._prec[has] + self._bvar[has]
+        return normal_given_tau(np.asarray(tau, float), y, v, effect_prior.mean, effect_prior.sd**2)
 
     # -- public entry points ----------------------------------------------------------------------------------------
 

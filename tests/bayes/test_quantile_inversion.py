@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy import optimize, special
 
-from models.bayes.exact import exact_normal_normal
+from models.bayes.exact import exact_normal_normal, normal_given_tau
 from models.bayes.exact_binomial import exact_binomial_normal
 from models.bayes.model_averaging import average_binomial, average_normal
 from models.priors import EffectPrior, TauPrior, effect_prior, tau_prior
@@ -92,3 +92,27 @@ def test_batch_model_averaging_without_quantiles_keeps_the_bayes_factors() -> No
     full, lean = average_normal(yi, vi, tp, ep), average_normal(yi, vi, tp, ep, quantiles=False)
     assert (lean.bf10_effect, lean.bf10_heterogeneity) == (full.bf10_effect, full.bf10_heterogeneity)
     assert math.isnan(lean.median)
+
+
+@pytest.mark.parametrize("data", sorted(NORMAL_SETS))
+def test_compiled_normal_sums_match_the_array_formula(data: str) -> None:
+    """normal_given_tau (one compiled pass per tau) against the (tau, study) array formula it replaced."""
+    y, v = (np.asarray(a, float) for a in NORMAL_SETS[data])
+    tau = np.exp(np.linspace(-12.0, 3.0, 61))
+    m0, s0sq = 0.3, 2.0
+    var = v[None, :] + tau[:, None] ** 2
+    wt = 1.0 / var
+    prec = 1.0 / s0sq + wt.sum(axis=1)
+    mean = (m0 / s0sq + (wt * y).sum(axis=1)) / prec
+    resid = (wt * (y - mean[:, None]) ** 2).sum(axis=1) + (m0 - mean) ** 2 / s0sq
+    ll = -0.5 * np.log(var).sum(axis=1) - 0.5 * np.log(s0sq * prec) - 0.5 * resid
+    got_ll, got_mean, got_sd = normal_given_tau(tau, y, v, m0, s0sq)
+    np.testing.assert_allclose(got_ll, ll, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(got_mean, mean, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(got_sd, 1.0 / np.sqrt(prec), rtol=1e-13)
+
+
+def test_cached_prior_median_is_the_quantile() -> None:
+    for prior in (*TAU_PRIORS.values(), tau_prior("rhodes2015_smd_general"), tau_prior("invgamma_bartos2023")):
+        assert prior.median() == float(prior.ppf(0.5))
+        assert prior.median() == float(prior.ppf(0.5))  # the cached value
