@@ -3,7 +3,8 @@
 Models: the exact binomial-normal model (:mod:`models.bayes.exact_binomial`, log-OR) where arm counts are given, and
 the exact normal-normal model (:mod:`models.bayes.exact`) on the per-study effects in every case (2x2 files: escalc
 with the 0.5 correction of zero cells and double-zero studies left out, as metafor). The frequentist pooled result
-is REML random effects on the same effects (:func:`models.frequentist.random_effects.rma`).
+is REML random effects on the same effects (:func:`models.frequentist.random_effects.rma`). Of the model averaging
+only the Bayes factors enter a row, so the averaged quantiles are not computed.
 
 Faults never escape: a file that cannot be read, a degenerate meta-analysis (fewer than 2 studies) or a failure of
 one engine gives an ``error`` row with the message, and the other models and priors still run.
@@ -147,7 +148,7 @@ def _binomial_rows(entry: Entry, table: BinaryTable, options: Options, seed: int
     for pair in prior_pairs(options.prior_set, "OR"):
         try:
             post = lik.posterior(pair.tau, pair.effect, seed=seed)
-            bf = average_binomial(lik, pair.tau, pair.effect, random_effects=post)
+            bf = average_binomial(lik, pair.tau, pair.effect, random_effects=post, quantiles=False)
             row = _row(entry, model, "OR", pair, table.k, post, bf, freq, options, notes)
             if entry.measure == "RR":  # frequentist columns are on RR; the binomial-normal model is on OR
                 row = replace(row, message="; ".join([*notes, "frequentist columns are RR, model is OR"]))
@@ -171,7 +172,7 @@ def _normal_rows(entry: Entry, data: StudyData, effects: EffectTable | None, opt
             post = exact_normal_normal(effects.yi, effects.vi, pair.tau, pair.effect, study=effects.study,
                                        measure=data.measure, seed=seed)  # fmt: skip
             bf = average_normal(effects.yi, effects.vi, pair.tau, pair.effect, measure=data.measure,
-                                random_effects=post)  # fmt: skip
+                                random_effects=post, quantiles=False)  # fmt: skip
             rows.append(_row(entry, model, data.measure, pair, effects.k, post, bf, freq, options, notes))
         except Exception as err:  # noqa: BLE001
             rows.append(error_row(entry, _fault(err), model, data.measure, pair.tau.key, pair.effect.key,

@@ -64,8 +64,9 @@ import numba
 import numpy as np
 from numpy.polynomial.hermite import hermgauss
 from numpy.polynomial.legendre import leggauss
-from scipy import optimize
+from scipy import optimize, special
 
+from models.bayes.exact import normal_given_tau
 from models.bayes.posterior import Posterior, hdi_from_ppf
 from models.priors import BASELINE_SD_DEFAULT, EffectPrior, TauPrior
 from models.tables import BinaryTable
@@ -483,12 +484,32 @@ def _prior_m2(prior: TauPrior, t0: float, t: float | None = None) -> float:
     return float(f @ _WM * (t / 2.0))
 
 
-def _ppf_from_cdf(cdf, q: float, lo: float, hi: float) -> float:
-    while cdf(lo) > q:
-        lo -= max(1.0, hi - lo)
-    while cdf(hi) < q:
-        hi += max(1.0, hi - lo)
-    return float(optimize.brentq(lambda x: cdf(x) - q, lo, hi, xtol=1e-12, rtol=1e-12))
+def _ppf_from_cdf(cdf, q: float, lo: float, hi: float, guess: float | None = None, scale: float = 0.0) -> float:
+    """Root of ``cdf(x) = q`` by Brent's method (tolerance 1e-12) on a bracket: ``[lo, hi]`` widened until it holds
+    the level, or, given a ``guess`` and a positive ``scale``, ``guess -/+ scale`` stepped outwards (doubling) until
+    it does. A bracket around a good guess is a few times narrower, which saves most of Brent's bisection-like
+    early steps (each an evaluation of an exact cdf); the root is the same to the tolerance. The bracket's end
+    values are kept, so Brent's method does not evaluate the cdf there again."""
+    known: dict[float, float] = {}
+
+    def f(x: float) -> float:
+        if x not in known:
+            known[x] = cdf(x) - q
+        return known[x]
+
+    if guess is not None and scale > 0 and math.isfinite(guess):
+        a, b, step = guess - scale, guess + scale, scale
+        while f(a) > 0:
+            a, b, step = a - 2.0 * step, a, 2.0 * step
+        while f(b) < 0:
+            a, b, step = b, b + 2.0 * step, 2.0 * step
+        lo, hi = a, b
+    else:
+        while f(lo) > 0:
+            lo -= max(1.0, hi - lo)
+        while f(hi) < 0:
+            hi += max(1.0, hi - lo)
+    return float(optimize.brentq(f, lo, hi, xtol=1e-12, rtol=1e-12))
 
 
 # -- the likelihood of a table --------------------------------------------------------------------------------------
@@ -611,16 +632,9 @@ class BinomialLikelihood:
     def _approx(self, tau: np.ndarray, effect_prior: EffectPrior) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Normal-normal approximation: log p(y | tau) (mu integrated), and the mean and SD of mu given tau."""
         has = self._prec > 0
-        y = (self._mode - self.bias_mean)[has][None, :]
-        v = (1.0 / self._prec[has] + self._bvar[has])[None, :]
-        m0, s0sq = effect_prior.mean, effect_prior.sd**2
-        var = v + np.asarray(tau, float)[:, None] ** 2
-        w = 1.0 / var
-        prec = 1.0 / s0sq + w.sum(axis=1)
-        mean = (m0 / s0sq + (w * y).sum(axis=1)) / prec
-        resid = (w * (y - mean[:, None]) ** 2).sum(axis=1) + (m0 - mean) ** 2 / s0sq
-        ll = -0.5 * np.log(var).sum(axis=1) - 0.5 * np.log(s0sq * prec) - 0.5 * resid
-        return ll, mean, 1.0 / np.sqrt(prec)
+        y = (self._mode - self.bias_mean)[has]
+        v = 1.0 / self._prec[has] + self._bvar[has]
+        return normal_given_tau(np.asarray(tau, float), y, v, effect_prior.mean, effect_prior.sd**2)
 
     # -- public entry points ----------------------------------------------------------------------------------------
 
@@ -878,7 +892,10 @@ class ExactBinomialPosterior(Posterior):
         return float(np.min(self._g.mu)), float(np.max(self._g.mu))
 
     def _mu_ppf(self, q: float) -> float:
-        return _ppf_from_cdf(self._mu_cdf, q, *self._mu_bounds())
+        """Quantile of mu: Brent's method on a bracket around the quantile of the normal with mu's mean and SD."""
+        sd = self.log_sd()
+        guess = self.log_mean() + sd * float(special.ndtri(q))
+        return _ppf_from_cdf(self._mu_cdf, q, *self._mu_bounds(), guess, 0.25 * sd)
 
     def _mu_hdi(self, prob: float) -> tuple[float, float]:
         return hdi_from_ppf(self._mu_ppf, prob)
@@ -908,8 +925,12 @@ class ExactBinomialPosterior(Posterior):
         )  # fmt: skip
 
     def _pred_ppf(self, q: float) -> float:
+        """Quantile of a new study's effect: Brent's method on a bracket around the quantile of the normal with the
+        predictive mean and variance (``E mu``, ``var mu + E tau^2``)."""
         lo, hi = self._mu_bounds()
-        return _ppf_from_cdf(self._pred_cdf, q, lo, hi)
+        sd = math.sqrt(self.log_sd() ** 2 + float(np.sum(self._g.w * self._tau**2)))
+        guess = self.log_mean() + sd * float(special.ndtri(q))
+        return _ppf_from_cdf(self._pred_cdf, q, lo, hi, guess, 0.25 * sd)
 
     def _pred_hdi(self, prob: float) -> tuple[float, float]:
         return hdi_from_ppf(self._pred_ppf, prob)

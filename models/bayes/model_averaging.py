@@ -19,6 +19,8 @@ Averaged effect. The model-averaged posterior of mu is the mixture ``sum_M P(M |
 models put a point mass ``p_null`` at mu = 0 (OR = 1). ``prob_below_1`` = P(OR < 1) and ``prob_below_0_8`` count
 the point mass as not below (strict inequality). Quantiles are the generalised inverse ``inf{x: F(x) >= q}`` of the
 right-continuous mixture cdf: a quantile whose level falls inside the jump is exactly OR = 1 (reported as 1.0).
+They cost three root searches on the mixture cdf; a caller that needs only the Bayes factors and probabilities
+(the corpus batch) passes ``quantiles=False`` and gets NaN for ``median``, ``low`` and ``high``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from scipy import optimize, special
 
@@ -76,9 +79,10 @@ def _average(
     prior_prob: Sequence[float] | None,
     measure: str,
     prob: float,
+    quantiles: bool = True,
 ) -> ModelAverage:
     """Combine the four evidences (order of :data:`MODELS`) and the cdfs of mu (analysis scale) under
-    fixed_effect and random_effect."""
+    fixed_effect and random_effect; ``quantiles=False`` leaves the averaged median and interval NaN."""
     pri = np.full(4, 0.25) if prior_prob is None else np.asarray(prior_prob, dtype=float)
     if pri.shape != (4,) or (pri < 0).any() or not math.isclose(float(pri.sum()), 1.0, rel_tol=1e-9):
         raise ValueError(f"prior_prob must be 4 non-negative numbers summing to 1 (order {MODELS}), got {prior_prob}")
@@ -129,9 +133,9 @@ def _average(
         p_null=p_null,
         prob_below_1=cdf(0.0, strict=True),
         prob_below_0_8=cdf(thr, strict=True) if thr is not None else math.nan,
-        median=to_rep(ppf(0.5)),
-        low=to_rep(ppf(a)),
-        high=to_rep(ppf(1.0 - a)),
+        median=to_rep(ppf(0.5)) if quantiles else math.nan,
+        low=to_rep(ppf(a)) if quantiles else math.nan,
+        high=to_rep(ppf(1.0 - a)) if quantiles else math.nan,
         prob=prob,
         measure=measure,
     )
@@ -147,11 +151,12 @@ def average_binomial(
     n_tau: int = 48,
     n_mu: int = 24,
     random_effects: ExactBinomialPosterior | None = None,
+    quantiles: bool = True,
 ) -> ModelAverage:
     """Model averaging for the binomial-normal model (log-OR); ``data`` a table or a prebuilt likelihood (which
     fixes the parametrisation, baseline SD and bias terms). ``prior_prob`` in the order of :data:`MODELS`.
     ``random_effects``: the random-effects posterior under the same likelihood and priors, when the caller already
-    has it (it is not recomputed)."""
+    has it (it is not recomputed). ``quantiles=False``: no averaged median and interval (NaN; module docstring)."""
     lik = data if isinstance(data, BinomialLikelihood) else BinomialLikelihood(data)
     fe = lik.posterior(None, effect_prior, model="fixed", n_tau=n_tau, n_mu=n_mu)
     re = random_effects if random_effects is not None else lik.posterior(tau_prior, effect_prior, n_tau=n_tau,
@@ -162,7 +167,7 @@ def average_binomial(
         lik.log_evidence(tau_prior, None, n_tau=n_tau, n_mu=n_mu),
         re.log_evidence,
     )
-    return _average(log_ev, (fe._mu_cdf, re._mu_cdf), prior_prob, "OR", prob)
+    return _average(log_ev, (fe._mu_cdf, re._mu_cdf), prior_prob, "OR", prob, quantiles)
 
 
 def _normal_fixed(y: np.ndarray, v: np.ndarray, effect_prior: EffectPrior) -> tuple[float, float, float]:
@@ -175,15 +180,29 @@ def _normal_fixed(y: np.ndarray, v: np.ndarray, effect_prior: EffectPrior) -> tu
     return le - 0.5 * resid, mean, 1.0 / math.sqrt(prec)
 
 
+@numba.njit(cache=True)
+def _null_loglik(tau2, y, v):  # pragma: no cover - compiled
+    """``log p(y | mu = 0, tau)`` at each ``tau^2``: one pass over the studies per point."""
+    out = np.empty(tau2.size)
+    for g in range(tau2.size):
+        acc = 0.0
+        for i in range(y.size):
+            var = v[i] + tau2[g]
+            acc += math.log(2 * math.pi * var) + y[i] ** 2 / var
+        out[g] = -0.5 * acc
+    return out
+
+
 def _normal_null_random(y: np.ndarray, v: np.ndarray, tau_prior: TauPrior) -> float:
     """log p(y | mu = 0) with tau ~ tau_prior: trapezoid rule in s = log tau, step 0.01 (the rule's error is far
     below 1e-8), on the range where the log integrand is within 40 of its maximum. That range is found by a coarse
     pass (step 0.05) widened until the log integrand at both ends is 40 below its maximum; what lies outside it
     weighs less than exp(-40) of the integral."""
 
+    y, v = np.ascontiguousarray(y, dtype=float), np.ascontiguousarray(v, dtype=float)
+
     def log_integrand(s: np.ndarray) -> np.ndarray:
-        var = v[None, :] + np.exp(2 * s)[:, None]
-        ll = -0.5 * np.sum(np.log(2 * math.pi * var) + y[None, :] ** 2 / var, axis=1)
+        ll = _null_loglik(np.exp(2 * s), y, v)
         with np.errstate(divide="ignore", invalid="ignore"):
             f = tau_prior.logpdf(np.exp(s)) + s + ll
         return np.where(np.isnan(f), -np.inf, f)
@@ -215,11 +234,13 @@ def average_normal(
     prior_prob: Sequence[float] | None = None,
     prob: float = 0.95,
     random_effects: ExactPosterior | None = None,
+    quantiles: bool = True,
 ) -> ModelAverage:
     """Model averaging for the normal-normal model on effect estimates ``yi`` (analysis scale) with known
     within-study variances ``vi``; ``prior_prob`` in the order of :data:`MODELS`. ``random_effects``: the
     random-effects posterior of the same effects under the same priors, when the caller already has it (it is not
-    recomputed; a posterior of other effects, priors or measure is refused)."""
+    recomputed; a posterior of other effects, priors or measure is refused). ``quantiles=False``: no averaged median
+    and interval (NaN; module docstring)."""
     if random_effects is None:
         re = exact_normal_normal(yi, vi, tau_prior, effect_prior, measure=measure)
     else:
@@ -237,4 +258,4 @@ def average_normal(
     def fe_cdf(x: float) -> float:
         return float(special.ndtr((x - m_fe) / sd_fe))
 
-    return _average(log_ev, (fe_cdf, re._mu_cdf), prior_prob, measure, prob)
+    return _average(log_ev, (fe_cdf, re._mu_cdf), prior_prob, measure, prob, quantiles)
