@@ -45,6 +45,9 @@ in the caption)."""
 
 EXACT = "exact quadrature"
 
+MISSING_MAP = "missing_studies"
+"""Kind of the missing-study maps among a set's figures (the report shows SCRT 2026's with the published totals)."""
+
 
 def _grid_priors():
     return [tau_prior(t) for t in BINARY_TAU_PRESETS], [effect_prior(e) for e in EFFECT_PRESETS_GRID]
@@ -200,7 +203,7 @@ def missing_studies(run: Run, s: StudySet) -> None:
                            higher_is_benefit=s.higher_is_benefit,
                            title=f"{s.title}: deaths the missing studies would need (binomial-normal, "
                                  "exact)")  # fmt: skip
-    run.figure(s.key, fig, run.fig_dir / f"{s.file_stem}__missing.png", text)
+    run.figure(s.key, fig, run.fig_dir / f"{s.file_stem}__missing.png", text, kind=MISSING_MAP)
 
 
 def leave_one_out(run: Run, s: StudySet) -> None:

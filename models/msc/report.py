@@ -28,6 +28,7 @@ from models.msc.findings import (
     summary_of_findings,
 )
 from models.msc.followup import DOCUMENT as FOLLOWUP
+from models.msc.kinds import MISSING_MAP
 from models.msc.missing import missing_arm_sizes
 from models.msc.results import AnalysisResult, Kind, Results
 from models.msc.runner import RunResult
@@ -304,8 +305,8 @@ def _evidence_base(report: Report, result: RunResult) -> None:
     _published_totals(report, result)
     _small_study(report, result)
     _regressions(report, result)
-    for path, caption in result.figures.get("evidence", []):
-        report.add_figure(path, caption)
+    for f in result.figures.get("evidence", []):
+        report.add_figure(f.path, f.caption)
     _leave_one_out(report, results)
 
 
@@ -330,9 +331,9 @@ def _published_totals(report: Report, result: RunResult) -> None:
                 "tau, median": f"{row['tau_median']:.2f}",
             })  # fmt: skip
     report.add_table(pd.DataFrame(rows), caption="All 24 studies under the published-totals scenario", index=False)
-    for path, caption in result.figures.get("scrt2026/mortality", []):
-        if path.name.endswith("__missing.png"):
-            report.add_figure(path, caption)
+    for f in result.figures.get("scrt2026/mortality", []):
+        if f.kind == MISSING_MAP:
+            report.add_figure(f.path, f.caption)
 
 
 def _small_study(report: Report, result: RunResult) -> None:
@@ -369,8 +370,8 @@ def _small_study(report: Report, result: RunResult) -> None:
             })  # fmt: skip
         report.add_table(pd.DataFrame(rows), caption=f"With and without the small-study adjustment, {label} (MCMC, "
                          "primary priors)", index=False)  # fmt: skip
-    for path, caption in result.figures.get("small_study", []):
-        report.add_figure(path, caption)
+    for f in result.figures.get("small_study", []):
+        report.add_figure(f.path, f.caption)
 
 
 def _regressions(report: Report, result: RunResult) -> None:
@@ -405,8 +406,8 @@ def _regressions(report: Report, result: RunResult) -> None:
                 "Studies with the feature": slopes["k_with"],
             })[["Covariate", "Ratio of ORs (95% CrI)", "P(ratio < 1)", "Studies with the feature"]],
                 caption=f"Meta-regression {key}: ratios of odds ratios", index=False)  # fmt: skip
-    for path, caption in result.figures.get("regression", []):
-        report.add_figure(path, caption)
+    for f in result.figures.get("regression", []):
+        report.add_figure(f.path, f.caption)
 
 
 def _leave_one_out(report: Report, results: Results) -> None:
@@ -459,8 +460,8 @@ def _sensitivity(report: Report, result: RunResult) -> None:
             f"{fmt_p(grid['p_benefit'].max())} and P(OR < 0.8) from {fmt_p(grid['p_below_0.8'].min())} to "
             f"{fmt_p(grid['p_below_0.8'].max())}."
         )
-    for path, caption in result.figures.get("priors", []):
-        report.add_figure(path, caption)
+    for f in result.figures.get("priors", []):
+        report.add_figure(f.path, f.caption)
 
 
 def _methods(report: Report) -> None:
@@ -505,9 +506,9 @@ def _appendix(report: Report, result: RunResult, reproduction: pd.DataFrame) -> 
         )
         rows = result.results.select(kind=Kind.POOLED, analysis_id=key, primary_priors=True)
         report.add_table(_compact(rows), caption="Primary priors, by model", index=False)
-        for path, caption in result.figures[key]:
-            if not path.name.endswith("__missing.png") or key != "scrt2026/mortality":
-                report.add_figure(path, caption)
+        for f in result.figures[key]:
+            if f.kind != MISSING_MAP or key != "scrt2026/mortality":
+                report.add_figure(f.path, f.caption)
     report.add_heading("Reproduction of every published number", 3)
     counts = reproduction["status"].value_counts()
     report.add_paragraph(", ".join(f"{s}: {int(n)}" for s, n in counts.items()) + ". Reasons in full in "

@@ -81,6 +81,15 @@ class RunSettings:
         return document == doc and (not ana or analysis == ana)
 
 
+@dataclass(frozen=True)
+class FigureEntry:
+    """A written figure: its file, its caption, and what kind of figure it is (the report selects by kind)."""
+
+    path: Path
+    caption: str
+    kind: str = ""
+
+
 @dataclass
 class RunResult:
     """Everything the report needs: the typed results, the fits, the figures and the tables of special analyses."""
@@ -89,7 +98,7 @@ class RunResult:
     dataset: Dataset
     results: Results = field(default_factory=Results)
     fits: list[tuple[str, Fit, str]] = field(default_factory=list)
-    figures: dict[str, list[tuple[Path, str]]] = field(default_factory=dict)
+    figures: dict[str, list[FigureEntry]] = field(default_factory=dict)
     tipping: dict[str, str] = field(default_factory=dict)
     retried: list[tuple[str, tuple[str, ...], bool]] = field(default_factory=list)
     job_seconds: dict[str, float] = field(default_factory=dict)
@@ -130,9 +139,9 @@ class RunResult:
         """Fits that failed their gates."""
         return [(label, fit) for label, fit, _ in self.fits if not fit.diagnostics.passed]
 
-    def add_figure(self, section: str, path: Path, caption: str) -> None:
-        """Register a figure under a report section."""
-        self.figures.setdefault(section, []).append((path, caption))
+    def add_figure(self, section: str, path: Path, caption: str, kind: str = "") -> None:
+        """Register a figure under a report section (``kind`` says what it shows, e.g. ``missing_studies``)."""
+        self.figures.setdefault(section, []).append(FigureEntry(path, caption, kind))
 
 
 class Run:
@@ -163,10 +172,10 @@ class Run:
         """The set's per-study effects (0.5 added to zero cells, double-zero studies dropped, as metafor)."""
         return escalc(s.table, measure or s.measure, correction="only0", drop00=True)
 
-    def figure(self, section: str, fig: Figure, path: Path, caption: str) -> None:
+    def figure(self, section: str, fig: Figure, path: Path, caption: str, kind: str = "") -> None:
         """Render and write a figure in the background (it overlaps the next fit) and register it."""
         self.policy.in_background(figs.save, fig, path)
-        self.result.add_figure(section, path, caption)
+        self.result.add_figure(section, path, caption, kind)
 
     def bias_vectors(self, studies: tuple[str, ...], bias: BiasPrior | None) -> tuple[np.ndarray, np.ndarray]:
         """Per-study bias mean and SD: ``bias`` for non-randomised studies (and for a pooled row of studies without
