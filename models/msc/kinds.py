@@ -11,12 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from models.bayes.exact import exact_from_effects, exact_normal_normal
+from models.bayes.fit import Fit
 from models.bayes.policy import fit_seed
 from models.bayes.posterior import Posterior
 from models.msc import figures as figs
@@ -33,7 +34,7 @@ from models.msc.specs import (
     StudySet,
     published_of,
 )
-from models.priors import effect_prior, tau_prior
+from models.priors import EffectPrior, TauPrior, effect_prior, tau_prior
 from models.toolkit import kinds as generic
 
 if TYPE_CHECKING:
@@ -49,13 +50,13 @@ MISSING_MAP = "missing_studies"
 """Kind of the missing-study maps among a set's figures (the report shows SCRT 2026's with the published totals)."""
 
 
-def _grid_priors():
+def _grid_priors() -> tuple[list[TauPrior], list[EffectPrior]]:
     return [tau_prior(t) for t in BINARY_TAU_PRESETS], [effect_prior(e) for e in EFFECT_PRESETS_GRID]
 
 
 def set_result(
     run: Run,
-    post: Any,
+    post: Posterior,
     s: StudySet,
     *,
     model: str,
@@ -68,7 +69,7 @@ def set_result(
     studies: tuple[str, ...] | None = None,
     missing: tuple[str, ...] | None = None,
     method: str = "",
-    fit=None,
+    fit: Fit | None = None,
     fit_file: str = "",
     log_evidence: float | None = None,
     twin_mcse: float | None = None,

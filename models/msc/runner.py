@@ -29,7 +29,7 @@ from models.bayes.model_averaging import ModelAverage
 from models.bayes.policy import FitFunction, FitPolicy
 from models.bayes.posterior import Posterior
 from models.bayes.sampling import fit_binomial_normal
-from models.effects import escalc
+from models.effects import EffectTable, escalc
 from models.msc import evidence, kinds
 from models.msc import figures as figs
 from models.msc.datasets import Dataset
@@ -46,6 +46,7 @@ from models.priors import (
     effect_prior,
     tau_prior,
 )
+from models.tables import BinaryTable
 
 LOO_SETS = ("tang2024/mortality", f"{EVIDENCE_BASE}/all", f"{EVIDENCE_BASE}/rct")
 """Study sets with a leave-one-study-out analysis (exact binomial-normal, primary priors)."""
@@ -168,7 +169,7 @@ class Run:
         """The primary tau and effect priors."""
         return tau_prior(PRIMARY_TAU_PRIOR), effect_prior(PRIMARY_EFFECT_PRIOR)
 
-    def effects(self, s: StudySet, measure: str | None = None):
+    def effects(self, s: StudySet, measure: str | None = None) -> EffectTable:
         """The set's per-study effects (0.5 added to zero cells, double-zero studies dropped, as metafor)."""
         return escalc(s.table, measure or s.measure, correction="only0", drop00=True)
 
@@ -187,8 +188,8 @@ class Run:
         nrs = np.array([design.get(x, "NRS") == "NRS" for x in studies])
         return np.where(nrs, bias.mean, 0.0), np.where(nrs, bias.sd, 0.0)
 
-    def posterior(self, table, bias: BiasPrior | None = None, *, parametrisation: str = "symmetric", tp=None,
-                  ep=None) -> Posterior:  # fmt: skip
+    def posterior(self, table: BinaryTable, bias: BiasPrior | None = None, *, parametrisation: str = "symmetric",
+                  tp: TauPrior | None = None, ep: EffectPrior | None = None) -> Posterior:  # fmt: skip
         """Exact binomial-normal posterior of ``table`` (primary priors unless told), with the NRS bias model.
 
         Computed once per (data, bias model, parametrisation, priors) in a run: the grid, the MCMC twin check, the
