@@ -74,6 +74,53 @@ def _frozen(family: str, params: tuple[tuple[str, float], ...]):
     return stats.invgamma(a=p["alpha"], scale=p["beta"])
 
 
+@functools.cache
+def _log_density_terms(family: str, params: tuple[tuple[str, float], ...]) -> tuple[float, ...]:
+    """The constant terms of the base distribution's log density (see :func:`_base_logpdf`), once per prior."""
+    p = dict(params)
+    if family == "lognormal_tau2":
+        return (p["m"], p["s"], -math.log(p["s"]) - 0.5 * math.log(2.0 * math.pi))
+    if family == "logt_tau2":
+        df = p["df"]
+        const = (math.lgamma((df + 1.0) / 2.0) - math.lgamma(df / 2.0) - 0.5 * math.log(df * math.pi)
+                 - math.log(p["scale"]))  # fmt: skip
+        return (df, p["loc"], p["scale"], const)
+    if family == "halfnormal":
+        return (p["scale"], 0.5 * math.log(2.0 / math.pi) - math.log(p["scale"]))
+    if family == "halfcauchy":
+        return (p["scale"], math.log(2.0 / math.pi) - math.log(p["scale"]))
+    return (p["alpha"], p["beta"], p["alpha"] * math.log(p["beta"]) - math.lgamma(p["alpha"]))
+
+
+def _base_logpdf(family: str, params: tuple[tuple[str, float], ...], x: np.ndarray) -> np.ndarray:
+    """Log density of the distribution :func:`_frozen` freezes, in closed form (the formulas scipy uses; equal to
+    its ``logpdf`` within rounding, checked in the tests): a scipy call costs about 95 microseconds of overhead, and
+    the exact engines evaluate priors a dozen times per meta-analysis. Defined for ``x >= 0`` on tau families
+    (callers mask ``x < 0``); ``invgamma`` is ``-inf`` at ``x <= 0``."""
+    c = _log_density_terms(family, params)
+    if family == "lognormal_tau2":
+        m, sd, const = c
+        z = (x - m) / sd
+        return const - 0.5 * z * z
+    if family == "logt_tau2":
+        df, loc, scale, const = c
+        z = (x - loc) / scale
+        return const - (df + 1.0) / 2.0 * np.log1p(z * z / df)
+    if family == "halfnormal":
+        scale, const = c
+        z = x / scale
+        return const - 0.5 * z * z
+    if family == "halfcauchy":
+        scale, const = c
+        z = x / scale
+        return const - np.log1p(z * z)
+    alpha, beta, const = c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pos = x > 0
+        safe = np.where(pos, x, 1.0)
+        return np.where(pos, const - (alpha + 1.0) * np.log(safe) - beta / safe, -np.inf)
+
+
 @dataclass(frozen=True)
 class TauPrior:
     """Prior on the between-study SD ``tau`` (scale of the analysis: log-OR/log-RR, or MD/SMD).
@@ -138,13 +185,12 @@ class TauPrior:
     def logpdf(self, tau: np.ndarray | float) -> np.ndarray:
         """Log density of ``tau`` (``-inf`` for ``tau < 0``; Jacobian ``log(2/tau)`` included for tau^2 families)."""
         tau = np.asarray(tau, dtype=float)
-        base = self._base()
         if not self._on_log_tau2():
-            return np.where(tau < 0, -np.inf, base.logpdf(tau))
+            return np.where(tau < 0, -np.inf, _base_logpdf(self.family, self.params, np.maximum(tau, 0.0)))
         with np.errstate(divide="ignore", invalid="ignore"):
             pos = tau > 0
             t = np.where(pos, tau, 1.0)
-            out = base.logpdf(2.0 * np.log(t)) + np.log(2.0 / t)
+            out = _base_logpdf(self.family, self.params, 2.0 * np.log(t)) + np.log(2.0 / t)
         return np.where(pos, out, -np.inf)
 
     def pdf(self, tau: np.ndarray | float) -> np.ndarray:

@@ -237,3 +237,25 @@ def test_effect_prior_prints_ratio_scale_range():
     assert "95% range of the ratio 0.141-7.1" in text
     raw = EffectPrior("md", "MD prior", 0.0, 10.0, "test", log_scale=False)
     assert "95% range -19.6 to 19.6" in str(raw)
+
+
+def test_closed_form_log_densities_equal_scipy_for_every_preset_family():
+    """Reference: scipy.stats' logpdf of the frozen base distribution (norm / t on log tau^2 with the Jacobian
+    log(2/tau), halfnorm, halfcauchy, invgamma on tau), on a grid including 0, tiny and large tau."""
+    import numpy as np
+
+    from models.priors import TAU_PRESETS, _frozen
+
+    x = np.concatenate([np.linspace(0.0, 5.0, 501), np.geomspace(1e-8, 1e3, 200), [-1.0]])
+    for key, prior in TAU_PRESETS.items():
+        base = _frozen(prior.family, prior.params)
+        with np.errstate(divide="ignore"):
+            if prior.family.endswith("_tau2"):
+                t = np.where(x > 0, x, 1.0)
+                ref = np.where(x > 0, base.logpdf(2 * np.log(t)) + np.log(2 / t), -np.inf)
+            else:
+                ref = np.where(x < 0, -np.inf, base.logpdf(np.maximum(x, 0.0)))
+        got = prior.logpdf(x)
+        assert np.array_equal(np.isfinite(got), np.isfinite(ref)), key
+        finite = np.isfinite(ref)
+        np.testing.assert_allclose(got[finite], ref[finite], rtol=1e-13, atol=1e-13, err_msg=key)
