@@ -9,14 +9,14 @@
   retry (``settings["first_attempt_failures"]``) and in :attr:`FitPolicy.retried`. A failing retry is kept and
   flagged, and the run exits non-zero.
 * **Saving**: NetCDF files and figures are written by one background thread while the next fit samples (each write
-  atomic); :meth:`FitPolicy.wait` waits for every write and :meth:`FitPolicy.check_writes` re-raises a failed
-  one.
+  atomic); leaving a ``with FitPolicy(...)`` block waits for every write and re-raises a failed one.
 
 The fit function is injected (``fit_fn``), so a test can run a whole job with a fake sampler.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import zlib
 from collections.abc import Callable
@@ -53,6 +53,14 @@ def content_key(kind: str, data: Any, covariates: pd.DataFrame | None, tp: TauPr
         payload = [list(data.study), np.round(data.yi, 12).tolist(), np.round(data.vi, 12).tolist(), data.measure]
     cov = None if covariates is None else covariates.round(12).to_dict(orient="split")
     return hashlib.sha256(repr((kind, payload, cov, tp.key, tp.params, ep.key, ep.mean, ep.sd)).encode()).hexdigest()
+
+
+def _model_name(fit_fn: FitFunction) -> str:
+    """The fit function's name, also through ``functools.partial`` (e.g. a fit function with a sampler bound), so
+    that two different models never share a content key."""
+    while isinstance(fit_fn, functools.partial):
+        fit_fn = fit_fn.func
+    return getattr(fit_fn, "__name__", type(fit_fn).__name__)
 
 
 @dataclass(frozen=True)
@@ -96,7 +104,7 @@ class FitPolicy:
         ``kw`` goes to the fit function (``covariates``, ``draws`` and model options).
         """
         fit_fn = self.fit_fn if fit_fn is None else fit_fn
-        key = content_key(getattr(fit_fn, "__name__", "fit"), data, kw.get("covariates"), tp, ep)
+        key = content_key(_model_name(fit_fn), data, kw.get("covariates"), tp, ep)
         sampler = {**self.sampler, **({"draws": kw.pop("draws")} if "draws" in kw else {})}
         done = self._done.get(key)
         if done is not None and done.fit.settings["draws"] >= sampler.get("draws", DRAWS):
@@ -128,3 +136,13 @@ class FitPolicy:
         """Re-raise the first background write that failed (after :meth:`wait`)."""
         for write in self._writes:
             write.result()
+
+    def __enter__(self) -> FitPolicy:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
+        """Wait for every background write; when the block ended normally, re-raise a write that failed (an
+        exception from the block itself is never masked by one from a write)."""
+        self.wait()
+        if exc_type is None:
+            self.check_writes()

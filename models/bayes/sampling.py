@@ -126,9 +126,38 @@ class NutpieSampler:
             _CACHE[key] = nutpie.compile_pymc_model(build())
         return _CACHE[key]
 
-    def sample(self, compiled: Any, data: Mapping[str, np.ndarray], **run: Any) -> xr.DataTree:
-        """Sample the compiled model with ``data`` (see :func:`_sample`)."""
-        return _sample(compiled, data, **run)
+    def sample(
+        self,
+        compiled: Any,
+        data: Mapping[str, np.ndarray],
+        *,
+        seed: int,
+        draws: int,
+        tune: int,
+        chains: int,
+        target_accept: float,
+        cores: int,
+    ) -> xr.DataTree:
+        """Sample the compiled model with ``data``; an incomplete trace (Ctrl-C inside nutpie) is an interruption."""
+        import nutpie
+
+        tree = nutpie.sample(
+            compiled.with_data(**data),
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            cores=cores,
+            seed=int(seed),
+            target_accept=target_accept,
+            progress_bar=False,
+            save_warmup=False,
+        )
+        # nutpie turns Ctrl-C into an aborted sampler and returns the draws it has: a short fit must never pass as
+        # a whole one, so an incomplete trace is an interruption.
+        got = tree["posterior"].sizes
+        if got.get("chain", 0) != chains or got.get("draw", 0) != draws:
+            raise KeyboardInterrupt(f"sampling stopped early: {dict(got)} of {chains} chains x {draws} draws")
+        return tree
 
 
 NUTPIE = NutpieSampler()
@@ -140,38 +169,6 @@ def _check_run_args(seed: int, draws: int, tune: int, chains: int, target_accept
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     if not 0.0 < target_accept < 1.0:
         raise ValueError(f"target_accept must be strictly between 0 and 1, got {target_accept!r}")
-
-
-def _sample(
-    compiled: Any,
-    data: Mapping[str, np.ndarray],
-    *,
-    seed: int,
-    draws: int,
-    tune: int,
-    chains: int,
-    target_accept: float,
-    cores: int,
-) -> xr.DataTree:
-    import nutpie
-
-    tree = nutpie.sample(
-        compiled.with_data(**data),
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        cores=cores,
-        seed=int(seed),
-        target_accept=target_accept,
-        progress_bar=False,
-        save_warmup=False,
-    )
-    # nutpie turns Ctrl-C into an aborted sampler and returns the draws it has: a short fit must never pass as a
-    # whole one, so an incomplete trace is an interruption.
-    got = tree["posterior"].sizes
-    if got.get("chain", 0) != chains or got.get("draw", 0) != draws:
-        raise KeyboardInterrupt(f"sampling stopped early: {dict(got)} of {chains} chains x {draws} draws")
-    return tree
 
 
 def data_hash(

@@ -197,17 +197,18 @@ def tipping_map(
     )  # fmt: skip
 
 
-def set_figures(run: Run, s: StudySet, bn: Fit, nn: Posterior) -> None:
+def set_figures(run: Run, s: StudySet, bn: Fit, bn_post: Posterior, nn: Posterior) -> None:
     """Forest plot (Cochrane layout) and the posterior of the pooled OR for one study set; tau for key sets.
 
     One pooled quantity per display: the forest plot is drawn on the paper's measure (binomial-normal OR for OR
     sets; normal-normal on log RR for RR sets, so that study RRs and the published RR share an axis), the density
-    shows the binomial-normal pooled OR, and each says so in its title.
+    shows the binomial-normal pooled OR, and each says so in its title. ``bn_post`` is ``bn``'s posterior (already
+    summarised by the caller), ``nn`` the exact normal-normal posterior on the paper's measure.
     """
     from models.msc.missing import missing_arm_sizes
     from models.msc.specs import EVIDENCE_BASE, PRIMARY_ANALYSIS
 
-    post = nn if s.measure == "RR" else bn.posterior(seed=run.settings.seed)
+    post = nn if s.measure == "RR" else bn_post
     observed = run.effects(s, s.measure)
     design = run.dataset.studies["design"]
     sizes = missing_arm_sizes(run.dataset, s.outcome, s.missing) if s.missing else None

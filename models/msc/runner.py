@@ -255,14 +255,11 @@ def run_reanalysis(
     run = Run(dataset, settings, out_dir, fit_fn)
     todo = jobs(run)
     bar = tqdm(todo, desc="reanalysis", unit="job", disable=not progress, dynamic_ncols=True)
-    try:
+    with run.policy:
         for label, job in bar:
             bar.set_postfix_str(label[:60])
             began = time.perf_counter()
             job()
             run.result.job_seconds[label] = time.perf_counter() - began
-    finally:
-        run.policy.wait()
-    run.policy.check_writes()
     run.result.wall_seconds = time.perf_counter() - start
     return run.result

@@ -89,18 +89,17 @@ def published_estimate(
     effects: Sequence[EffectPrior],
     *,
     fixed_effect_k: int | None = None,
-    seed: int | None = None,
+    seed: int = 0,
 ) -> Iterator[tuple[TauPrior, EffectPrior, Posterior]]:
     """The summary-level posterior of one published pooled estimate (ratio scale for OR/RR) under every prior pair.
 
     ``fixed_effect_k``: the estimate came from a fixed-effect model over k studies; its variance is widened by
-    tau^2/k with tau integrated over its prior (:class:`models.bayes.summary_level.SummaryLevelPosterior`).
+    tau^2/k with tau integrated over its prior (:class:`models.bayes.summary_level.SummaryLevelPosterior`);
+    ``seed`` seeds its draws (the reported quantities are closed form).
     """
-    kwargs = {} if seed is None else {"seed": seed}
 
     def under(tau: TauPrior, effect: EffectPrior) -> Posterior:
-        return SummaryLevelPosterior(
-            estimate, ci_low, ci_high, measure, tau, effect, fixed_effect_k=fixed_effect_k, **kwargs
-        )
+        return SummaryLevelPosterior(estimate, ci_low, ci_high, measure, tau, effect, fixed_effect_k=fixed_effect_k,
+                                     seed=seed)  # fmt: skip
 
     return prior_grid(taus, effects, under)

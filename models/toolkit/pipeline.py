@@ -87,8 +87,7 @@ def reanalyse(spec: MetaAnalysisSpec, settings: RunSettings, out: Path) -> Reana
         absolute = analyses.absolute_effects(spec)
         fits = []
         if settings.mcmc:
-            policy = mcmc.policy(out, quick=settings.quick, seed=settings.seed)
-            try:
+            with mcmc.policy(out, quick=settings.quick, seed=settings.seed) as policy:
                 bar.set_postfix_str("MCMC, primary priors")
                 fits.append(mcmc.primary_fit(spec, policy, seed=settings.seed))
                 tick()
@@ -96,9 +95,6 @@ def reanalyse(spec: MetaAnalysisSpec, settings: RunSettings, out: Path) -> Reana
                     bar.set_postfix_str("MCMC, meta-regression")
                     fits.append(mcmc.regression_fit(spec, policy, seed=settings.seed))
                     tick()
-            finally:
-                policy.wait()
-            policy.check_writes()
             retried = tuple(policy.retried)
         else:
             retried = ()
