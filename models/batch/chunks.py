@@ -23,6 +23,7 @@ from models.atomic import write_atomic
 from models.batch.analyse import Options, analyse_entry
 from models.batch.corpus import Entry
 from models.batch.results import SCHEMA, ResultRow, to_table
+from models.bayes.exact_binomial import clear_cache
 
 FORMAT_VERSION = "batch-2"
 """Bumped when the rows or their computation change, so that old chunk files are not reused."""
@@ -101,6 +102,10 @@ def run_chunk(chunk: Chunk, options: Options, out: str, single_thread: bool = Fa
     ``single_thread`` runs numba's parallel kernels on one thread for the chunk (a batch task is one core's worth
     of work: on these small grids a second thread costs more in hand-over than it saves, and with another process
     on the machine made the in-process batch 2.5 times slower); the calling thread's setting is restored after.
+
+    The binomial-normal engine caches each study's likelihood curve (about 4 KB) for reuse across priors; the
+    cache is emptied after every chunk, so a worker's memory does not grow with the corpus (it grew by about
+    35 MB per 1,000 meta-analyses, some 2 GB per worker on a corpus the size of Bartos et al.'s).
     """
     threads = numba.get_num_threads()
     if single_thread:
@@ -111,6 +116,7 @@ def run_chunk(chunk: Chunk, options: Options, out: str, single_thread: bool = Fa
             rows.extend(analyse_entry(entry, options))
     finally:
         numba.set_num_threads(threads)
+        clear_cache()
     table = to_table(rows, {KEY: chunk.key})
     write_atomic(chunk_path(Path(out), chunk.index), lambda tmp: pq.write_table(table, tmp))
     errors = sum(r.status == "error" for r in rows)

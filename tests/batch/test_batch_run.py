@@ -93,3 +93,15 @@ def test_a_chunk_is_reused_only_when_options_and_files_are_unchanged(corpus, ser
         other = next(make_chunks([type(first)(**{**first.__dict__, "path": str(moved)}), *entries[1:]], CHUNK,
                                  Options(seed=1)))  # fmt: skip
     assert not is_done(out, other)
+
+
+def test_a_chunk_leaves_no_cached_likelihood_curves(corpus, tmp_path):
+    """A worker's memory must not grow with the corpus: the per-study curve cache of the binomial-normal engine is
+    emptied after each chunk (it held every study of every meta-analysis a worker had seen)."""
+    from models.batch.chunks import run_chunk
+    from models.bayes import exact_binomial
+
+    chunk = next(make_chunks(read_manifest(corpus), CHUNK, Options()))
+    done = run_chunk(chunk, Options(), str(tmp_path))
+    assert done.n_rows > 0
+    assert len(exact_binomial._CACHE) == 0
