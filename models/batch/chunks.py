@@ -105,7 +105,8 @@ def run_chunk(chunk: Chunk, options: Options, out: str, single_thread: bool = Fa
 
     The binomial-normal engine caches each study's likelihood curve (about 4 KB) for reuse across priors; the
     cache is emptied after every chunk, so a worker's memory does not grow with the corpus (it grew by about
-    35 MB per 1,000 meta-analyses, some 2 GB per worker on a corpus the size of Bartos et al.'s).
+    75 MB per 1,000 meta-analyses it analysed: some 2.5 GB per worker for a corpus the size of Bartos et al.'s on 2
+    workers).
     """
     threads = numba.get_num_threads()
     if single_thread:
