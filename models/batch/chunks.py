@@ -28,6 +28,10 @@ from models.bayes.exact_binomial import clear_cache
 FORMAT_VERSION = "batch-2"
 """Bumped when the rows or their computation change, so that old chunk files are not reused."""
 KEY = "batch_key"
+MAX_CHUNK_SIZE = 200
+"""Default chunk size of a large corpus: a task of about 2-4 s of work, so that scheduling stays negligible."""
+MIN_CHUNKS = 16
+"""A smaller corpus is cut into about this many chunks, so that every worker gets work."""
 RESULTS_PARQUET, RESULTS_CSV = "results.parquet", "results.csv"
 
 
@@ -59,6 +63,14 @@ def chunk_dir(out: Path) -> Path:
 def chunk_path(out: Path, index: int) -> Path:
     """The file of chunk ``index``."""
     return chunk_dir(out) / f"chunk-{index:06d}.parquet"
+
+
+def default_chunk_size(n_meta: int) -> int:
+    """The chunk size used when none is given: :data:`MAX_CHUNK_SIZE`, or less for a corpus of fewer than
+    ``MAX_CHUNK_SIZE * MIN_CHUNKS`` meta-analyses, so that it still makes about :data:`MIN_CHUNKS` chunks (a
+    49-analysis corpus was one chunk, and one worker did all the work). The size depends on the corpus size only,
+    never on the number of workers, so a rerun of the same corpus resumes whatever the workers."""
+    return max(1, min(MAX_CHUNK_SIZE, -(-n_meta // MIN_CHUNKS)))
 
 
 def make_chunks(entries: Iterable[Entry], size: int, options: Options) -> Iterator[Chunk]:

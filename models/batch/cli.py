@@ -1,7 +1,7 @@
 """The ``batch`` command: reanalyse a corpus of meta-analyses (``reanalyse batch ...`` / ``scripts/batch.py``).
 
     batch INPUT --out DIR [--priors primary|grid] [--threshold 0.8] [--threshold-smd 0.2] [--measure M]
-          [--higher-is-benefit] [--workers N] [--scheduler ADDRESS] [--chunk-size 200] [--seed 0]
+          [--higher-is-benefit] [--workers N] [--scheduler ADDRESS] [--chunk-size N] [--seed 0]
           [--max-chunks N] [--no-report] [--quiet]
 
 INPUT is a folder of study CSVs or a manifest (.csv or .json; see :mod:`models.batch.corpus`). Writes
@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int_at_least(0), default=None,
                    help="Dask worker processes (default: one per core; 0 = in this process, no Dask)")  # fmt: skip
     p.add_argument("--scheduler", help="address of an existing Dask scheduler (workers must share --out)")
-    p.add_argument("--chunk-size", type=int_at_least(1), default=200, help="meta-analyses per task (default 200)")
+    p.add_argument("--chunk-size", type=int_at_least(1), default=None,
+                   help="meta-analyses per task (default 200; about 16 chunks below 3,200)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="seed (same seed, same table; default 0)")
     p.add_argument("--max-chunks", type=int_at_least(1), help="stop after computing this many chunks (resume later)")
     p.add_argument("--no-report", action="store_true", help="skip the Markdown/PNG corpus report")

@@ -20,7 +20,16 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from models.batch.analyse import Options
-from models.batch.chunks import Chunk, ChunkDone, clean_temporary, combine, is_done, make_chunks, run_chunk
+from models.batch.chunks import (
+    Chunk,
+    ChunkDone,
+    clean_temporary,
+    combine,
+    default_chunk_size,
+    is_done,
+    make_chunks,
+    run_chunk,
+)
 from models.batch.corpus import Entry
 
 WINDOW_PER_WORKER = 3
@@ -120,11 +129,12 @@ def _distributed(chunks: object, submit_ok: Callable[[Chunk], bool], options: Op
     return failed
 
 
-def run_batch(entries: list[Entry], options: Options, out: Path, *, chunk_size: int = 200, workers: int | None = None,
-              scheduler: str | None = None, max_chunks: int | None = None,
+def run_batch(entries: list[Entry], options: Options, out: Path, *, chunk_size: int | None = None,
+              workers: int | None = None, scheduler: str | None = None, max_chunks: int | None = None,
               progress: bool = True) -> RunSummary:  # fmt: skip
     """Analyse ``entries`` into ``out`` (see the module docstring).
 
+    ``chunk_size``: meta-analyses per task (None: :func:`~models.batch.chunks.default_chunk_size` of the corpus).
     ``workers``: 0 = in this process; None = one Dask worker per core; N = N worker processes (ignored with a
     ``scheduler`` address). ``max_chunks`` stops after computing that many chunks (no final table; a later run
     resumes), which is how an interruption is simulated in the tests.
@@ -132,6 +142,8 @@ def run_batch(entries: list[Entry], options: Options, out: Path, *, chunk_size: 
     start = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     clean_temporary(out)
+    if chunk_size is None:
+        chunk_size = default_chunk_size(len(entries))
     n_chunks = -(-len(entries) // chunk_size)
     bar = _Progress(len(entries), progress)
     counts = {"computed": 0, "skipped": 0}

@@ -105,3 +105,14 @@ def test_a_chunk_leaves_no_cached_likelihood_curves(corpus, tmp_path):
     done = run_chunk(chunk, Options(), str(tmp_path))
     assert done.n_rows > 0
     assert len(exact_binomial._CACHE) == 0
+
+
+@pytest.mark.parametrize(("n_meta", "size", "n_chunks"), [(1, 1, 1), (10, 1, 10), (49, 4, 13), (1000, 63, 16),
+                                                          (3200, 200, 16), (10_000, 200, 50)])  # fmt: skip
+def test_default_chunk_size_gives_every_worker_work_on_a_small_corpus(n_meta, size, n_chunks):
+    """Up to 200 per chunk, but a small corpus still makes about 16 chunks (the shipped 49-analysis corpus was one
+    chunk, so one worker did everything); sizes worked out by hand from ceil(n / 16) capped at 200."""
+    from models.batch.chunks import default_chunk_size
+
+    assert default_chunk_size(n_meta) == size
+    assert -(-n_meta // size) == n_chunks
