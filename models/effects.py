@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
 from models.tables import BinaryTable, ContinuousTable
 
@@ -171,7 +171,7 @@ class EffectTable:
             raise EffectError(f"study {labels[i]!r}: need ci_low < estimate < ci_high; got {lo[i]}, {est[i]}, {hi[i]}")
         if measure in RATIO_MEASURES:
             est, lo, hi = np.log(est), np.log(lo), np.log(hi)
-        z = stats.norm.ppf(0.5 + level / 2)
+        z = special.ndtri(0.5 + level / 2)
         se = (hi - lo) / (2 * z)
         return cls(labels, est, se**2, measure, "none", np.zeros(len(labels), dtype=bool))
 

@@ -259,3 +259,39 @@ def test_closed_form_log_densities_equal_scipy_for_every_preset_family():
         assert np.array_equal(np.isfinite(got), np.isfinite(ref)), key
         finite = np.isfinite(ref)
         np.testing.assert_allclose(got[finite], ref[finite], rtol=1e-13, atol=1e-13, err_msg=key)
+
+
+def test_closed_form_distribution_functions_equal_scipy_for_every_preset_family():
+    """Reference: scipy.stats' cdf, sf, ppf and isf of the frozen base distribution (norm / t on log tau^2,
+    halfnorm, halfcauchy, invgamma on tau), on grids of tau including 0, tiny and large values and of
+    probabilities including the far tails; and the effect prior against scipy.stats.norm."""
+    import numpy as np
+
+    from models.priors import EFFECT_PRESETS, TAU_PRESETS, _frozen
+
+    x = np.concatenate([np.linspace(0.0, 5.0, 501), np.geomspace(1e-8, 1e3, 200), [-1.0]])
+    q = np.concatenate([np.linspace(0.001, 0.999, 999), np.geomspace(1e-12, 1e-3, 50)])
+    for key, prior in TAU_PRESETS.items():
+        base = _frozen(prior.family, prior.params)
+        on_log = prior.family.endswith("_tau2")
+        with np.errstate(divide="ignore"):
+            arg = 2 * np.log(np.where(x > 0, x, 1.0)) if on_log else np.maximum(x, 0.0)
+        inside = x > 0 if on_log else x >= 0
+        back = (lambda v: np.exp(v / 2)) if on_log else (lambda v: v)  # noqa: E731
+        for got, ref in [
+            (prior.cdf(x), np.where(inside, base.cdf(arg), 0.0)),
+            (prior.sf(x), np.where(inside, base.sf(arg), 1.0)),
+            (prior.ppf(q), back(base.ppf(q))),
+        ]:
+            np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-300, err_msg=key)
+        # scipy's half-Cauchy isf is tan(pi (1 - q) / 2), which loses digits below q ~ 1e-3 (2e-5 at 1e-12): there
+        # the reference is the identity sf(isf(q)) = q, sf being arctan2-based and exact in the tail
+        body = q >= 1e-3 if prior.family == "halfcauchy" else np.ones(q.size, bool)
+        np.testing.assert_allclose(prior.isf(q[body]), back(base.isf(q[body])), rtol=1e-12, err_msg=key)
+        np.testing.assert_allclose(prior.sf(prior.isf(q)), q, rtol=1e-10, err_msg=key)
+    for key, prior in EFFECT_PRESETS.items():
+        ref = stats.norm(prior.mean, prior.sd)
+        grid = np.linspace(-5.0, 5.0, 201)
+        np.testing.assert_allclose(prior.logpdf(grid), ref.logpdf(grid), rtol=1e-13, err_msg=key)
+        np.testing.assert_allclose(prior.cdf(grid), ref.cdf(grid), rtol=1e-13, atol=1e-300, err_msg=key)
+        np.testing.assert_allclose(prior.ppf(q), ref.ppf(q), rtol=1e-13, err_msg=key)

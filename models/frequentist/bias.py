@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from models.effects import EffectTable, escalc
 from models.frequentist.result import BIAS_K_RECOMMENDED, EggerResult, RegressionBiasResult, z_p_value
@@ -91,7 +91,7 @@ def _wls_test(
         formulation=formulation,
         statistic=t,
         df=df,
-        p=float(2 * stats.t.sf(abs(t), df)),
+        p=float(2 * special.stdtr(df, -abs(t))),
         k=k,
         slope=float(beta[1]),
         slope_se=slope_se,

@@ -8,7 +8,7 @@ RevMan both do this). I^2 is reported in percent.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 
 def cochran_q(yi: np.ndarray, vi: np.ndarray, center: float | None = None) -> tuple[float, int, float]:
@@ -23,7 +23,7 @@ def cochran_q(yi: np.ndarray, vi: np.ndarray, center: float | None = None) -> tu
         return 0.0, 0, 1.0
     mu = float(np.sum(wi * yi) / np.sum(wi)) if center is None else center
     q = max(0.0, float(np.sum(wi * (yi - mu) ** 2)))
-    return q, k - 1, float(stats.chi2.sf(q, k - 1))
+    return q, k - 1, float(special.chdtrc(k - 1, q))
 
 
 def i2_from_q(q: float, df: int) -> float:

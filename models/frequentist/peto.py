@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from models.frequentist.heterogeneity import i2_from_q
 from models.frequentist.result import PooledResult, normal_crit, z_p_value
@@ -39,7 +39,7 @@ def peto(table: BinaryTable, level: float = 0.95) -> PooledResult:
     k = int(pos.sum())
     q = max(0.0, float(np.sum(o_e[pos] ** 2 / v[pos]) - o_e.sum() ** 2 / v.sum()))
     q_df = k - 1
-    q_p = float(stats.chi2.sf(q, q_df)) if q_df > 0 else 1.0
+    q_p = float(special.chdtrc(q_df, q)) if q_df > 0 else 1.0
     crit = normal_crit(level)
     z = estimate / se
     return PooledResult(

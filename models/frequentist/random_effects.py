@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from models.effects import EffectTable
 from models.frequentist._zeroin import R_UNIROOT_TOL, zeroin
@@ -140,9 +140,9 @@ def rma(effects: EffectTable, method: str = "REML", hksj: bool = False, level: f
     se = math.sqrt(var)
     z = mu / se if se > 0 else math.nan
     if hksj:
-        p = float(2 * stats.t.sf(abs(z), k - 1)) if k > 1 else math.nan
+        p = float(2 * special.stdtr(k - 1, -abs(z))) if k > 1 else math.nan
     else:
-        p = float(2 * stats.norm.sf(abs(z)))
+        p = float(2 * special.ndtr(-abs(z)))
     q, q_df, q_p = cochran_q(yi, vi)
     i2 = i2_from_tau2(tau2, vi) if method in RANDOM_METHODS else i2_from_q(q, q_df)
     pi_low = pi_high = None

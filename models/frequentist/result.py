@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 RATIO_MEASURES = ("OR", "RR")
 
@@ -19,13 +19,13 @@ RATIO_MEASURES = ("OR", "RR")
 def normal_crit(level: float) -> float:
     """Two-sided normal critical value for a ``level`` interval (1.959964 for 0.95)."""
     check_level(level)
-    return float(stats.norm.isf((1 - level) / 2))
+    return float(-special.ndtri((1 - level) / 2))
 
 
 def t_crit(level: float, df: int) -> float:
     """Two-sided Student-t critical value with ``df`` degrees of freedom (NaN when ``df < 1``)."""
     check_level(level)
-    return float(stats.t.isf((1 - level) / 2, df)) if df >= 1 else math.nan
+    return float(-special.stdtrit(df, (1 - level) / 2)) if df >= 1 else math.nan
 
 
 def check_level(level: float) -> None:
@@ -36,7 +36,7 @@ def check_level(level: float) -> None:
 
 def z_p_value(z: float) -> float:
     """Two-sided p-value of a standard-normal statistic."""
-    return float(2 * stats.norm.sf(abs(z)))
+    return float(2 * special.ndtr(-abs(z)))
 
 
 def _finite(x: float) -> float | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from models.effects import EffectTable
 from models.frequentist.random_effects import rma
@@ -53,7 +53,7 @@ def subgroup_analysis(
     w = 1 / np.array([r.se for r in results.values()]) ** 2
     q = float(np.sum(w * (est - np.sum(w * est) / np.sum(w)) ** 2))
     df = len(names) - 1
-    return SubgroupResult(groups=results, q_between=q, df=df, p=float(stats.chi2.sf(q, df)))
+    return SubgroupResult(groups=results, q_between=q, df=df, p=float(special.chdtrc(df, q)))
 
 
 def _row(result: PooledResult) -> dict[str, float]:
