@@ -24,11 +24,14 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 from scipy import optimize
+
+if TYPE_CHECKING:  # xarray is imported where draws are read (about 0.15 s of a batch worker's start-up otherwise)
+    import xarray as xr
 
 RATIO_MEASURES = ("OR", "RR")
 DIFFERENCE_MEASURES = ("RD", "MD", "SMD")
@@ -411,6 +414,8 @@ class Posterior(ABC):
 
 
 def _as_dataset(posterior: xr.Dataset | xr.DataTree) -> xr.Dataset:
+    import xarray as xr
+
     if isinstance(posterior, xr.DataTree):
         node = posterior["posterior"] if "posterior" in posterior.children else posterior
         return node.to_dataset()
