@@ -38,6 +38,7 @@ from numpy.polynomial import polynomial as npoly
 from numpy.polynomial.legendre import leggauss
 from scipy import special
 
+from models.bayes import normal_kernels
 from models.bayes.posterior import Posterior, check_measure, hdi_from_ppf
 from models.priors import EffectPrior, TauPrior
 
@@ -45,6 +46,7 @@ _DROP = 40.0  # log-density drop (in s = log tau) at which the grid is cut: mass
 _COARSE_STEP = 0.05
 _S_MIN, _S_MAX = -300.0, 120.0
 _CELL_STEPS = 8  # grid steps per cell of the tau distribution function
+_THIN_STEP = 0.2  # step in s of the thinned mixture that starts a quantile search (exact to many digits)
 _GL_X, _GL_W = leggauss(_CELL_STEPS)  # one Gauss-Legendre node per grid step
 # Column q: coefficients (increasing powers of x) of int_{-1}^x l_q(y) dy, l_q the Lagrange polynomial of node q
 _GL_PARTIAL = npoly.polyint(np.linalg.inv(np.vander(_GL_X, _GL_X.size, increasing=True)), lbnd=-1.0)
@@ -79,7 +81,10 @@ def normal_given_tau(
     tau: np.ndarray, y: np.ndarray, v: np.ndarray, m0: float, s0sq: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For effects ``y`` with variances ``v + tau^2`` and ``mu ~ N(m0, s0sq)``: ``log p(y | tau)`` (mu integrated
-    out) without the ``-k/2 log(2 pi)`` term, and the posterior mean and SD of mu given tau, at each tau."""
+    out) without the ``-k/2 log(2 pi)`` term, and the posterior mean and SD of mu given tau, at each tau.
+
+    The binomial engine's normal approximation (which places its grids) uses this one; the exact engine itself uses
+    :func:`models.bayes.normal_kernels.normal_loglik`, equal to rounding and several times faster."""
     slv, prec, mean, resid = _normal_sums(
         np.ascontiguousarray(tau, dtype=float), np.ascontiguousarray(y, dtype=float),
         np.ascontiguousarray(v, dtype=float), float(m0), float(s0sq),
@@ -87,43 +92,15 @@ def normal_given_tau(
     return -0.5 * slv - 0.5 * np.log(s0sq * prec) - 0.5 * resid, mean, 1.0 / np.sqrt(prec)
 
 
-def _mixture_ppf(q: float, w: np.ndarray, means: np.ndarray, sds: np.ndarray) -> np.ndarray:
-    """Quantile ``q`` of normal mixtures, one per column of ``means``/``sds`` (shape (G, n)), weights ``w`` (G,).
-
-    Safeguarded Newton iteration (bisection whenever a step leaves the bracket), vectorised over the n mixtures.
-    Each iteration costs a normal cdf per grid point and mixture, so the last one is saved: once the level is met to
-    1e-6, the residual after the Newton step is bounded by its second-order term ``f' dx^2 / 2`` (``f'`` the
-    mixture density's slope, ``dx`` the step), and when that is below 1e-15 for every mixture the step is returned
-    without evaluating the cdf there again.
-    """
-    w = w[:, None]
-    m = np.sum(w * means, axis=0)
-    sd = np.sqrt(np.maximum(np.sum(w * (sds**2 + means**2), axis=0) - m**2, 1e-300))
-    x = m + sd * special.ndtri(q)
-    spread = 60.0 * np.max(sds, axis=0)
-    lo = np.min(means, axis=0) - spread
-    hi = np.max(means, axis=0) + spread
-    for _ in range(200):
-        z = (x[None, :] - means) / sds
-        cdf = np.sum(w * special.ndtr(z), axis=0)
-        dens = w * np.exp(-0.5 * z**2) / (sds * math.sqrt(2.0 * math.pi))
-        pdf = np.sum(dens, axis=0)
-        err = cdf - q
-        lo = np.where(err < 0, x, lo)
-        hi = np.where(err > 0, x, hi)
-        done = (np.abs(err) < 1e-14) | (hi - lo < 1e-13 * (1.0 + np.abs(x)))
-        if np.all(done):
-            break
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = x - err / pdf
-        bad = ~np.isfinite(step) | (step <= lo) | (step >= hi)
-        x_new = np.where(bad, 0.5 * (lo + hi), step)
-        if not bad.any() and np.all(np.abs(err) < 1e-6):
-            slope = np.sum(dens * z / sds, axis=0)  # minus the derivative of the mixture density
-            if np.all(done | (0.5 * np.abs(slope) * (x_new - x) ** 2 < 1e-15)):
-                return np.where(done, x, x_new)
-        x = x_new
-    return x
+def _mixture_ppf(q: float, w: np.ndarray, means: np.ndarray, sds: np.ndarray, stride: int = 1) -> np.ndarray:
+    """Quantile ``q`` of normal mixtures, one per column of ``means``/``sds`` (shape (G, n)), weights ``w`` (G,)
+    summing to 1: safeguarded Newton on the exact mixture cdf (:func:`models.bayes.normal_kernels.mixture_quantiles`;
+    the level is met to about 1e-15). ``stride > 1``: the search starts from the quantile of the mixture thinned to
+    every ``stride``-th component, for weights of a smooth density on an equally spaced grid."""
+    return normal_kernels.mixture_quantiles(
+        float(q), float(special.ndtri(q)), np.ascontiguousarray(w, dtype=float),
+        np.ascontiguousarray(means, dtype=float), np.ascontiguousarray(sds, dtype=float), int(stride),
+    )  # fmt: skip
 
 
 class ExactPosterior(Posterior):
@@ -176,7 +153,8 @@ class ExactPosterior(Posterior):
         """Log of p(y | tau) p(tau) tau at tau = exp(s) (the joint density of y and s), with the conditional
         posterior mean and SD of mu given tau."""
         tau = np.exp(s)
-        ll, mean, sd = normal_given_tau(tau, self.yi, self.vi, self.effect_prior.mean, self.effect_prior.sd**2)
+        m0, s0sq = float(self.effect_prior.mean), float(self.effect_prior.sd**2)
+        ll, mean, sd = normal_kernels.normal_loglik(np.ascontiguousarray(tau), self.yi, self.vi, m0, s0sq)
         loglik = -0.5 * self.yi.size * math.log(2.0 * math.pi) + ll
         with np.errstate(invalid="ignore"):
             lf = self.tau_prior.logpdf(tau) + s + loglik
@@ -212,11 +190,22 @@ class ExactPosterior(Posterior):
 
     # -- mu and the new-study effect: normal mixtures over the grid ----------------------------------------------
 
+    @cached_property
+    def _stride(self) -> int:
+        """Thinning of the mixtures over the grid that starts their quantile searches (every ``stride``-th node,
+        a trapezoid rule of step about ``_THIN_STEP`` in s)."""
+        return max(1, int(_THIN_STEP / (self._s[1] - self._s[0])))
+
+    @cached_property
+    def _mu_mixture(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The posterior of mu as a normal mixture, equal components merged (weights, means, SDs)."""
+        return normal_kernels.merged(self._w, self._m, self._sd)
+
     def _mu_cdf(self, x: float) -> float:
-        return float(np.sum(self._w * special.ndtr((x - self._m) / self._sd)))
+        return float(normal_kernels.mixture_cdf(float(x), *self._mu_mixture))
 
     def _mu_ppf(self, q: float) -> float:
-        return float(_mixture_ppf(q, self._w, self._m[:, None], self._sd[:, None])[0])
+        return float(_mixture_ppf(q, self._w, self._m[:, None], self._sd[:, None], self._stride)[0])
 
     def _mu_hdi(self, prob: float) -> tuple[float, float]:
         return hdi_from_ppf(self._mu_ppf, prob)
@@ -225,11 +214,16 @@ class ExactPosterior(Posterior):
     def _pred_sd(self) -> np.ndarray:
         return np.sqrt(self._sd**2 + self.tau_grid**2)
 
+    @cached_property
+    def _pred_mixture(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The new study's effect as a normal mixture, equal components merged (weights, means, SDs)."""
+        return normal_kernels.merged(self._w, self._m, self._pred_sd)
+
     def _pred_cdf(self, x: float) -> float:
-        return float(np.sum(self._w * special.ndtr((x - self._m) / self._pred_sd)))
+        return float(normal_kernels.mixture_cdf(float(x), *self._pred_mixture))
 
     def _pred_ppf(self, q: float) -> float:
-        return float(_mixture_ppf(q, self._w, self._m[:, None], self._pred_sd[:, None])[0])
+        return float(_mixture_ppf(q, self._w, self._m[:, None], self._pred_sd[:, None], self._stride)[0])
 
     def _pred_hdi(self, prob: float) -> tuple[float, float]:
         return hdi_from_ppf(self._pred_ppf, prob)
@@ -258,7 +252,7 @@ class ExactPosterior(Posterior):
 
     def _theta_ppf(self, q: float) -> np.ndarray:
         mean, sd = self._theta_moments
-        return _mixture_ppf(q, self._w, mean, sd)
+        return _mixture_ppf(q, self._w, mean, sd, self._stride)
 
     def _study_labels(self) -> tuple[str, ...]:
         return self.study
@@ -293,8 +287,8 @@ class ExactPosterior(Posterior):
     @cached_property
     def _tau_edges(self) -> np.ndarray:
         """Cell edges of the tau distribution function: every ``_CELL_STEPS``-th grid point and the last one."""
-        idx = np.unique(np.concatenate([np.arange(0, self._s.size, _CELL_STEPS), [self._s.size - 1]]))
-        return self._s[idx]
+        idx = np.arange(0, self._s.size, _CELL_STEPS)
+        return self._s[idx] if idx[-1] == self._s.size - 1 else np.append(self._s[idx], self._s[-1])
 
     @cached_property
     def _tau_cells(self) -> np.ndarray:
@@ -336,22 +330,8 @@ class ExactPosterior(Posterior):
         cum, edges = self._tau_cum, self._tau_edges
         j = int(np.clip(np.searchsorted(cum / cum[-1], q) - 1, 0, edges.size - 2))
         mass = _GL_PARTIAL @ self._tau_cells[j]  # mass over [edge_j, x] in units of half the cell, x in [-1, 1]
-        dens = npoly.polyder(mass)
         half = float(edges[j + 1] - edges[j]) / 2.0
-        target = (q * cum[-1] - cum[j]) / half
-        lo, hi = -1.0, 1.0
-        whole = float(npoly.polyval(1.0, mass))
-        x = min(max(2.0 * target / whole - 1.0, -1.0), 1.0) if whole > 0 else 0.0
-        for _ in range(100):
-            err = float(npoly.polyval(x, mass)) - target
-            lo, hi = (x, hi) if err < 0 else (lo, x)
-            slope = float(npoly.polyval(x, dens))
-            step = x - err / slope if slope > 0 else lo
-            new = step if lo < step < hi else 0.5 * (lo + hi)
-            done = abs(new - x) <= 1e-15 or hi - lo <= 1e-15
-            x = new
-            if done:
-                break
+        x = normal_kernels.cell_quantile(mass, float((q * cum[-1] - cum[j]) / half))
         s = float(edges[j]) + (x + 1.0) * half
         cdf, pdf = self._tau_cdf_pdf_s(s)  # one Newton step on the exact cdf removes the interpolation error
         if pdf > 0:

@@ -29,14 +29,16 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 from scipy import optimize, special
 
+from models.bayes import normal_kernels
 from models.bayes.exact import ExactPosterior, exact_normal_normal
 from models.bayes.exact_binomial import BinomialLikelihood, ExactBinomialPosterior
 from models.priors import EffectPrior, TauPrior
 from models.tables import BinaryTable
+
+_NULL_AGREE = 1e-9  # agreement of the steps 0.05 and 0.1 that accepts the coarse null-model evidence
 
 MODELS = ("fixed_null", "fixed_effect", "random_null", "random_effect")
 """The four models, in the order of every tuple of :class:`ModelAverage`."""
@@ -180,34 +182,32 @@ def _normal_fixed(y: np.ndarray, v: np.ndarray, effect_prior: EffectPrior) -> tu
     return le - 0.5 * resid, mean, 1.0 / math.sqrt(prec)
 
 
-@numba.njit(cache=True)
-def _null_loglik(tau2, y, v):  # pragma: no cover - compiled
-    """``log p(y | mu = 0, tau)`` at each ``tau^2``: one pass over the studies per point."""
-    out = np.empty(tau2.size)
-    for g in range(tau2.size):
-        acc = 0.0
-        for i in range(y.size):
-            var = v[i] + tau2[g]
-            acc += math.log(2 * math.pi * var) + y[i] ** 2 / var
-        out[g] = -0.5 * acc
-    return out
-
-
 def _normal_null_random(y: np.ndarray, v: np.ndarray, tau_prior: TauPrior) -> float:
-    """log p(y | mu = 0) with tau ~ tau_prior: trapezoid rule in s = log tau, step 0.01 (the rule's error is far
-    below 1e-8), on the range where the log integrand is within 40 of its maximum. That range is found by a coarse
-    pass (step 0.05) widened until the log integrand at both ends is 40 below its maximum; what lies outside it
-    weighs less than exp(-40) of the integral."""
+    """log p(y | mu = 0) with tau ~ tau_prior (effects on the analysis scale): trapezoid rule in s = log tau.
+
+    Range: a coarse pass (step 0.05) from 40 below the log of the smallest SE or prior median (where the integrand,
+    flat in the likelihood as tau -> 0, decays like tau) to 8 above the largest scale of the data or prior, widened
+    until the log integrand at both ends is 40 below its maximum, then cut to one step beyond the region above that
+    level; what lies outside weighs less than exp(-40) of the integral.
+
+    Step: the integrand is analytic in a strip around the real axis (its singularities sit at Im s = pi/2), where
+    the trapezoid rule converges geometrically, the error of step h/2 being of the order of the square of the error
+    of step h (Trefethen & Weideman 2014, SIAM Rev 56:385). So the coarse pass itself (step 0.05) is the result when
+    it agrees with its every other point (step 0.1) to ``_NULL_AGREE`` (1e-9) relative: its own error is then of
+    order 1e-18. Otherwise (a posterior of log tau narrower than about 0.1) the range is integrated again at step
+    0.01. Checked against scipy's adaptive quadrature at tolerance 1e-13 on 600 random data sets (k 1 to 200, SEs
+    1e-3 to 10, tau up to 10, every tau prior preset): log evidence within 1e-12 (tests/bayes/test_null_evidence.py).
+    """
 
     y, v = np.ascontiguousarray(y, dtype=float), np.ascontiguousarray(v, dtype=float)
 
     def log_integrand(s: np.ndarray) -> np.ndarray:
-        ll = _null_loglik(np.exp(2 * s), y, v)
+        ll = normal_kernels.null_loglik(np.exp(2 * s), y, v)
         with np.errstate(divide="ignore", invalid="ignore"):
             f = tau_prior.logpdf(np.exp(s)) + s + ll
         return np.where(np.isnan(f), -np.inf, f)
 
-    lo = math.log(min(float(np.sqrt(v).min()), tau_prior.median())) - 15.0
+    lo = math.log(min(float(np.sqrt(v).min()), tau_prior.median())) - 40.0  # the exp(s) tail of tau -> 0
     hi = math.log(max(float(np.sqrt(v).max()), float(np.abs(y).max()), tau_prior.median())) + 8.0
     while True:
         s = np.arange(lo, hi, 0.05)
@@ -218,7 +218,12 @@ def _normal_null_random(y: np.ndarray, v: np.ndarray, tau_prior: TauPrior) -> fl
             break
         lo, hi = (lo - 10.0 if grow_lo else lo), (hi + 10.0 if grow_hi else hi)
     keep = np.flatnonzero(f > top - 40)
-    s = np.arange(s[max(keep[0] - 1, 0)], s[min(keep[-1] + 1, s.size - 1)] + 0.005, 0.01)
+    i0, i1 = max(keep[0] - 1, 0), min(keep[-1] + 1, s.size - 1)
+    s, f = s[i0 : i1 + 1], np.exp(f[i0 : i1 + 1] - top)
+    coarse, coarser = float(np.trapezoid(f, s)), float(np.trapezoid(f[::2], s[::2]))
+    if abs(coarse - coarser) <= _NULL_AGREE * coarse:
+        return top + math.log(coarse)
+    s = np.arange(s[0], s[-1] + 0.005, 0.01)
     f = log_integrand(s)
     top = float(np.max(f))
     return top + math.log(float(np.trapezoid(np.exp(f - top), s)))
