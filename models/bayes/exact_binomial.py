@@ -80,6 +80,7 @@ _EDGE = 30.0  # required drop at the ends of every row / of the s range
 _FLAT = 0.01  # allowed |log L(tau_0) - log L(0)| of the row integrals over the lump [0, tau_0]
 _XM, _WM = leggauss(24)
 _XA, _WA = hermgauss(24)
+_LWA = np.log(_WA)
 _XT, _WT = hermgauss(16)
 _GL_X, _GL_W = leggauss(5)
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -88,17 +89,9 @@ _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 @numba.njit(cache=True)
-def _log_expit_pair(x: float) -> tuple[float, float]:
-    """``(log expit(x), log expit(-x))`` from one exp and one log1p (each as the stable branch computes it)."""
-    l1 = math.log1p(math.exp(-abs(x)))
-    return min(x, 0.0) - l1, min(-x, 0.0) - l1
-
-
-@numba.njit(cache=True)
-def _log_lik_t(t, et, nt, ec, nc, sa, control, xa, lwa):  # pragma: no cover - compiled
-    """log L(t) at each t for one study: adaptive Gauss-Hermite over the baseline log-odds a (see module doc)."""
-    out = np.empty(t.size)
-    lconst = (
+def _log_lik_const(et, nt, ec, nc, sa):  # pragma: no cover - compiled
+    """The t-free part of log L(t): log binomial coefficients and the normalising constant of a's prior."""
+    return (
         math.lgamma(nt + 1.0)
         - math.lgamma(et + 1.0)
         - math.lgamma(nt - et + 1.0)
@@ -108,74 +101,123 @@ def _log_lik_t(t, et, nt, ec, nc, sa, control, xa, lwa):  # pragma: no cover - c
         - math.log(sa)
         - 0.5 * math.log(2.0 * math.pi)
     )
-    vals = np.empty(xa.size)
-    a = 0.0
-    for j in range(t.size):
-        oc = 0.0 if control else -0.5 * t[j]
-        ot = t[j] if control else 0.5 * t[j]
-        # Newton for the mode in a of the log-concave integrand, safeguarded: the gradient is decreasing in a, so
-        # every evaluation narrows a bracket of the mode, and a step leaving it bisects instead (plain Newton can
-        # cycle between saturated tails from a cold start, leaving a off the mode)
-        lo_a, hi_a = -np.inf, np.inf
-        for _ in range(200):
-            pc = 1.0 / (1.0 + math.exp(-(a + oc)))
-            pt = 1.0 / (1.0 + math.exp(-(a + ot)))
-            g1 = ec - nc * pc + et - nt * pt - a / (sa * sa)
-            h2 = nc * pc * (1.0 - pc) + nt * pt * (1.0 - pt) + 1.0 / (sa * sa)
-            if g1 > 0.0:
-                lo_a = a
-            else:
-                hi_a = a
-            step = min(max(g1 / h2, -5.0), 5.0)
-            new = a + step
-            if not (lo_a < new < hi_a) and math.isfinite(lo_a) and math.isfinite(hi_a):
-                new = 0.5 * (lo_a + hi_a)
-            step = new - a
-            a = new
-            if abs(step) < 1e-12 * (1.0 + abs(a)):
-                break
+
+
+@numba.njit(cache=True)
+def _mode_a(t, a, et, nt, ec, nc, sa, control):  # pragma: no cover - compiled
+    """The mode in a of the log-concave integrand of l(t), by Newton steps from the guess ``a``, safeguarded: the
+    gradient is decreasing in a, so every evaluation narrows a bracket of the mode, and a step leaving it bisects
+    instead (plain Newton can cycle between saturated tails from a cold start, leaving a off the mode). Returns the
+    mode, the curvature there (minus the second derivative) and the mode's slope ``da/dt``, which predicts the mode
+    at a nearby t (a good guess saves most of the steps; the mode found is the same to the tolerance)."""
+    cc, ct = (0.0, 1.0) if control else (-0.5, 0.5)  # arm offsets oc = cc t, ot = ct t
+    oc, ot = cc * t, ct * t
+    ivar = 1.0 / (sa * sa)
+    lo_a, hi_a = -np.inf, np.inf
+    for _ in range(200):
         pc = 1.0 / (1.0 + math.exp(-(a + oc)))
         pt = 1.0 / (1.0 + math.exp(-(a + ot)))
-        h2 = nc * pc * (1.0 - pc) + nt * pt * (1.0 - pt) + 1.0 / (sa * sa)
-        sd = 1.0 / math.sqrt(h2)
-        top = -np.inf
-        for q in range(xa.size):
-            aq = a + math.sqrt(2.0) * sd * xa[q]
-            lc, lnc = _log_expit_pair(aq + oc)
-            lt, lnt = _log_expit_pair(aq + ot)
-            g = (
-                ec * lc
-                + (nc - ec) * lnc
-                + et * lt
-                + (nt - et) * lnt
-                - 0.5 * aq * aq / (sa * sa)
-                + xa[q] * xa[q]
-                + lwa[q]
-            )
-            vals[q] = g
-            top = max(top, g)
-        acc = 0.0
-        for q in range(xa.size):
-            acc += math.exp(vals[q] - top)
-        out[j] = top + math.log(acc) + math.log(math.sqrt(2.0) * sd) + lconst
+        g1 = ec - nc * pc + et - nt * pt - a * ivar
+        h2 = nc * pc * (1.0 - pc) + nt * pt * (1.0 - pt) + ivar
+        if g1 > 0.0:
+            lo_a = a
+        else:
+            hi_a = a
+        step = min(max(g1 / h2, -5.0), 5.0)
+        new = a + step
+        if not (lo_a < new < hi_a) and math.isfinite(lo_a) and math.isfinite(hi_a):
+            new = 0.5 * (lo_a + hi_a)
+        step = new - a
+        a = new
+        if abs(step) < 1e-12 * (1.0 + abs(a)):
+            break
+    pc = 1.0 / (1.0 + math.exp(-(a + oc)))
+    pt = 1.0 / (1.0 + math.exp(-(a + ot)))
+    vc, vt = nc * pc * (1.0 - pc), nt * pt * (1.0 - pt)
+    h2 = vc + vt + ivar
+    return a, h2, -(cc * vc + ct * vt) / h2
+
+
+@numba.njit(cache=True)
+def _log_lik_at(t, a, h2, et, nt, ec, nc, sa, control, xa, lwa, lconst, work):  # pragma: no cover - compiled
+    """log L(t) by Gauss-Hermite over a centred at the mode ``a`` and scaled by the curvature ``h2`` there (module
+    doc, step 1). At each node a + z_q (z_q = sqrt(2) x_q / sqrt(h2)) both arms need log expit(+/-x) for
+    x = a + offset + z_q, i.e. |x| and log1p(exp(-|x|)); exp(-|x|) is formed as exp(-/+(a + offset)) exp(-/+z_q)
+    (the rule's nodes are symmetric): 4 + 12 exponentials per t instead of 48, a few ulp each. ``work`` is scratch
+    space of shape (3, size of the rule)."""
+    nq = xa.size
+    oc, ot = (0.0, t) if control else (-0.5 * t, 0.5 * t)
+    c = math.sqrt(2.0) / math.sqrt(h2)
+    bc, bt = a + oc, a + ot
+    emc, epc, emt, ept = math.exp(-bc), math.exp(bc), math.exp(-bt), math.exp(bt)
+    em, ep, vals = work[0], work[1], work[2]
+    for q in range((nq + 1) // 2):  # em = exp(-z), ep = exp(z); x_{nq-1-q} = -x_q
+        em[q] = math.exp(-c * xa[q])
+        ep[q] = 1.0 / em[q]
+        em[nq - 1 - q], ep[nq - 1 - q] = ep[q], em[q]
+    half_iv = 0.5 / (sa * sa)
+    top = -np.inf
+    for q in range(nq):
+        z = c * xa[q]
+        xc, xt = bc + z, bt + z
+        l1c = math.log1p(emc * em[q] if xc >= 0.0 else epc * ep[q])  # log1p(exp(-|xc|))
+        l1t = math.log1p(emt * em[q] if xt >= 0.0 else ept * ep[q])
+        lc, lnc = min(xc, 0.0) - l1c, min(-xc, 0.0) - l1c
+        lt, lnt = min(xt, 0.0) - l1t, min(-xt, 0.0) - l1t
+        aq = a + z
+        g = ec * lc + (nc - ec) * lnc + et * lt + (nt - et) * lnt - half_iv * aq * aq + xa[q] * xa[q] + lwa[q]
+        vals[q] = g
+        top = max(top, g)
+    acc = 0.0
+    for q in range(nq):
+        acc += math.exp(vals[q] - top)
+    return top + math.log(acc) + math.log(c) + lconst
+
+
+@numba.njit(cache=True)
+def _log_lik_t(t, a0, et, nt, ec, nc, sa, control, xa, lwa):  # pragma: no cover - compiled
+    """log L(t) at each t for one study (module doc, step 1). The mode in a at t[0] is searched from the guess
+    ``a0``, each later one from the previous mode moved along its slope."""
+    out = np.empty(t.size)
+    work = np.empty((3, xa.size))
+    lconst = _log_lik_const(et, nt, ec, nc, sa)
+    a, slope = a0, 0.0
+    for j in range(t.size):
+        guess = a if j == 0 else a + slope * (t[j] - t[j - 1])
+        a, h2, slope = _mode_a(t[j], guess, et, nt, ec, nc, sa, control)
+        out[j] = _log_lik_at(t[j], a, h2, et, nt, ec, nc, sa, control, xa, lwa, lconst, work)
     return out
 
 
 @numba.njit(cache=True)
-def _level_set(t, start, drop, et, nt, ec, nc, sa, control, xa, lwa):  # pragma: no cover - compiled
+def _level_set(t, start, a_start, drop, et, nt, ec, nc, sa, control, xa, lwa):  # pragma: no cover - compiled
     """Index of the grid's maximum of l, and the first and last index of the points of the grid t where
     l(t) >= max l - drop, as a full evaluation of the grid gives, from a few evaluations of l: l is concave (module
     doc), so the grid's maximum is reached by climbing from index ``start``, and on each side of it l is monotone,
     so the last point at or above the level is found by bisection. About 2 log2(N) + (climb) evaluations instead
-    of N."""
+    of N. Each mode in a is searched from the nearest point already evaluated (moved along its slope), the first
+    from ``a_start``. Also returns the modes at the maximum and at the grid point before the first index (where
+    the next grid starts)."""
     n = t.size
     ell = np.full(n, np.nan)
-    one = np.empty(1)
+    modes, slopes = np.empty(n), np.empty(n)
+    work = np.empty((3, xa.size))
+    lconst = _log_lik_const(et, nt, ec, nc, sa)
+
+    def near(j):
+        best = -1
+        for i in range(n):
+            if not np.isnan(ell[i]) and (best < 0 or abs(t[i] - t[j]) < abs(t[best] - t[j])):
+                best = i
+        return best
 
     def at(j):
         if np.isnan(ell[j]):
-            one[0] = t[j]
-            ell[j] = _log_lik_t(one, et, nt, ec, nc, sa, control, xa, lwa)[0]
+            i = near(j)
+            guess = a_start if i < 0 else modes[i] + slopes[i] * (t[j] - t[i])
+            am, h2, slope = _mode_a(t[j], guess, et, nt, ec, nc, sa, control)
+            modes[j], slopes[j] = am, slope
+            ell[j] = _log_lik_at(t[j], am, h2, et, nt, ec, nc, sa, control, xa, lwa, lconst, work)
         return ell[j]
 
     j = min(max(start, 0), n - 1)
@@ -193,6 +235,8 @@ def _level_set(t, start, drop, et, nt, ec, nc, sa, control, xa, lwa):  # pragma:
         else:
             a = m
     first = b
+    at(max(first - 1, 0))
+    a_lo = modes[max(first - 1, 0)]
     a, b = j, n - 1  # last index at or above the level lies in [a, b], l decreasing there
     if at(n - 1) >= level:
         a = n - 1
@@ -202,7 +246,67 @@ def _level_set(t, start, drop, et, nt, ec, nc, sa, control, xa, lwa):  # pragma:
             a = m
         else:
             b = m
-    return j, first, a
+    return j, first, a, modes[j], a_lo
+
+
+@numba.njit(cache=True)
+def _linspace(lo, hi, n):  # pragma: no cover - compiled
+    """``np.linspace(lo, hi, n)`` as numpy computes it: ``lo + i * step``, the last node ``hi`` itself."""
+    out = np.empty(n)
+    step = (hi - lo) / (n - 1)
+    for i in range(n):
+        out[i] = lo + i * step
+    out[n - 1] = hi
+    return out
+
+
+@numba.njit(cache=True)
+def _curve_nodes(et, nt, ec, nc, sa, control, xa, lwa, t_max, drop, n_t):  # pragma: no cover - compiled
+    """The n_t spline nodes of l(t) and l there (module doc, step 1): the level set ``l >= max - drop`` on the
+    coarse grid of 81 points over ``|t| <= t_max``, refined on n_t / 2 points over it and its two neighbours, and
+    n_t points over the refined level set and its neighbours. Each grid's climb starts at the previous maximum; the
+    modes in a are carried from grid to grid."""
+    t = _linspace(-t_max, t_max, 81)
+    peak, a_peak, a_lo = t.size // 2, 0.0, 0.0
+    for size in (n_t // 2, n_t):
+        top, first, last, a_peak, a_lo = _level_set(t, peak, a_peak, drop, et, nt, ec, nc, sa, control, xa, lwa)
+        lo, hi = t[max(first - 1, 0)], t[min(last + 1, t.size - 1)]
+        peak = int(np.rint((t[top] - lo) / (hi - lo) * (size - 1))) if hi > lo else 0
+        t = _linspace(lo, hi, size)
+    return t, _log_lik_t(t, a_lo, et, nt, ec, nc, sa, control, xa, lwa)
+
+
+@numba.njit(cache=True)
+def _curve_fit(t, ell):  # pragma: no cover - compiled
+    """The spline of l through its nodes ``(t, ell)``: cubic coefficients (N - 1, 4), the quadratic ends (value,
+    slope and non-positive curvature at each end), and the Gaussian approximation (mode by the parabola through
+    the largest node and its neighbours; variance the largest of minus the inverse curvature there, the square of
+    half the half-width of the drop-2 set, and (h/2)^2; precision 0 when the largest node is an end)."""
+    n = t.size
+    h = t[1] - t[0]
+    c = _spline_coef(ell.reshape(1, n))[0]  # (4, n - 1)
+    ext = np.array(
+        [
+            ell[0],
+            c[2, 0] / h,
+            min(2.0 * c[1, 0], 0.0) / (h * h),
+            ell[-1],
+            (3 * c[0, -1] + 2 * c[1, -1] + c[2, -1]) / h,
+            min(6 * c[0, -1] + 2 * c[1, -1], 0.0) / (h * h),
+        ]
+    )
+    j = int(np.argmax(ell))
+    mode, prec = 0.0, 0.0
+    if 0 < j < n - 1:
+        curv = (ell[j - 1] - 2 * ell[j] + ell[j + 1]) / (h * h)
+        shift = 0.5 * (ell[j - 1] - ell[j + 1]) / (ell[j - 1] - 2 * ell[j] + ell[j + 1])
+        mode = t[j] + shift * h
+        near = np.flatnonzero(ell >= ell[j] - 2.0)
+        first, last = near[0], near[-1]
+        half = max(mode - t[first], t[last] - mode) / 2.0
+        var = max(-1.0 / curv if curv < 0 else 0.0, half * half, (h / 2.0) * (h / 2.0))
+        prec = 1.0 / var
+    return np.ascontiguousarray(c.T), ext, mode, prec
 
 
 @numba.njit(cache=True)
@@ -242,10 +346,11 @@ def _spline_coef(y):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _ell(coef, lo, h, ext, i, t):  # pragma: no cover - compiled
-    """The spline of l_i at t, continued by a quadratic outside its nodes."""
+def _ell(coef, lo, h, ih, ext, i, t):  # pragma: no cover - compiled
+    """The spline of l_i at t, continued by a quadratic outside its nodes (``ih = 1 / h``: a product, not a
+    division, per evaluation)."""
     n = coef.shape[1] + 1
-    u = (t - lo[i]) / h[i]
+    u = (t - lo[i]) * ih[i]
     if u < 0.0:
         d = t - lo[i]
         return ext[i, 0] + d * (ext[i, 1] + 0.5 * d * ext[i, 2])
@@ -259,31 +364,38 @@ def _ell(coef, lo, h, ext, i, t):  # pragma: no cover - compiled
 
 @numba.njit(parallel=True, cache=True)
 def _log_conv(mu, tau2, coef, lo, h, ext, tmode, prec, bmean, bvar, xt, lwt):  # pragma: no cover - compiled
-    """log L_i(mu_p, tau_p) for every point p and study i (shape (P, k)); see step 2 of the module doc."""
+    """log L_i(mu_p, tau_p) for every point p and study i (shape (P, k)); see step 2 of the module doc. Divisions
+    are kept out of the node loop (one reciprocal per study and point): this is the engine's innermost loop."""
     npt, k = mu.size, lo.size
     out = np.empty((npt, k))
+    ih = 1.0 / h
+    c2 = xt * xt + lwt  # the Gauss-Hermite weight and the e^{x^2} that undoes the rule's own weight function
     for p in numba.prange(npt):
         vals = np.empty(xt.size)
         for i in range(k):
             m = mu[p] + bmean[i]
             var = tau2[p] + bvar[i]
             if var <= 0.0:
-                out[p, i] = _ell(coef, lo, h, ext, i, m)
+                out[p, i] = _ell(coef, lo, h, ih, ext, i, m)
                 continue
-            pr = prec[i] + 1.0 / var
-            # centre relative to m: d = c - m, exact for any var (c - m by subtraction cancels once s < ulp(m))
-            d = prec[i] * var * (tmode[i] - m) / (prec[i] * var + 1.0)
-            s = math.sqrt(2.0 / pr)
+            # product of the kernel N(m, var) and the Gaussian approximation N(tmode, 1 / prec): precision
+            # prec + 1 / var = (pv + 1) / var; its centre relative to m, d = c - m, is exact for any var (c - m by
+            # subtraction cancels once s < ulp(m))
+            pv = prec[i] * var
+            d = pv * (tmode[i] - m) / (pv + 1.0)
+            s = math.sqrt(2.0 * var / (pv + 1.0))
+            half_iv = 0.5 / var
             top = -np.inf
             for q in range(xt.size):
                 dq = d + s * xt[q]
-                v = _ell(coef, lo, h, ext, i, m + dq) - 0.5 * dq * dq / var + xt[q] * xt[q] + lwt[q]
+                v = _ell(coef, lo, h, ih, ext, i, m + dq) - half_iv * dq * dq + c2[q]
                 vals[q] = v
                 top = max(top, v)
             acc = 0.0
             for q in range(xt.size):
                 acc += math.exp(vals[q] - top)
-            out[p, i] = top + math.log(acc) + math.log(s) - 0.5 * math.log(2.0 * math.pi * var)
+            # log s - log sqrt(2 pi var) = -log(pi (pv + 1)) / 2
+            out[p, i] = top + math.log(acc) - 0.5 * math.log(math.pi * (pv + 1.0))
     return out
 
 
@@ -367,46 +479,17 @@ _CACHE: dict[tuple[int, int, int, int, float, str], _Curve] = {}
 
 
 def _curve(key: tuple[int, int, int, int, float, str]) -> _Curve:
+    """The curve of one study, key ``(e_t, n_t, e_c, n_c, baseline_sd, parametrisation)``, from the cache or built
+    by two compiled calls (nodes, then spline)."""
     cached = _CACHE.get(key)
     if cached is not None:
         return cached
     et, nt, ec, nc, sa, par = key
-    control = par == "control"
-    args = (float(et), float(nt), float(ec), float(nc), float(sa), control, _XA, np.log(_WA))
-    t = np.linspace(-_T_MAX, _T_MAX, 81)
-    peak = t.size // 2
-    for size in (_N_T // 2, _N_T):
-        top, first, last = _level_set(t, peak, _T_DROP, *args)
-        lo, hi = t[max(first - 1, 0)], t[min(last + 1, t.size - 1)]
-        peak = int(round((t[top] - lo) / (hi - lo) * (size - 1))) if hi > lo else 0
-        t = np.linspace(lo, hi, size)
-    ell = _log_lik_t(t, *args)
-    h = float(t[1] - t[0])
-    c = _spline_coef(ell[None, :])[0]  # (4, _N_T - 1)
-    last = c[:, -1]
-    ext = np.array(
-        [
-            ell[0],
-            c[2, 0] / h,
-            min(2.0 * c[1, 0], 0.0) / h**2,
-            ell[-1],
-            (3 * last[0] + 2 * last[1] + last[2]) / h,
-            min(6 * last[0] + 2 * last[1], 0.0) / h**2,
-        ]
+    t, ell = _curve_nodes(
+        float(et), float(nt), float(ec), float(nc), float(sa), par == "control", _XA, _LWA, _T_MAX, _T_DROP, _N_T
     )
-    j = int(np.argmax(ell))
-    if 0 < j < _N_T - 1:
-        curv = (ell[j - 1] - 2 * ell[j] + ell[j + 1]) / h**2
-        shift = 0.5 * (ell[j - 1] - ell[j + 1]) / (ell[j - 1] - 2 * ell[j] + ell[j + 1])
-        mode = float(t[j] + shift * h)
-        top = float(ell[j])
-        near = np.flatnonzero(ell >= top - 2.0)
-        half = max(mode - t[near[0]], t[near[-1]] - mode) / 2.0
-        var = max(-1.0 / curv if curv < 0 else 0.0, half**2, (h / 2.0) ** 2)
-        prec = 1.0 / var
-    else:
-        mode, prec = 0.0, 0.0
-    out = _Curve(float(t[0]), h, np.ascontiguousarray(c.T), ext, mode, prec)
+    coef, ext, mode, prec = _curve_fit(t, ell)
+    out = _Curve(float(t[0]), float(t[1] - t[0]), coef, ext, float(mode), float(prec))
     _CACHE[key] = out
     return out
 
