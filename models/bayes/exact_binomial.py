@@ -18,7 +18,8 @@ Three nested integrals, each with its own error control:
    24-node Gauss-Hermite centred at its mode (Newton) and scaled by its curvature (adaptive Gauss-Hermite, exact for
    a Gaussian integrand, error far below 1e-10 for these near-Gaussian ones); the mode comes from Newton steps kept
    inside a shrinking bracket (plain Newton could cycle between saturated tails and leave the nodes off the mode,
-   which made ``l_i`` wrong by up to 23 at some nodes for about 1% of random count configurations).
+   which made ``l_i`` wrong by up to 23 at some nodes for about 1% of random count configurations), started from
+   the mode at the nearest t already evaluated moved along its slope ``da/dt``.
    ``l_i(t) = log L_i(t)`` is itself concave (Prekopa), and is tabulated per study on 128 equally spaced nodes
    covering ``l_i >= max - 60`` (found on a coarse grid over |t| <= 40 and one refinement of 64 points, each by
    climbing to the grid's maximum and bisecting for the ends of the level set, which concavity makes the same as
@@ -46,7 +47,8 @@ Three nested integrals, each with its own error control:
    is 30 below the row maximum (rows carrying more than ``exp(-45)`` of the mass); trapezoid rule (geometric
    convergence for smooth integrands negligible at the ends). Distribution functions (of mu, tau, a new study's
    effect, the shrunken effects) integrate cubic splines of the log density with 5-point Gauss-Legendre per cell
-   (tau below tau_0: the lump formula with the prior cdf); quantiles by root finding.
+   (tau below tau_0: the lump formula with the prior cdf); quantiles by root finding (compiled safeguarded Newton
+   steps on the cdf and density, from a normal-approximation guess).
 
 Accuracy (tests/bayes/test_exact_binomial.py): against an independent brute-force integration, probabilities,
 quantiles and the log evidence agree within 1e-4 under Turner's prior and within 5e-4 (the brute force's own error)
@@ -80,25 +82,19 @@ _EDGE = 30.0  # required drop at the ends of every row / of the s range
 _FLAT = 0.01  # allowed |log L(tau_0) - log L(0)| of the row integrals over the lump [0, tau_0]
 _XM, _WM = leggauss(24)
 _XA, _WA = hermgauss(24)
+_LWA = np.log(_WA)
 _XT, _WT = hermgauss(16)
 _GL_X, _GL_W = leggauss(5)
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+_NO_ROWS, _NO_NODES = np.zeros(1), np.zeros((1, 1))  # placeholders for the arguments only the predictive uses
 
 # -- numba kernels --------------------------------------------------------------------------------------------------
 
 
 @numba.njit(cache=True)
-def _log_expit_pair(x: float) -> tuple[float, float]:
-    """``(log expit(x), log expit(-x))`` from one exp and one log1p (each as the stable branch computes it)."""
-    l1 = math.log1p(math.exp(-abs(x)))
-    return min(x, 0.0) - l1, min(-x, 0.0) - l1
-
-
-@numba.njit(cache=True)
-def _log_lik_t(t, et, nt, ec, nc, sa, control, xa, lwa):  # pragma: no cover - compiled
-    """log L(t) at each t for one study: adaptive Gauss-Hermite over the baseline log-odds a (see module doc)."""
-    out = np.empty(t.size)
-    lconst = (
+def _log_lik_const(et, nt, ec, nc, sa):  # pragma: no cover - compiled
+    """The t-free part of log L(t): log binomial coefficients and the normalising constant of a's prior."""
+    return (
         math.lgamma(nt + 1.0)
         - math.lgamma(et + 1.0)
         - math.lgamma(nt - et + 1.0)
@@ -108,75 +104,128 @@ def _log_lik_t(t, et, nt, ec, nc, sa, control, xa, lwa):  # pragma: no cover - c
         - math.log(sa)
         - 0.5 * math.log(2.0 * math.pi)
     )
-    vals = np.empty(xa.size)
-    a = 0.0
-    for j in range(t.size):
-        oc = 0.0 if control else -0.5 * t[j]
-        ot = t[j] if control else 0.5 * t[j]
-        # Newton for the mode in a of the log-concave integrand, safeguarded: the gradient is decreasing in a, so
-        # every evaluation narrows a bracket of the mode, and a step leaving it bisects instead (plain Newton can
-        # cycle between saturated tails from a cold start, leaving a off the mode)
-        lo_a, hi_a = -np.inf, np.inf
-        for _ in range(200):
-            pc = 1.0 / (1.0 + math.exp(-(a + oc)))
-            pt = 1.0 / (1.0 + math.exp(-(a + ot)))
-            g1 = ec - nc * pc + et - nt * pt - a / (sa * sa)
-            h2 = nc * pc * (1.0 - pc) + nt * pt * (1.0 - pt) + 1.0 / (sa * sa)
-            if g1 > 0.0:
-                lo_a = a
-            else:
-                hi_a = a
-            step = min(max(g1 / h2, -5.0), 5.0)
-            new = a + step
-            if not (lo_a < new < hi_a) and math.isfinite(lo_a) and math.isfinite(hi_a):
-                new = 0.5 * (lo_a + hi_a)
-            step = new - a
-            a = new
-            if abs(step) < 1e-12 * (1.0 + abs(a)):
-                break
+
+
+@numba.njit(cache=True)
+def _mode_a(t, a, et, nt, ec, nc, sa, control):  # pragma: no cover - compiled
+    """The mode in a of the log-concave integrand of l(t), by Newton steps from the guess ``a``, safeguarded: the
+    gradient is decreasing in a, so every evaluation narrows a bracket of the mode, and a step leaving it bisects
+    instead (plain Newton can cycle between saturated tails from a cold start, leaving a off the mode). Returns the
+    mode, the curvature there (minus the second derivative) and the mode's slope ``da/dt``, which predicts the mode
+    at a nearby t (a good guess saves most of the steps; the mode found is the same to the tolerance)."""
+    cc, ct = (0.0, 1.0) if control else (-0.5, 0.5)  # arm offsets oc = cc t, ot = ct t
+    oc, ot = cc * t, ct * t
+    ivar = 1.0 / (sa * sa)
+    lo_a, hi_a = -np.inf, np.inf
+    for _ in range(200):
         pc = 1.0 / (1.0 + math.exp(-(a + oc)))
         pt = 1.0 / (1.0 + math.exp(-(a + ot)))
-        h2 = nc * pc * (1.0 - pc) + nt * pt * (1.0 - pt) + 1.0 / (sa * sa)
-        sd = 1.0 / math.sqrt(h2)
-        top = -np.inf
-        for q in range(xa.size):
-            aq = a + math.sqrt(2.0) * sd * xa[q]
-            lc, lnc = _log_expit_pair(aq + oc)
-            lt, lnt = _log_expit_pair(aq + ot)
-            g = (
-                ec * lc
-                + (nc - ec) * lnc
-                + et * lt
-                + (nt - et) * lnt
-                - 0.5 * aq * aq / (sa * sa)
-                + xa[q] * xa[q]
-                + lwa[q]
-            )
-            vals[q] = g
-            top = max(top, g)
-        acc = 0.0
-        for q in range(xa.size):
-            acc += math.exp(vals[q] - top)
-        out[j] = top + math.log(acc) + math.log(math.sqrt(2.0) * sd) + lconst
+        g1 = ec - nc * pc + et - nt * pt - a * ivar
+        h2 = nc * pc * (1.0 - pc) + nt * pt * (1.0 - pt) + ivar
+        if g1 > 0.0:
+            lo_a = a
+        else:
+            hi_a = a
+        step = min(max(g1 / h2, -5.0), 5.0)
+        new = a + step
+        if not (lo_a < new < hi_a) and math.isfinite(lo_a) and math.isfinite(hi_a):
+            new = 0.5 * (lo_a + hi_a)
+        step = new - a
+        a = new
+        if abs(step) < 1e-12 * (1.0 + abs(a)):
+            break
+    pc = 1.0 / (1.0 + math.exp(-(a + oc)))
+    pt = 1.0 / (1.0 + math.exp(-(a + ot)))
+    vc, vt = nc * pc * (1.0 - pc), nt * pt * (1.0 - pt)
+    h2 = vc + vt + ivar
+    return a, h2, -(cc * vc + ct * vt) / h2
+
+
+@numba.njit(cache=True)
+def _log_lik_at(t, a, h2, et, nt, ec, nc, sa, control, xa, lwa, lconst, work):  # pragma: no cover - compiled
+    """log L(t) by Gauss-Hermite over a centred at the mode ``a`` and scaled by the curvature ``h2`` there (module
+    doc, step 1). At each node a + z_q (z_q = sqrt(2) x_q / sqrt(h2)) both arms need log expit(+/-x) for
+    x = a + offset + z_q, i.e. |x| and log1p(exp(-|x|)); exp(-|x|) is formed as exp(-/+(a + offset)) exp(-/+z_q)
+    (the rule's nodes are symmetric): 4 + 12 exponentials per t instead of 48, a few ulp each. ``work`` is scratch
+    space of shape (3, size of the rule)."""
+    nq = xa.size
+    oc, ot = (0.0, t) if control else (-0.5 * t, 0.5 * t)
+    c = math.sqrt(2.0) / math.sqrt(h2)
+    bc, bt = a + oc, a + ot
+    emc, epc, emt, ept = math.exp(-bc), math.exp(bc), math.exp(-bt), math.exp(bt)
+    em, ep, vals = work[0], work[1], work[2]
+    for q in range((nq + 1) // 2):  # em = exp(-z), ep = exp(z); x_{nq-1-q} = -x_q
+        em[q] = math.exp(-c * xa[q])
+        ep[q] = 1.0 / em[q]
+        em[nq - 1 - q], ep[nq - 1 - q] = ep[q], em[q]
+    half_iv = 0.5 / (sa * sa)
+    top = -np.inf
+    for q in range(nq):
+        z = c * xa[q]
+        xc, xt = bc + z, bt + z
+        l1c = math.log1p(emc * em[q] if xc >= 0.0 else epc * ep[q])  # log1p(exp(-|xc|))
+        l1t = math.log1p(emt * em[q] if xt >= 0.0 else ept * ep[q])
+        lc, lnc = min(xc, 0.0) - l1c, min(-xc, 0.0) - l1c
+        lt, lnt = min(xt, 0.0) - l1t, min(-xt, 0.0) - l1t
+        aq = a + z
+        g = ec * lc + (nc - ec) * lnc + et * lt + (nt - et) * lnt - half_iv * aq * aq + xa[q] * xa[q] + lwa[q]
+        vals[q] = g
+        top = max(top, g)
+    acc = 0.0
+    for q in range(nq):
+        acc += math.exp(vals[q] - top)
+    return top + math.log(acc) + math.log(c) + lconst
+
+
+@numba.njit(cache=True)
+def _log_lik_t(t, a0, et, nt, ec, nc, sa, control, xa, lwa):  # pragma: no cover - compiled
+    """log L(t) at each t for one study (module doc, step 1). The mode in a at t[0] is searched from the guess
+    ``a0``, each later one from the previous mode moved along its slope."""
+    out = np.empty(t.size)
+    work = np.empty((3, xa.size))
+    lconst = _log_lik_const(et, nt, ec, nc, sa)
+    a, slope = a0, 0.0
+    for j in range(t.size):
+        guess = a if j == 0 else a + slope * (t[j] - t[j - 1])
+        a, h2, slope = _mode_a(t[j], guess, et, nt, ec, nc, sa, control)
+        out[j] = _log_lik_at(t[j], a, h2, et, nt, ec, nc, sa, control, xa, lwa, lconst, work)
     return out
 
 
 @numba.njit(cache=True)
-def _level_set(t, start, drop, et, nt, ec, nc, sa, control, xa, lwa):  # pragma: no cover - compiled
+def _grid_l(
+    j, t, ell, modes, slopes, a_start, et, nt, ec, nc, sa, control, xa, lwa, lconst, work
+):  # pragma: no cover - compiled
+    """l at the grid point ``t[j]``, evaluated once (``ell`` holds NaN where not yet evaluated): the mode in a is
+    searched from the nearest point already evaluated, moved along its slope (from ``a_start`` at the first)."""
+    if np.isnan(ell[j]):
+        near = -1
+        for i in range(t.size):
+            if not np.isnan(ell[i]) and (near < 0 or abs(t[i] - t[j]) < abs(t[near] - t[j])):
+                near = i
+        guess = a_start if near < 0 else modes[near] + slopes[near] * (t[j] - t[near])
+        am, h2, slope = _mode_a(t[j], guess, et, nt, ec, nc, sa, control)
+        modes[j], slopes[j] = am, slope
+        ell[j] = _log_lik_at(t[j], am, h2, et, nt, ec, nc, sa, control, xa, lwa, lconst, work)
+    return ell[j]
+
+
+@numba.njit(cache=True)
+def _level_set(t, start, a_start, drop, et, nt, ec, nc, sa, control, xa, lwa):  # pragma: no cover - compiled
     """Index of the grid's maximum of l, and the first and last index of the points of the grid t where
     l(t) >= max l - drop, as a full evaluation of the grid gives, from a few evaluations of l: l is concave (module
     doc), so the grid's maximum is reached by climbing from index ``start``, and on each side of it l is monotone,
     so the last point at or above the level is found by bisection. About 2 log2(N) + (climb) evaluations instead
-    of N."""
+    of N (:func:`_grid_l`, the first mode searched from ``a_start``). Also returns the modes at the maximum and at
+    the grid point before the first index (where the next grid starts)."""
     n = t.size
     ell = np.full(n, np.nan)
-    one = np.empty(1)
+    modes, slopes = np.empty(n), np.empty(n)
+    work = np.empty((3, xa.size))
+    lconst = _log_lik_const(et, nt, ec, nc, sa)
 
     def at(j):
-        if np.isnan(ell[j]):
-            one[0] = t[j]
-            ell[j] = _log_lik_t(one, et, nt, ec, nc, sa, control, xa, lwa)[0]
-        return ell[j]
+        return _grid_l(j, t, ell, modes, slopes, a_start, et, nt, ec, nc, sa, control, xa, lwa, lconst, work)
 
     j = min(max(start, 0), n - 1)
     step = 1 if j + 1 < n and at(j + 1) > at(j) else -1
@@ -193,6 +242,7 @@ def _level_set(t, start, drop, et, nt, ec, nc, sa, control, xa, lwa):  # pragma:
         else:
             a = m
     first = b
+    at(max(first - 1, 0))  # evaluated already unless the bisection did not run: the next grid starts there
     a, b = j, n - 1  # last index at or above the level lies in [a, b], l decreasing there
     if at(n - 1) >= level:
         a = n - 1
@@ -202,7 +252,70 @@ def _level_set(t, start, drop, et, nt, ec, nc, sa, control, xa, lwa):  # pragma:
             a = m
         else:
             b = m
-    return j, first, a
+    return j, first, a, modes[j], modes[max(first - 1, 0)]
+
+
+@numba.njit(cache=True)
+def _linspace(lo, hi, n):  # pragma: no cover - compiled
+    """``np.linspace(lo, hi, n)`` as numpy computes it: ``lo + i * step``, the last node ``hi`` itself."""
+    out = np.empty(n)
+    step = (hi - lo) / (n - 1)
+    for i in range(n):
+        out[i] = lo + i * step
+    out[n - 1] = hi
+    return out
+
+
+@numba.njit(cache=True)
+def _curve_nodes(et, nt, ec, nc, sa, control, xa, lwa, t_max, drop, n_t):  # pragma: no cover - compiled
+    """The n_t spline nodes of l(t) and l there (module doc, step 1): the level set ``l >= max - drop`` on the
+    coarse grid of 81 points over ``|t| <= t_max``, refined on n_t / 2 points over it and its two neighbours, and
+    n_t points over the refined level set and its neighbours. Each grid's climb starts at the previous maximum; the
+    modes in a are carried from grid to grid."""
+    t = _linspace(-t_max, t_max, 81)
+    peak, a_peak, a_lo = t.size // 2, 0.0, 0.0
+    for size in (n_t // 2, n_t):
+        top, first, last, a_peak, a_lo = _level_set(t, peak, a_peak, drop, et, nt, ec, nc, sa, control, xa, lwa)
+        lo, hi = t[max(first - 1, 0)], t[min(last + 1, t.size - 1)]
+        peak = int(np.rint((t[top] - lo) / (hi - lo) * (size - 1))) if hi > lo else 0
+        t = _linspace(lo, hi, size)
+    return t, _log_lik_t(t, a_lo, et, nt, ec, nc, sa, control, xa, lwa)
+
+
+@numba.njit(cache=True)
+def _curve_fit(t, ell):  # pragma: no cover - compiled
+    """The spline of l through its nodes ``(t, ell)``: cubic coefficients (N - 1, 4), the quadratic ends (value,
+    slope and non-positive curvature at each end), and the Gaussian approximation (mode by the parabola through
+    the largest node and its neighbours; variance the largest of minus the inverse curvature there, the square of
+    half the half-width of the drop-2 set, and (h/2)^2; precision 0 when the largest node is an end)."""
+    n = t.size
+    h = t[1] - t[0]
+    c = _spline_coef(ell.reshape(1, n))[0]  # (4, n - 1)
+    coef = np.empty((n - 1, 4))
+    for i in range(n - 1):
+        for m in range(4):
+            coef[i, m] = c[m, i]
+    ext = np.empty(6)
+    ext[0], ext[1], ext[2] = ell[0], c[2, 0] / h, min(2.0 * c[1, 0], 0.0) / (h * h)
+    ext[3], ext[4] = ell[n - 1], (3 * c[0, n - 2] + 2 * c[1, n - 2] + c[2, n - 2]) / h
+    ext[5] = min(6 * c[0, n - 2] + 2 * c[1, n - 2], 0.0) / (h * h)
+    j = 0
+    for i in range(n):
+        if ell[i] > ell[j]:
+            j = i
+    mode, prec = 0.0, 0.0
+    if 0 < j < n - 1:
+        curv = (ell[j - 1] - 2 * ell[j] + ell[j + 1]) / (h * h)
+        shift = 0.5 * (ell[j - 1] - ell[j + 1]) / (ell[j - 1] - 2 * ell[j] + ell[j + 1])
+        mode = t[j] + shift * h
+        first, last = n, -1  # the first and last node within 2 of the largest
+        for i in range(n):
+            if ell[i] >= ell[j] - 2.0:
+                first, last = min(first, i), i
+        half = max(mode - t[first], t[last] - mode) / 2.0
+        var = max(-1.0 / curv if curv < 0 else 0.0, half * half, (h / 2.0) * (h / 2.0))
+        prec = 1.0 / var
+    return coef, ext, mode, prec
 
 
 @numba.njit(cache=True)
@@ -242,10 +355,11 @@ def _spline_coef(y):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _ell(coef, lo, h, ext, i, t):  # pragma: no cover - compiled
-    """The spline of l_i at t, continued by a quadratic outside its nodes."""
+def _ell(coef, lo, h, ih, ext, i, t):  # pragma: no cover - compiled
+    """The spline of l_i at t, continued by a quadratic outside its nodes (``ih = 1 / h``: a product, not a
+    division, per evaluation)."""
     n = coef.shape[1] + 1
-    u = (t - lo[i]) / h[i]
+    u = (t - lo[i]) * ih[i]
     if u < 0.0:
         d = t - lo[i]
         return ext[i, 0] + d * (ext[i, 1] + 0.5 * d * ext[i, 2])
@@ -259,31 +373,38 @@ def _ell(coef, lo, h, ext, i, t):  # pragma: no cover - compiled
 
 @numba.njit(parallel=True, cache=True)
 def _log_conv(mu, tau2, coef, lo, h, ext, tmode, prec, bmean, bvar, xt, lwt):  # pragma: no cover - compiled
-    """log L_i(mu_p, tau_p) for every point p and study i (shape (P, k)); see step 2 of the module doc."""
+    """log L_i(mu_p, tau_p) for every point p and study i (shape (P, k)); see step 2 of the module doc. Divisions
+    are kept out of the node loop (one reciprocal per study and point): this is the engine's innermost loop."""
     npt, k = mu.size, lo.size
     out = np.empty((npt, k))
+    ih = 1.0 / h
+    c2 = xt * xt + lwt  # the Gauss-Hermite weight and the e^{x^2} that undoes the rule's own weight function
     for p in numba.prange(npt):
         vals = np.empty(xt.size)
         for i in range(k):
             m = mu[p] + bmean[i]
             var = tau2[p] + bvar[i]
             if var <= 0.0:
-                out[p, i] = _ell(coef, lo, h, ext, i, m)
+                out[p, i] = _ell(coef, lo, h, ih, ext, i, m)
                 continue
-            pr = prec[i] + 1.0 / var
-            # centre relative to m: d = c - m, exact for any var (c - m by subtraction cancels once s < ulp(m))
-            d = prec[i] * var * (tmode[i] - m) / (prec[i] * var + 1.0)
-            s = math.sqrt(2.0 / pr)
+            # product of the kernel N(m, var) and the Gaussian approximation N(tmode, 1 / prec): precision
+            # prec + 1 / var = (pv + 1) / var; its centre relative to m, d = c - m, is exact for any var (c - m by
+            # subtraction cancels once s < ulp(m))
+            pv = prec[i] * var
+            d = pv * (tmode[i] - m) / (pv + 1.0)
+            s = math.sqrt(2.0 * var / (pv + 1.0))
+            half_iv = 0.5 / var
             top = -np.inf
             for q in range(xt.size):
                 dq = d + s * xt[q]
-                v = _ell(coef, lo, h, ext, i, m + dq) - 0.5 * dq * dq / var + xt[q] * xt[q] + lwt[q]
+                v = _ell(coef, lo, h, ih, ext, i, m + dq) - half_iv * dq * dq + c2[q]
                 vals[q] = v
                 top = max(top, v)
             acc = 0.0
             for q in range(xt.size):
                 acc += math.exp(vals[q] - top)
-            out[p, i] = top + math.log(acc) + math.log(s) - 0.5 * math.log(2.0 * math.pi * var)
+            # log s - log sqrt(2 pi var) = -log(pi (pv + 1)) / 2
+            out[p, i] = top + math.log(acc) - 0.5 * math.log(math.pi * (pv + 1.0))
     return out
 
 
@@ -347,6 +468,94 @@ def _pred_mix_cdf(w, tau, dmu, cw, mu, x0, dx, c, cum, total, x, xt, wt, gx, gw)
     return acc
 
 
+@numba.njit(cache=True)
+def _row_cdf_pdf(x0, dx, c, cum, total, r, x, gx, gw):  # pragma: no cover - compiled
+    """Row r's cdf at x (as :func:`_row_cdf`) and its density there, ``exp(spline) / total`` (0 outside)."""
+    n = cum.shape[1]
+    u = (x - x0[r]) / dx[r]
+    if u <= 0.0:
+        return 0.0, 0.0
+    if u >= n - 1.0:
+        return 1.0, 0.0
+    j = min(int(math.floor(u)), n - 2)
+    frac = u - j
+    part = 0.0
+    for q in range(gx.size):
+        d = frac * (gx[q] + 1.0) / 2.0
+        part += math.exp(((c[r, 0, j] * d + c[r, 1, j]) * d + c[r, 2, j]) * d + c[r, 3, j]) * gw[q]
+    out = (cum[r, j] + part * frac / 2.0 * dx[r]) / total[r]
+    dens = math.exp(((c[r, 0, j] * frac + c[r, 1, j]) * frac + c[r, 2, j]) * frac + c[r, 3, j]) / total[r]
+    return min(max(out, 0.0), 1.0), dens
+
+
+@numba.njit(cache=True)
+def _mix_cdf_pdf(x, pred, w, tau, dmu, cw, mu, x0, dx, c, cum, total, xt, wt, gx, gw):  # pragma: no cover - compiled
+    """cdf and density at x of the mixture ``sum_r w_r F_r`` of the rows (``pred`` False), or of a new study's
+    effect ``mu + tau z`` (``pred`` True, the rule of :func:`_pred_mix_cdf`; then tau, dmu, cw and mu are used)."""
+    cdf, pdf = 0.0, 0.0
+    for r in range(w.size):
+        if w[r] == 0.0:
+            continue
+        f, d = 0.0, 0.0
+        if not pred:
+            f, d = _row_cdf_pdf(x0, dx, c, cum, total, r, x, gx, gw)
+        elif tau[r] >= 2.0 * dmu[r]:
+            for m in range(mu.shape[1]):
+                z = (x - mu[r, m]) / tau[r]
+                f += cw[r, m] * 0.5 * math.erfc(-z / math.sqrt(2.0))
+                d += cw[r, m] * math.exp(-0.5 * z * z)
+            d /= tau[r] * math.sqrt(2.0 * math.pi)
+        else:
+            for q in range(xt.size):
+                fq, dq = _row_cdf_pdf(x0, dx, c, cum, total, r, x - math.sqrt(2.0) * tau[r] * xt[q], gx, gw)
+                f += wt[q] * fq
+                d += wt[q] * dq
+            f /= math.sqrt(math.pi)
+            d /= math.sqrt(math.pi)
+        cdf += w[r] * f
+        pdf += w[r] * d
+    return cdf, pdf
+
+
+@numba.njit(cache=True)
+def _mix_ppf(
+    q, guess, scale, lo, hi, pred, w, tau, dmu, cw, mu, x0, dx, c, cum, total, xt, wt, gx, gw
+):  # pragma: no cover - compiled
+    """Root of ``F(x) = q`` for the cdf F of :func:`_mix_cdf_pdf`, by Newton steps from ``guess`` kept inside a
+    bracket: ``[lo, hi]`` (infinite ends allowed) narrowed by every evaluation; a step that leaves it, or that
+    does not halve |F - q|, bisects instead, or, with one end still infinite, steps outwards by ``scale``,
+    doubling. Stops when a step is below 1e-12 (1 + |x|), returning the stepped point (its error is second order
+    in the step), or when the bracket is that narrow: the root of Brent's method at tolerance 1e-12, in about half
+    the evaluations (each one cdf and density; no Python callbacks)."""
+    a, b = lo, hi
+    x = min(max(guess, lo), hi) if math.isfinite(guess) else 0.5 * (lo + hi)
+    out, last = scale, np.inf
+    for _ in range(200):
+        f, p = _mix_cdf_pdf(x, pred, w, tau, dmu, cw, mu, x0, dx, c, cum, total, xt, wt, gx, gw)
+        f -= q
+        if f == 0.0:
+            return x
+        if f < 0.0:
+            a = x
+        else:
+            b = x
+        new = x - f / p if p > 0.0 else np.nan
+        if a <= new <= b and abs(new - x) < 1e-12 * (1.0 + abs(new)):
+            return new  # (new may equal x = a or b: |F - q| at rounding level)
+        inside = a < new < b
+        if not inside or abs(f) > 0.5 * last:
+            if math.isfinite(a) and math.isfinite(b):
+                new = 0.5 * (a + b)
+            elif not inside:
+                new = a + out if math.isfinite(a) else b - out
+                out *= 2.0
+        last = abs(f)
+        if b - a < 1e-12 * (1.0 + abs(new)):
+            return new
+        x = new
+    return x
+
+
 # -- per-study likelihood curves ------------------------------------------------------------------------------------
 
 
@@ -367,46 +576,17 @@ _CACHE: dict[tuple[int, int, int, int, float, str], _Curve] = {}
 
 
 def _curve(key: tuple[int, int, int, int, float, str]) -> _Curve:
+    """The curve of one study, key ``(e_t, n_t, e_c, n_c, baseline_sd, parametrisation)``, from the cache or built
+    by two compiled calls (nodes, then spline)."""
     cached = _CACHE.get(key)
     if cached is not None:
         return cached
     et, nt, ec, nc, sa, par = key
-    control = par == "control"
-    args = (float(et), float(nt), float(ec), float(nc), float(sa), control, _XA, np.log(_WA))
-    t = np.linspace(-_T_MAX, _T_MAX, 81)
-    peak = t.size // 2
-    for size in (_N_T // 2, _N_T):
-        top, first, last = _level_set(t, peak, _T_DROP, *args)
-        lo, hi = t[max(first - 1, 0)], t[min(last + 1, t.size - 1)]
-        peak = int(round((t[top] - lo) / (hi - lo) * (size - 1))) if hi > lo else 0
-        t = np.linspace(lo, hi, size)
-    ell = _log_lik_t(t, *args)
-    h = float(t[1] - t[0])
-    c = _spline_coef(ell[None, :])[0]  # (4, _N_T - 1)
-    last = c[:, -1]
-    ext = np.array(
-        [
-            ell[0],
-            c[2, 0] / h,
-            min(2.0 * c[1, 0], 0.0) / h**2,
-            ell[-1],
-            (3 * last[0] + 2 * last[1] + last[2]) / h,
-            min(6 * last[0] + 2 * last[1], 0.0) / h**2,
-        ]
+    t, ell = _curve_nodes(
+        float(et), float(nt), float(ec), float(nc), float(sa), par == "control", _XA, _LWA, _T_MAX, _T_DROP, _N_T
     )
-    j = int(np.argmax(ell))
-    if 0 < j < _N_T - 1:
-        curv = (ell[j - 1] - 2 * ell[j] + ell[j + 1]) / h**2
-        shift = 0.5 * (ell[j - 1] - ell[j + 1]) / (ell[j - 1] - 2 * ell[j] + ell[j + 1])
-        mode = float(t[j] + shift * h)
-        top = float(ell[j])
-        near = np.flatnonzero(ell >= top - 2.0)
-        half = max(mode - t[near[0]], t[near[-1]] - mode) / 2.0
-        var = max(-1.0 / curv if curv < 0 else 0.0, half**2, (h / 2.0) ** 2)
-        prec = 1.0 / var
-    else:
-        mode, prec = 0.0, 0.0
-    out = _Curve(float(t[0]), h, np.ascontiguousarray(c.T), ext, mode, prec)
+    coef, ext, mode, prec = _curve_fit(t, ell)
+    out = _Curve(float(t[0]), float(t[1] - t[0]), coef, ext, float(mode), float(prec))
     _CACHE[key] = out
     return out
 
@@ -424,7 +604,8 @@ class _LogSplineRows:
     integration of the exponentiated cubic spline of the log density, per cell."""
 
     def __init__(self, x0: np.ndarray, dx: np.ndarray, logf: np.ndarray) -> None:
-        self.x0, self.dx = np.asarray(x0, float), np.asarray(dx, float)
+        # contiguous (x0 is often a column of the grid): one compiled specialisation of the kernels serves all rows
+        self.x0, self.dx = np.ascontiguousarray(x0, float), np.ascontiguousarray(dx, float)
         top = np.max(logf, axis=1, keepdims=True)
         self.top = top[:, 0]
         self.n = logf.shape[1]
@@ -436,7 +617,7 @@ class _LogSplineRows:
         ]
         cells = np.exp(poly) @ _GL_W / 2.0 * self.dx[:, None]
         self.cum = np.concatenate([np.zeros((cells.shape[0], 1)), np.cumsum(cells, axis=1)], axis=1)
-        self.total = self.cum[:, -1]
+        self.total = np.ascontiguousarray(self.cum[:, -1])
 
     def _logval(self, r: np.ndarray, j: np.ndarray, d: np.ndarray) -> np.ndarray:
         c = self.c[r, :, j]
@@ -452,6 +633,16 @@ class _LogSplineRows:
     def mix_cdf(self, w: np.ndarray, x: float) -> float:
         """``sum_r w[r] F_r(x)``: the cdf at one point of the mixture of the rows with weights ``w``."""
         return float(_mix_cdf(w, self.x0, self.dx, self.c, self.cum, self.total, float(x), _GL_X, _GL_W))
+
+    def mix_ppf(self, w: np.ndarray, q: float, guess: float = math.nan, scale: float = 1.0) -> float:
+        """The quantile q of the mixture of the rows with weights ``w`` (:func:`_mix_ppf`, bracketed by the
+        mixture's support; ``guess`` defaults to the middle of it)."""
+        lo = float(np.min(self.x0))
+        hi = float(np.max(self.x0 + self.dx * (self.n - 1)))
+        return float(
+            _mix_ppf(float(q), float(guess), float(scale), lo, hi, False, w, _NO_ROWS, _NO_ROWS, _NO_NODES, _NO_NODES,
+                     self.x0, self.dx, self.c, self.cum, self.total, _XT, _WT, _GL_X, _GL_W)
+        )  # fmt: skip
 
     def logpdf(self, x: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """Normalised log density of the rows ``rows`` (default all) at ``x`` (one row of x each); -inf outside
@@ -482,34 +673,6 @@ def _prior_m2(prior: TauPrior, t0: float, t: float | None = None) -> float:
     with np.errstate(divide="ignore", invalid="ignore"):
         f = np.nan_to_num(u * u * np.exp(prior.logpdf(u)))
     return float(f @ _WM * (t / 2.0))
-
-
-def _ppf_from_cdf(cdf, q: float, lo: float, hi: float, guess: float | None = None, scale: float = 0.0) -> float:
-    """Root of ``cdf(x) = q`` by Brent's method (tolerance 1e-12) on a bracket: ``[lo, hi]`` widened until it holds
-    the level, or, given a ``guess`` and a positive ``scale``, ``guess -/+ scale`` stepped outwards (doubling) until
-    it does. A bracket around a good guess is a few times narrower, which saves most of Brent's bisection-like
-    early steps (each an evaluation of an exact cdf); the root is the same to the tolerance. The bracket's end
-    values are kept, so Brent's method does not evaluate the cdf there again."""
-    known: dict[float, float] = {}
-
-    def f(x: float) -> float:
-        if x not in known:
-            known[x] = cdf(x) - q
-        return known[x]
-
-    if guess is not None and scale > 0 and math.isfinite(guess):
-        a, b, step = guess - scale, guess + scale, scale
-        while f(a) > 0:
-            a, b, step = a - 2.0 * step, a, 2.0 * step
-        while f(b) < 0:
-            a, b, step = b, b + 2.0 * step, 2.0 * step
-        lo, hi = a, b
-    else:
-        while f(lo) > 0:
-            lo -= max(1.0, hi - lo)
-        while f(hi) < 0:
-            hi += max(1.0, hi - lo)
-    return float(optimize.brentq(f, lo, hi, xtol=1e-12, rtol=1e-12))
 
 
 # -- the likelihood of a table --------------------------------------------------------------------------------------
@@ -888,26 +1051,35 @@ class ExactBinomialPosterior(Posterior):
     def _mu_cdf(self, x: float) -> float:
         return self._rows.mix_cdf(self._g.w, x)
 
-    def _mu_bounds(self) -> tuple[float, float]:
+    @cached_property
+    def _bounds(self) -> tuple[float, float]:
         return float(np.min(self._g.mu)), float(np.max(self._g.mu))
 
+    def _mu_bounds(self) -> tuple[float, float]:
+        return self._bounds
+
     def _mu_ppf(self, q: float) -> float:
-        """Quantile of mu: Brent's method on a bracket around the quantile of the normal with mu's mean and SD."""
-        sd = self.log_sd()
-        guess = self.log_mean() + sd * float(special.ndtri(q))
-        return _ppf_from_cdf(self._mu_cdf, q, *self._mu_bounds(), guess, 0.25 * sd)
+        """Quantile of mu: safeguarded Newton (:func:`_mix_ppf`) from the quantile of the normal with mu's mean and
+        SD."""
+        mean, sd = self._moments
+        return self._rows.mix_ppf(self._g.w, q, mean + sd * float(special.ndtri(q)), 0.25 * sd)
 
     def _mu_hdi(self, prob: float) -> tuple[float, float]:
         return hdi_from_ppf(self._mu_ppf, prob)
 
+    @cached_property
+    def _moments(self) -> tuple[float, float]:
+        """Posterior mean and SD of mu (log-OR), computed once (every quantile search starts from them)."""
+        m = float(np.sum(self._tw * self._g.mu))
+        return m, float(math.sqrt(np.sum(self._tw * (self._g.mu - m) ** 2)))
+
     def log_mean(self) -> float:
         """Posterior mean of mu (log-OR)."""
-        return float(np.sum(self._tw * self._g.mu))
+        return self._moments[0]
 
     def log_sd(self) -> float:
         """Posterior SD of mu (log-OR)."""
-        m = self.log_mean()
-        return float(math.sqrt(np.sum(self._tw * (self._g.mu - m) ** 2)))
+        return self._moments[1]
 
     def _ratio_mean(self) -> float:
         return float(np.sum(self._tw * np.exp(self._g.mu)))
@@ -924,13 +1096,22 @@ class ExactBinomialPosterior(Posterior):
                           float(x), _XT, _WT, _GL_X, _GL_W)
         )  # fmt: skip
 
+    @cached_property
+    def _pred_sd(self) -> float:
+        """SD of a new study's effect: ``sqrt(var mu + E tau^2)``."""
+        return math.sqrt(self._moments[1] ** 2 + float(np.sum(self._g.w * self._tau**2)))
+
     def _pred_ppf(self, q: float) -> float:
-        """Quantile of a new study's effect: Brent's method on a bracket around the quantile of the normal with the
-        predictive mean and variance (``E mu``, ``var mu + E tau^2``)."""
-        lo, hi = self._mu_bounds()
-        sd = math.sqrt(self.log_sd() ** 2 + float(np.sum(self._g.w * self._tau**2)))
-        guess = self.log_mean() + sd * float(special.ndtri(q))
-        return _ppf_from_cdf(self._pred_cdf, q, lo, hi, guess, 0.25 * sd)
+        """Quantile of a new study's effect: safeguarded Newton (:func:`_mix_ppf`) from the quantile of the normal
+        with the predictive mean and variance (``E mu``, ``var mu + E tau^2``)."""
+        if self.model == "fixed":
+            return self._mu_ppf(q)
+        sd, r = self._pred_sd, self._rows
+        guess = self._moments[0] + sd * float(special.ndtri(q))
+        return float(
+            _mix_ppf(float(q), guess, 0.25 * sd, -math.inf, math.inf, True, self._g.w, self._tau, self._dmu, self._cw,
+                     self._g.mu, r.x0, r.dx, r.c, r.cum, r.total, _XT, _WT, _GL_X, _GL_W)
+        )  # fmt: skip
 
     def _pred_hdi(self, prob: float) -> tuple[float, float]:
         return hdi_from_ppf(self._pred_ppf, prob)
@@ -976,8 +1157,9 @@ class ExactBinomialPosterior(Posterior):
             return float(optimize.brentq(lambda t: self._tau_cdf(t) - q, 0.0, t0, xtol=1e-14, rtol=1e-12))
         if q >= 1.0:
             return t_end
-        s = optimize.brentq(lambda x: self._tau_cdf(math.exp(x)) - q, g.s[0], g.s[-1], xtol=1e-12, rtol=1e-12)
-        return math.exp(s)
+        # above tau_0 the cdf is (lump + above F(s)) / (lump + above), F the cdf of s = log tau: invert F
+        lump, above, _, _ = self._tau_parts
+        return math.exp(self._s_rows.mix_ppf(np.ones(1), (q * (lump + above) - lump) / above))
 
     def _tau_hdi(self, prob: float) -> tuple[float, float]:
         if self.model == "fixed":
@@ -1033,12 +1215,7 @@ class ExactBinomialPosterior(Posterior):
         return out
 
     def _theta_ppf(self, q: float) -> np.ndarray:
-        out = np.empty(self.lik.k)
-        for i, rows in enumerate(self._theta_rows):
-            x0 = rows.x0[0]
-            hi = x0 + rows.dx[0] * (rows.n - 1)
-            out[i] = _ppf_from_cdf(lambda x, r=rows: float(r.cdf(np.array([[x]]))[0, 0]), q, x0, hi)
-        return out
+        return np.array([rows.mix_ppf(np.ones(1), q) for rows in self._theta_rows])
 
     def _study_labels(self) -> tuple[str, ...]:
         return self.study

@@ -1,10 +1,10 @@
 """The exact engines' quantiles against Brent's method on the same exact cdfs.
 
 The quantile searches of :mod:`models.bayes.exact` (safeguarded Newton on the normal mixtures, which may stop after
-the last Newton step without checking the cdf there) and :mod:`models.bayes.exact_binomial` (Brent's method on a
-bracket around a normal-approximation guess) must invert the engines' own cdfs as a plain root search from a wide
-bracket does, to 1e-9 relative on the reported scale. Data sets cover one study, zero-event and double-zero studies
-and a tau prior concentrated near 0.
+the last Newton step without checking the cdf there) and :mod:`models.bayes.exact_binomial` (compiled safeguarded
+Newton on the cdf and density, from a normal-approximation guess) must invert the engines' own cdfs as a plain root
+search from a wide bracket does, to 1e-9 relative on the reported scale. Data sets cover one study, zero-event and
+double-zero studies and a tau prior concentrated near 0.
 """
 
 from __future__ import annotations
@@ -116,3 +116,21 @@ def test_cached_prior_median_is_the_quantile() -> None:
     for prior in (*TAU_PRIORS.values(), tau_prior("rhodes2015_smd_general"), tau_prior("invgamma_bartos2023")):
         assert prior.median() == float(prior.ppf(0.5))
         assert prior.median() == float(prior.ppf(0.5))  # the cached value
+
+
+@pytest.mark.parametrize("prior", sorted(TAU_PRIORS))
+@pytest.mark.parametrize("data", sorted(BINARY_SETS))
+def test_binomial_normal_tau_and_study_quantiles_invert_the_exact_cdfs(data: str, prior: str) -> None:
+    """The compiled safeguarded Newton (tau above tau_0 on the cdf of log tau, the shrunken effects on their
+    splined densities) against Brent's method from a wide bracket on the engine's own cdfs, to 1e-9 relative."""
+    post = exact_binomial_normal(BINARY_SETS[data], TAU_PRIORS[prior], effect_prior("weakly_informative"))
+    for q in LEVELS:
+        ref = _brent(post._tau_cdf, q, 0.0, 50.0)
+        assert post._tau_ppf(q) == pytest.approx(ref, rel=1e-9, abs=1e-14), (q, "tau")
+    theta = post._theta_ppf(0.975)
+    for i, rows in enumerate(post._theta_rows):
+
+        def cdf(x: float, rows=rows) -> float:
+            return float(rows.cdf(np.array([[x]]))[0, 0])
+
+        assert _close(theta[i], _brent(cdf, 0.975)), ("theta", i)
