@@ -409,15 +409,14 @@ def _log_conv(mu, tau2, coef, lo, h, ext, tmode, prec, bmean, bvar, xt, lwt):  #
 
 
 @numba.njit(cache=True)
-def _row_cdf(x0, dx, c, cum, total, r, x, gx, gw):  # pragma: no cover - compiled
-    """Row r's cdf at x (see :meth:`_LogSplineRows.cdf`): whole cells from ``cum``, the partial cell by
-    Gauss-Legendre on the exponentiated cubic."""
+def _row_cdf_pdf(x0, dx, c, cum, total, r, x, gx, gw):  # pragma: no cover - compiled
+    """Row r's cdf at x (as :func:`_row_cdf`) and its density there, ``exp(spline) / total`` (0 outside)."""
     n = cum.shape[1]
     u = (x - x0[r]) / dx[r]
     if u <= 0.0:
-        return 0.0
+        return 0.0, 0.0
     if u >= n - 1.0:
-        return 1.0
+        return 1.0, 0.0
     j = min(int(math.floor(u)), n - 2)
     frac = u - j
     part = 0.0
@@ -425,7 +424,15 @@ def _row_cdf(x0, dx, c, cum, total, r, x, gx, gw):  # pragma: no cover - compile
         d = frac * (gx[q] + 1.0) / 2.0
         part += math.exp(((c[r, 0, j] * d + c[r, 1, j]) * d + c[r, 2, j]) * d + c[r, 3, j]) * gw[q]
     out = (cum[r, j] + part * frac / 2.0 * dx[r]) / total[r]
-    return min(max(out, 0.0), 1.0)
+    dens = math.exp(((c[r, 0, j] * frac + c[r, 1, j]) * frac + c[r, 2, j]) * frac + c[r, 3, j]) / total[r]
+    return min(max(out, 0.0), 1.0), dens
+
+
+@numba.njit(cache=True)
+def _row_cdf(x0, dx, c, cum, total, r, x, gx, gw):  # pragma: no cover - compiled
+    """Row r's cdf at x (see :meth:`_LogSplineRows.cdf`): whole cells from ``cum``, the partial cell by
+    Gauss-Legendre on the exponentiated cubic (:func:`_row_cdf_pdf` without the density)."""
+    return _row_cdf_pdf(x0, dx, c, cum, total, r, x, gx, gw)[0]
 
 
 @numba.njit(cache=True)
@@ -466,26 +473,6 @@ def _pred_mix_cdf(w, tau, dmu, cw, mu, x0, dx, c, cum, total, x, xt, wt, gx, gw)
             f /= math.sqrt(math.pi)
         acc += w[r] * f
     return acc
-
-
-@numba.njit(cache=True)
-def _row_cdf_pdf(x0, dx, c, cum, total, r, x, gx, gw):  # pragma: no cover - compiled
-    """Row r's cdf at x (as :func:`_row_cdf`) and its density there, ``exp(spline) / total`` (0 outside)."""
-    n = cum.shape[1]
-    u = (x - x0[r]) / dx[r]
-    if u <= 0.0:
-        return 0.0, 0.0
-    if u >= n - 1.0:
-        return 1.0, 0.0
-    j = min(int(math.floor(u)), n - 2)
-    frac = u - j
-    part = 0.0
-    for q in range(gx.size):
-        d = frac * (gx[q] + 1.0) / 2.0
-        part += math.exp(((c[r, 0, j] * d + c[r, 1, j]) * d + c[r, 2, j]) * d + c[r, 3, j]) * gw[q]
-    out = (cum[r, j] + part * frac / 2.0 * dx[r]) / total[r]
-    dens = math.exp(((c[r, 0, j] * frac + c[r, 1, j]) * frac + c[r, 2, j]) * frac + c[r, 3, j]) / total[r]
-    return min(max(out, 0.0), 1.0), dens
 
 
 @numba.njit(cache=True)
