@@ -3,7 +3,7 @@ normal-normal, primary priors, REML, Bayes factors), and the driver's peak memor
 
     python benchmarks/batch.py [--n 10000] [--small-n 1000] [--seed 20240]
 
-Prints six lines (name, value, unit, target, note):
+Prints seven lines (name, value, unit, target, note):
 
 * ``batch_10k_s`` -- wall time of ``--n`` meta-analyses (default 10,000) with 2 workers, from the command's start
   (cluster start-up, chunk writes and the final combine included; corpus generation excluded);
@@ -16,7 +16,9 @@ Prints six lines (name, value, unit, target, note):
 * ``batch_fixed_s`` -- wall time of a 2-worker run on 20 meta-analyses: cluster start-up, worker imports, loading
   the compiled kernels, shutdown and combine, with almost no work;
 * ``batch_peak_rss_mb`` -- peak RSS of the driver process for the ``--n`` run; the note gives the same for the
-  ``--small-n`` run, so flatness in corpus size can be read off.
+  ``--small-n`` run, so flatness in corpus size can be read off;
+* ``batch_worker_peak_rss_mb`` -- the largest peak RSS of a worker process in the ``--n`` run (the note: in the
+  ``--small-n`` run), as the chunk tasks report it.
 
 Each run is a fresh child process (``python -c``) with an empty output folder; the 1- and 2-worker runs of one
 corpus are made one after the other, so their ratio is measured under the same load.
@@ -49,7 +51,8 @@ entries = read_manifest(sys.argv[1])
 s = run_batch(entries, Options(), Path(sys.argv[2]), chunk_size=int(sys.argv[4]), workers=int(sys.argv[3]),
               progress=False)
 print(json.dumps({"seconds": time.perf_counter() - t0, "complete": s.complete, "rows": s.n_rows,
-                  "errors": s.n_error_rows, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "errors": s.n_error_rows, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "worker_rss_mb": s.worker_peak_rss_mb}))
 """
 
 
@@ -102,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     print(_line("batch_fixed_s", fixed["seconds"], "s", "", "2 workers, 20 meta-analyses: start-up and shutdown"))
     print(_line("batch_peak_rss_mb", full["rss_mb"], "MB", "flat",
                 f"driver; {small_two['rss_mb']:.0f} MB for {args.small_n} meta-analyses"))  # fmt: skip
+    print(_line("batch_worker_peak_rss_mb", full["worker_rss_mb"], "MB", "flat",
+                f"largest worker; {small_two['worker_rss_mb']:.0f} MB for {args.small_n} meta-analyses"))  # fmt: skip
     return 0
 
 

@@ -10,6 +10,8 @@ file is renamed into place complete) is recomputed. :func:`combine` streams the 
 from __future__ import annotations
 
 import hashlib
+import math
+import resource
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,13 +48,15 @@ class Chunk:
 
 @dataclass(frozen=True)
 class ChunkDone:
-    """What a finished chunk task reports back to the driver (never the rows themselves)."""
+    """What a finished chunk task reports back to the driver (never the rows themselves); ``peak_rss_mb`` is the
+    peak resident memory of the process that ran it (a worker's, or the driver's in process), NaN when skipped."""
 
     index: int
     n_meta: int
     n_rows: int
     n_errors: int
     skipped: bool = False
+    peak_rss_mb: float = math.nan
 
 
 def chunk_dir(out: Path) -> Path:
@@ -133,7 +137,8 @@ def run_chunk(chunk: Chunk, options: Options, out: str, single_thread: bool = Fa
     table = to_table(rows, {KEY: chunk.key})
     write_atomic(chunk_path(Path(out), chunk.index), lambda tmp: pq.write_table(table, tmp))
     errors = sum(r.status == "error" for r in rows)
-    return ChunkDone(chunk.index, len(chunk.entries), len(rows), errors)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return ChunkDone(chunk.index, len(chunk.entries), len(rows), errors, peak_rss_mb=peak)
 
 
 def clean_temporary(out: Path) -> list[Path]:

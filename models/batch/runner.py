@@ -12,6 +12,7 @@ running again recomputes only the missing chunks.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -45,7 +46,8 @@ holds a few MB, so it keeps glibc's defaults. (Dask's single BLAS/OpenMP thread 
 @dataclass(frozen=True)
 class RunSummary:
     """How a run went: chunks computed now, skipped as finished, failed (index, message); whether the final table
-    was written, and its row count."""
+    was written, and its row count; the largest peak resident memory reported by a process that computed a chunk
+    (MB; NaN when none was computed)."""
 
     n_meta: int
     n_chunks: int
@@ -56,6 +58,7 @@ class RunSummary:
     n_rows: int
     n_error_rows: int
     seconds: float
+    worker_peak_rss_mb: float = math.nan
 
 
 class _Progress:
@@ -147,6 +150,7 @@ def run_batch(entries: list[Entry], options: Options, out: Path, *, chunk_size: 
     n_chunks = -(-len(entries) // chunk_size)
     bar = _Progress(len(entries), progress)
     counts = {"computed": 0, "skipped": 0}
+    peaks: list[float] = []  # peak RSS reported with each computed chunk
 
     def submit_ok(chunk: Chunk) -> bool:
         if is_done(out, chunk):
@@ -162,6 +166,7 @@ def run_batch(entries: list[Entry], options: Options, out: Path, *, chunk_size: 
 
     def on_done(done: ChunkDone) -> None:
         counts["computed"] += 1
+        peaks.append(done.peak_rss_mb)
         pending_new[0] -= 1
         bar.update(done)
 
@@ -179,4 +184,4 @@ def run_batch(entries: list[Entry], options: Options, out: Path, *, chunk_size: 
         combined = combine(out, n_chunks)
         n_rows, n_errors = combined.n_rows, combined.n_errors
     return RunSummary(len(entries), n_chunks, counts["computed"], counts["skipped"], tuple(failed), complete, n_rows,
-                      n_errors, time.perf_counter() - start)  # fmt: skip
+                      n_errors, time.perf_counter() - start, max(peaks, default=math.nan))  # fmt: skip

@@ -116,3 +116,17 @@ def test_default_chunk_size_gives_every_worker_work_on_a_small_corpus(n_meta, si
 
     assert default_chunk_size(n_meta) == size
     assert -(-n_meta // size) == n_chunks
+
+
+def test_run_reports_the_peak_memory_of_the_processes_that_computed(serial_run, corpus, tmp_path):
+    """The in-process run's peak RSS is this process's (getrusage, read here after the run); a run that computes
+    nothing reports NaN."""
+    import math
+    import resource
+
+    _, summary = serial_run
+    assert 50 < summary.worker_peak_rss_mb <= resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out = tmp_path / "out"
+    shutil.copytree(serial_run[0], out)
+    again = run_batch(read_manifest(corpus), Options(seed=1), out, chunk_size=CHUNK, workers=0, progress=False)
+    assert again.computed == 0 and math.isnan(again.worker_peak_rss_mb)
