@@ -233,7 +233,7 @@ def _level_set(t, start, a_start, drop, et, nt, ec, nc, sa, control, xa, lwa):  
         j += step
     level = at(j) - drop
     a, b = 0, j  # first index at or above the level lies in [a, b], l increasing there
-    if at(0) >= level:
+    if at(np.int64(0)) >= level:  # not a literal 0: that would compile _grid_l a second time, for Literal[int](0)
         b = 0
     while b - a > 1:
         m = (a + b) // 2
@@ -272,7 +272,7 @@ def _curve_nodes(et, nt, ec, nc, sa, control, xa, lwa, t_max, drop, n_t):  # pra
     coarse grid of 81 points over ``|t| <= t_max``, refined on n_t / 2 points over it and its two neighbours, and
     n_t points over the refined level set and its neighbours. Each grid's climb starts at the previous maximum; the
     modes in a are carried from grid to grid."""
-    t = _linspace(-t_max, t_max, 81)
+    t = _linspace(-t_max, t_max, np.int64(81))  # int64, not Literal[int](81): one compilation of _linspace
     peak, a_peak, a_lo = t.size // 2, 0.0, 0.0
     for size in (n_t // 2, n_t):
         top, first, last, a_peak, a_lo = _level_set(t, peak, a_peak, drop, et, nt, ec, nc, sa, control, xa, lwa)
