@@ -32,7 +32,6 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
-import numba
 import numpy as np
 from numpy.polynomial import polynomial as npoly
 from numpy.polynomial.legendre import leggauss
@@ -52,44 +51,16 @@ _GL_X, _GL_W = leggauss(_CELL_STEPS)  # one Gauss-Legendre node per grid step
 _GL_PARTIAL = npoly.polyint(np.linalg.inv(np.vander(_GL_X, _GL_X.size, increasing=True)), lbnd=-1.0)
 
 
-@numba.njit(cache=True)
-def _normal_sums(tau, y, v, m0, s0sq):  # pragma: no cover - compiled
-    """Per tau: ``sum_i log(v_i + tau^2)``, the precision and mean of mu given tau (prior ``N(m0, s0sq)``), and the
-    residual ``sum_i (y_i - mean)^2 / (v_i + tau^2) + (m0 - mean)^2 / s0sq``, in two passes over the studies
-    instead of a dozen numpy passes over a (grid, studies) array."""
-    n, k = tau.size, y.size
-    slv, prec, mean, resid = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
-    for g in range(n):
-        t2 = tau[g] * tau[g]
-        sw, swy, sl = 0.0, 0.0, 0.0
-        for i in range(k):
-            var = v[i] + t2
-            sw += 1.0 / var
-            swy += y[i] / var
-            sl += math.log(var)
-        p = 1.0 / s0sq + sw
-        m = (m0 / s0sq + swy) / p
-        r = 0.0
-        for i in range(k):
-            d = y[i] - m
-            r += d * d / (v[i] + t2)
-        slv[g], prec[g], mean[g], resid[g] = sl, p, m, r + (m0 - m) ** 2 / s0sq
-    return slv, prec, mean, resid
-
-
 def normal_given_tau(
     tau: np.ndarray, y: np.ndarray, v: np.ndarray, m0: float, s0sq: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For effects ``y`` with variances ``v + tau^2`` and ``mu ~ N(m0, s0sq)``: ``log p(y | tau)`` (mu integrated
-    out) without the ``-k/2 log(2 pi)`` term, and the posterior mean and SD of mu given tau, at each tau.
-
-    The binomial engine's normal approximation (which places its grids) uses this one; the exact engine itself uses
-    :func:`models.bayes.normal_kernels.normal_loglik`, equal to rounding and several times faster."""
-    slv, prec, mean, resid = _normal_sums(
+    out) without the ``-k/2 log(2 pi)`` term, and the posterior mean and SD of mu given tau, at each tau (the
+    compiled :func:`models.bayes.normal_kernels.normal_loglik` on contiguous float arrays)."""
+    return normal_kernels.normal_loglik(
         np.ascontiguousarray(tau, dtype=float), np.ascontiguousarray(y, dtype=float),
         np.ascontiguousarray(v, dtype=float), float(m0), float(s0sq),
     )  # fmt: skip
-    return -0.5 * slv - 0.5 * np.log(s0sq * prec) - 0.5 * resid, mean, 1.0 / np.sqrt(prec)
 
 
 def _mixture_ppf(q: float, w: np.ndarray, means: np.ndarray, sds: np.ndarray, stride: int = 1) -> np.ndarray:
@@ -154,7 +125,7 @@ class ExactPosterior(Posterior):
         posterior mean and SD of mu given tau."""
         tau = np.exp(s)
         m0, s0sq = float(self.effect_prior.mean), float(self.effect_prior.sd**2)
-        ll, mean, sd = normal_kernels.normal_loglik(np.ascontiguousarray(tau), self.yi, self.vi, m0, s0sq)
+        ll, mean, sd = normal_given_tau(tau, self.yi, self.vi, m0, s0sq)
         loglik = -0.5 * self.yi.size * math.log(2.0 * math.pi) + ll
         with np.errstate(invalid="ignore"):
             lf = self.tau_prior.logpdf(tau) + s + loglik

@@ -446,39 +446,11 @@ def _rows_cdf(x0, dx, c, cum, total, x, gx, gw):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _mix_cdf(w, x0, dx, c, cum, total, x, gx, gw):  # pragma: no cover - compiled
-    """The mixture cdf ``sum_r w_r F_r(x)`` at one point x (rows with weight 0 skipped)."""
-    acc = 0.0
-    for r in range(w.size):
-        if w[r] != 0.0:
-            acc += w[r] * _row_cdf(x0, dx, c, cum, total, r, x, gx, gw)
-    return acc
-
-
-@numba.njit(cache=True)
-def _pred_mix_cdf(w, tau, dmu, cw, mu, x0, dx, c, cum, total, x, xt, wt, gx, gw):  # pragma: no cover - compiled
-    """P(mu + tau z < x) over the grid (see :meth:`ExactBinomialPosterior._pred_cdf`): per row, the normal cdf
-    averaged over the mu nodes when tau is wide against the mu spacing, else Gauss-Hermite in z on the row's cdf."""
-    acc = 0.0
-    for r in range(w.size):
-        if w[r] == 0.0:
-            continue
-        f = 0.0
-        if tau[r] >= 2.0 * dmu[r]:
-            for m in range(mu.shape[1]):
-                f += cw[r, m] * 0.5 * math.erfc(-(x - mu[r, m]) / (tau[r] * math.sqrt(2.0)))
-        else:
-            for q in range(xt.size):
-                f += wt[q] * _row_cdf(x0, dx, c, cum, total, r, x - math.sqrt(2.0) * tau[r] * xt[q], gx, gw)
-            f /= math.sqrt(math.pi)
-        acc += w[r] * f
-    return acc
-
-
-@numba.njit(cache=True)
 def _mix_cdf_pdf(x, pred, w, tau, dmu, cw, mu, x0, dx, c, cum, total, xt, wt, gx, gw):  # pragma: no cover - compiled
-    """cdf and density at x of the mixture ``sum_r w_r F_r`` of the rows (``pred`` False), or of a new study's
-    effect ``mu + tau z`` (``pred`` True, the rule of :func:`_pred_mix_cdf`; then tau, dmu, cw and mu are used)."""
+    """cdf and density at x of the mixture ``sum_r w_r F_r`` of the rows (``pred`` False; rows with weight 0
+    skipped), or of a new study's effect ``mu + tau z`` (``pred`` True; then tau, dmu, cw and mu are used): per row,
+    the normal cdf averaged over the mu nodes when tau is wide against the mu spacing, else Gauss-Hermite in z on
+    the row's cdf (see :meth:`ExactBinomialPosterior._pred_cdf`)."""
     cdf, pdf = 0.0, 0.0
     for r in range(w.size):
         if w[r] == 0.0:
@@ -619,7 +591,10 @@ class _LogSplineRows:
 
     def mix_cdf(self, w: np.ndarray, x: float) -> float:
         """``sum_r w[r] F_r(x)``: the cdf at one point of the mixture of the rows with weights ``w``."""
-        return float(_mix_cdf(w, self.x0, self.dx, self.c, self.cum, self.total, float(x), _GL_X, _GL_W))
+        return float(
+            _mix_cdf_pdf(float(x), False, w, _NO_ROWS, _NO_ROWS, _NO_NODES, _NO_NODES, self.x0, self.dx, self.c,
+                         self.cum, self.total, _XT, _WT, _GL_X, _GL_W)[0]
+        )  # fmt: skip
 
     def mix_ppf(self, w: np.ndarray, q: float, guess: float = math.nan, scale: float = 1.0) -> float:
         """The quantile q of the mixture of the rows with weights ``w`` (:func:`_mix_ppf`, bracketed by the
@@ -1079,8 +1054,8 @@ class ExactBinomialPosterior(Posterior):
             return self._mu_cdf(x)
         r = self._rows
         return float(
-            _pred_mix_cdf(self._g.w, tau, self._dmu, self._cw, self._g.mu, r.x0, r.dx, r.c, r.cum, r.total,
-                          float(x), _XT, _WT, _GL_X, _GL_W)
+            _mix_cdf_pdf(float(x), True, self._g.w, tau, self._dmu, self._cw, self._g.mu, r.x0, r.dx, r.c, r.cum,
+                         r.total, _XT, _WT, _GL_X, _GL_W)[0]
         )  # fmt: skip
 
     @cached_property

@@ -129,7 +129,7 @@ def normal_loglik(tau, y, v, m0, s0sq):  # pragma: no cover - compiled
     """Per tau, for effects ``y`` with variances ``v + tau^2`` and ``mu ~ N(m0, s0sq)``: ``log p(y | tau)`` (mu
     integrated out, without the ``-k/2 log(2 pi)`` term), and the posterior mean and SD of mu given tau.
 
-    The quantities of :func:`models.bayes.exact.normal_given_tau`, equal to rounding (module docstring); computed
+    Wrapped by :func:`models.bayes.exact.normal_given_tau`. Sums as in the module docstring; computed
     once for all tau too small to change any ``v_i + tau^2`` (:func:`_live`)."""
     t2 = np.empty(tau.size)
     for g in range(tau.size):

@@ -8,6 +8,8 @@ column).
 
 from __future__ import annotations
 
+import math
+import resource
 import shutil
 from pathlib import Path
 
@@ -16,9 +18,10 @@ import pytest
 from batch_support import CHUNK, N_BROKEN, N_GOOD, read_results
 
 from models.batch.analyse import Options
-from models.batch.chunks import chunk_path, is_done, make_chunks
+from models.batch.chunks import chunk_path, default_chunk_size, is_done, make_chunks, run_chunk
 from models.batch.corpus import read_manifest
 from models.batch.runner import run_batch
+from models.bayes import exact_binomial
 
 
 def test_serial_run_is_complete(serial_run):
@@ -98,9 +101,6 @@ def test_a_chunk_is_reused_only_when_options_and_files_are_unchanged(corpus, ser
 def test_a_chunk_leaves_no_cached_likelihood_curves(corpus, tmp_path):
     """A worker's memory must not grow with the corpus: the per-study curve cache of the binomial-normal engine is
     emptied after each chunk (it held every study of every meta-analysis a worker had seen)."""
-    from models.batch.chunks import run_chunk
-    from models.bayes import exact_binomial
-
     chunk = next(make_chunks(read_manifest(corpus), CHUNK, Options()))
     done = run_chunk(chunk, Options(), str(tmp_path))
     assert done.n_rows > 0
@@ -112,8 +112,6 @@ def test_a_chunk_leaves_no_cached_likelihood_curves(corpus, tmp_path):
 def test_default_chunk_size_gives_every_worker_work_on_a_small_corpus(n_meta, size, n_chunks):
     """Up to 200 per chunk, but a small corpus still makes about 16 chunks (the shipped 49-analysis corpus was one
     chunk, so one worker did everything); sizes worked out by hand from ceil(n / 16) capped at 200."""
-    from models.batch.chunks import default_chunk_size
-
     assert default_chunk_size(n_meta) == size
     assert -(-n_meta // size) == n_chunks
 
@@ -121,9 +119,6 @@ def test_default_chunk_size_gives_every_worker_work_on_a_small_corpus(n_meta, si
 def test_run_reports_the_peak_memory_of_the_processes_that_computed(serial_run, corpus, tmp_path):
     """The in-process run's peak RSS is this process's (getrusage, read here after the run); a run that computes
     nothing reports NaN."""
-    import math
-    import resource
-
     _, summary = serial_run
     assert 50 < summary.worker_peak_rss_mb <= resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out = tmp_path / "out"
