@@ -70,11 +70,12 @@ def _mh_rr_revman(t: BinaryTable) -> tuple[float, float, float]:
 
 
 def test_real_data_loads(data: Dataset) -> None:
-    # Extraction: 24 candidate studies, 32 published results, one analysis set per published result.
-    assert len(data.studies) == 24
+    # Extraction: 24 candidate studies and 32 published results; since added: pochon2023, matthay2025 (STAT) and
+    # lightner2023 (World J Stem Cells 2025 Table 1, registry NCT03818854) and Qin 2024's 3 pooled results.
+    assert len(data.studies) == 27
     assert data.studies.index.name == "study_id"
-    assert len(data.published) == 32
-    assert len(data.analysis_sets) == 32
+    assert len(data.published) == 35
+    assert len(data.analysis_sets) == 35
     assert len(data.data_hash) == 64
 
 
@@ -93,8 +94,12 @@ def test_unknown_counts_are_nan_not_zero(data: Dataset) -> None:
     assert math.isnan(events) and total == 29
     unknown = data.outcomes[data.outcomes.events.isna()]
     assert set(unknown.grade_events) == {"NF"}
-    # 9 of the 24 candidates have no death counts (extraction README).
-    assert unknown.loc[unknown.outcome == "mortality", "study_id"].nunique() == 9
+    # 9 of the 24 candidates had no death counts (extraction README); gregoire2022's day-28 deaths have since been
+    # read off its abstract's survival percentages (PubMed 35860245), which leaves 8; the 3 later studies have none.
+    no_counts = set(unknown.loc[unknown.outcome == "mortality", "study_id"])
+    candidates = data.analysis_set("scrt2026", "mortality").candidate_studies
+    assert len(no_counts & set(candidates)) == 8 and "gregoire2022" not in no_counts
+    assert no_counts - set(candidates) == {"pochon2023", "matthay2025", "lightner2023"}
 
 
 def test_bowdish2023_mortality(data: Dataset) -> None:
@@ -187,8 +192,8 @@ def test_binary_table_leaves_out_unknown_counts(data: Dataset) -> None:
 
 def test_binary_table_without_studies_takes_every_study_with_the_outcome(data: Dataset) -> None:
     table, left_out = data.binary_table("mortality")
-    assert table.k + len(left_out) == 24
-    assert table.k == 15  # extraction README: 15 candidates with known counts
+    assert table.k + len(left_out) == 27
+    assert table.k == 16  # extraction README: 15 candidates with known counts, and gregoire2022 since
 
 
 def test_binary_table_study_without_the_outcome_is_left_out(data: Dataset) -> None:
@@ -250,7 +255,7 @@ def test_analysis_set_best_studies(data: Dataset) -> None:
     unknown = data.analysis_set("tang2024", "adverse_events")
     assert unknown.studies == () and len(unknown.best_studies) == 9
     assert unknown.reproducibility == "not reproducible"
-    assert len(data.analysis_sets_list()) == 32
+    assert len(data.analysis_sets_list()) == 35
 
 
 def test_analysis_set_unknown(data: Dataset) -> None:
@@ -518,7 +523,7 @@ CASES = {
     "n_total_not_sum": Case(edit(PU, TANG_MORTALITY, n_total="571"), PU, "n_total", "is not n_msc \\+ n_control"),
     "empty_file": Case(replace_file(OB, b""), OB, None, "the file is empty", row_expected=False),
     "header_only": Case(replace_file(PU, None), PU, None, "header but no data rows", row_expected=False),
-    "unreadable_csv": Case(append_line(OB, "a,b,c,d,e,f,g,h,i,j,k,l,m"), OB, None, "cannot be read as CSV"),
+    "unreadable_csv": Case(append_line(OB, ",".join("abcdefghijklmnopqrstu")), OB, None, "cannot be read as CSV"),
     "not_utf8": Case(replace_file_row(ST, b"study_id\n\xff\xfe\n", 2), ST, None, "cannot be read as UTF-8"),
     "missing_file": Case(remove_file(CO), CO, None, "file not found", row_expected=False),
 }

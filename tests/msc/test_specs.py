@@ -21,7 +21,8 @@ def test_tang2024_mortality_has_nine_known_and_two_missing(sets):
 
 def test_evidence_base_keeps_zero_event_studies_and_lists_unknown_ones(sets):
     s = sets["evidence_base/all"]
-    assert s.table.k == 15 and len(s.missing) == 9
+    # 16 eligible studies with counts (extraction's 15 + gregoire2022); 8 extraction candidates + pochon2023 without
+    assert s.table.k == 16 and len(s.missing) == 9 and "pochon2023" in s.missing
     assert "shi2021" in s.table.study  # double-zero study kept for the binomial-normal model
     assert "shi2021" not in sets["evidence_base/no_zero_event"].table.study
 
