@@ -200,7 +200,8 @@ def load_risk_of_bias(directory: Path, studies: pd.DataFrame) -> pd.DataFrame:
             f,
             column,
             lambda i, c=column, a=allowed: (
-                f"{raw[c].iloc[i]!r} is not a {c} of {raw['tool'].iloc[i]} (allowed: {', '.join(a[raw['tool'].iloc[i]])})"
+                f"{raw[c].iloc[i]!r} is not a {c} of {raw['tool'].iloc[i]} "
+                f"(allowed: {', '.join(a[raw['tool'].iloc[i]])})"
             ),
         )
     check_unique(raw, f, ("study_id", "domain"))

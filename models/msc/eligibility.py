@@ -49,10 +49,10 @@ def exclusions(studies: pd.DataFrame, outcomes: pd.DataFrame, labels: dict[str, 
     for sid, study in studies.iterrows():
         product, population = str(study["product"]), str(study["population"])
         if product != CELLS:
-            out.append(Exclusion(sid, labels[sid], RULE_CELL_PRODUCT,
-                                 f"tested {product} derived from MSCs, a cell-free product, not MSC cells"))  # fmt: skip
+            reason = f"tested {product} derived from MSCs, a cell-free product, not MSC cells"
+            out.append(Exclusion(sid, labels[sid], RULE_CELL_PRODUCT, reason))
         elif population != COVID and counted.get(sid, set()) != {COVID}:
-            out.append(Exclusion(sid, labels[sid], RULE_COVID_POPULATION,
-                                 f"enrolled {POPULATION_WORDS.get(population, population)}; no death counts of "
-                                 "its COVID-19 patients were found"))  # fmt: skip
+            reason = (f"enrolled {POPULATION_WORDS.get(population, population)}; no death counts of its COVID-19 "
+                      "patients were found")  # fmt: skip
+            out.append(Exclusion(sid, labels[sid], RULE_COVID_POPULATION, reason))
     return tuple(out)

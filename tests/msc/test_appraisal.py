@@ -48,7 +48,8 @@ def test_every_assessed_cell_has_a_locator(data):
 @pytest.mark.parametrize(
     ("author", "year", "label"),
     [("Shu L", 2020, "Shu 2020"), ("Martínez-Muñoz ME", 2024, "Martínez-Muñoz 2024"),
-     ("Kaffash Farkhad N", 2022, "Kaffash Farkhad 2022"), ("Matthay MA (principal investigator)", 2025, "Matthay 2025")],
+     ("Kaffash Farkhad N", 2022, "Kaffash Farkhad 2022"),
+     ("Matthay MA (principal investigator)", 2025, "Matthay 2025")],
 )  # fmt: skip
 def test_study_label(author, year, label):
     assert study_label(author, year) == label

@@ -640,8 +640,11 @@ LATER_CASES = {
         "needs its reasoning",
     ),
     "rob_duplicate_domain": Case(
-        edit(RB, {"study_id": "shi2021", "domain": "deviations from intended interventions"},
-             domain="randomisation process"),
+        edit(
+            RB,
+            {"study_id": "shi2021", "domain": "deviations from intended interventions"},
+            domain="randomisation process",
+        ),
         RB,
         "domain",
         "duplicate key",

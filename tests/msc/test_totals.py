@@ -49,5 +49,5 @@ def test_spreads_that_do_not_fit_are_refused(evidence):
 def test_proportional_spread_is_proportional(evidence):
     table, missing, n_t, n_c = evidence
     prop = allocations(table, missing, n_t, n_c, 72, 58)[0].table
-    e_t = prop.e_t[-len(missing):]
+    e_t = prop.e_t[-len(missing) :]
     assert np.all(np.abs(e_t - 72 * n_t / n_t.sum()) < 1)
