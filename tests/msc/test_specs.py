@@ -7,8 +7,13 @@ from models.msc.specs import study_sets
 
 
 @pytest.fixture(scope="module")
-def sets():
-    return {s.key: s for s in study_sets(load_dataset())}
+def data():
+    return load_dataset()
+
+
+@pytest.fixture(scope="module")
+def sets(data):
+    return {s.key: s for s in study_sets(data)}
 
 
 def test_tang2024_mortality_has_nine_known_and_two_missing(sets):
@@ -69,12 +74,11 @@ def test_multi_arm_sensitivity_swaps_only_zarrabi(sets):
     assert a.study == b.study and (a.e_c == b.e_c).all()
 
 
-def test_timepoint_sets_choose_one_count_per_trial():
+def test_timepoint_sets_choose_one_count_per_trial(data, sets):
     from models.msc.specs import timepoint_sets
 
-    data = load_dataset()
     day28, longest = timepoint_sets(data)
-    primary = {s.key: s for s in study_sets(data)}["evidence_base/rct"]
+    primary = sets["evidence_base/rct"]
     assert day28.table.study == primary.table.study == longest.table.study
     assert "bowdish2023 day 30 (P)" in day28.notes[0]  # day 30 is nearer to 28 than day 14
     assert day28.published.analysis == "mortality_d28" and longest.published.analysis == "mortality_d90"
