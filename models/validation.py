@@ -245,19 +245,19 @@ def check_pattern(frame: pd.DataFrame, file: str, column: str, pattern: re.Patte
     fail_where(~raw.map(lambda v: bool(pattern.fullmatch(v))), file, column, lambda i: f"{raw.iloc[i]!r}: {rule}")
 
 
-def check_grades(frame: pd.DataFrame, file: str, column: str) -> None:
+def check_grades(frame: pd.DataFrame, file: str, column: str, *, required: bool = True) -> None:
     """Grade text starts with a known grade (P, S, INF, NF).
 
     Combined grades (``P/S``, ``S/INF``) and a bracketed qualifier (``P (planned)``) are kept
-    as text; every component must be a known grade.
+    as text; every component must be a known grade. With ``required=False`` empty cells pass.
     """
-    check_pattern(
-        frame,
-        file,
-        column,
-        GRADE_PATTERN,
-        f"grade must be one of {', '.join(GRADES)}, optionally combined with '/' and followed by ' (qualifier)'",
-    )
+    rule = f"grade must be one of {', '.join(GRADES)}, optionally combined with '/' and followed by ' (qualifier)'"
+    if required:
+        check_pattern(frame, file, column, GRADE_PATTERN, rule)
+        return
+    raw = frame[column]
+    bad = raw.notna() & ~raw.fillna("").map(lambda v: bool(GRADE_PATTERN.fullmatch(v)))
+    fail_where(bad, file, column, lambda i: f"{raw.iloc[i]!r}: {rule}")
 
 
 def grade_is_not_found(grades: pd.Series) -> pd.Series:

@@ -17,7 +17,7 @@ def test_data_arguments_have_defaults():
 
 
 def test_load_or_report_returns_the_dataset():
-    assert load_or_report(None).studies.shape[0] == 24  # 24 candidate studies in the extraction
+    assert load_or_report(None).studies.shape[0] == 27  # 24 candidates in the extraction + 3 later studies
 
 
 def test_load_or_report_prints_file_row_and_column(tmp_path, capsys):

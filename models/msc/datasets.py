@@ -8,6 +8,11 @@ Counts are kept as given: an unknown count is NaN, never zero. Alternative value
 known conflicts between sources are extra rows with a named ``variant``; ``primary`` is the
 default everywhere, and :meth:`Dataset.binary_table` swaps in a named variant per study for
 sensitivity analyses.
+
+Beside the counts: follow-up reports and the study lists of later sources (:mod:`models.msc.sources`), the
+inclusion rules that leave studies out with a stated reason (:mod:`models.msc.eligibility`), death counts by time
+point (:mod:`models.msc.timepoints`) and the study characteristics and risk-of-bias tables
+(:mod:`models.msc.appraisal`), each reached through a typed accessor of :class:`Dataset`.
 """
 
 from __future__ import annotations
@@ -21,6 +26,38 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from models.msc.appraisal import (
+    RISK_OF_BIAS,
+    RiskOfBias,
+    StudyCharacteristics,
+    load_risk_of_bias,
+    risk_of_bias_table,
+    study_characteristics,
+    study_label,
+)
+from models.msc.eligibility import Exclusion, exclusions
+from models.msc.outcome_rules import (
+    ARMS,
+    OUTCOMES,
+    POPULATIONS,
+    PRIMARY,
+    PRODUCTS,
+    check_outcomes_against_studies,
+    check_rows_population_and_arm,
+    check_timepoints,
+    check_variant_kinds,
+)
+from models.msc.sources import (
+    REPORTS,
+    SOURCE_LISTS,
+    Report,
+    SourceListEntry,
+    load_reports,
+    load_source_lists,
+    to_entries,
+    to_reports,
+)
+from models.msc.timepoints import TimepointCount, timepoint_counts
 from models.tables import BinaryTable
 from models.validation import (
     DataValidationError,
@@ -46,6 +83,12 @@ __all__ = [
     "DataValidationError",
     "Dataset",
     "DatasetLookupError",
+    "Exclusion",
+    "Report",
+    "RiskOfBias",
+    "SourceListEntry",
+    "StudyCharacteristics",
+    "TimepointCount",
     "COVARIATE_COLUMNS",
     "DATA_FILES",
     "load_dataset",
@@ -55,18 +98,15 @@ DEFAULT_DATA_DIR = Path(__file__).resolve().parent / "data"
 """The shipped MSC data: a link to the repository's ``data/`` in a checkout, a copy inside an installed package."""
 
 STUDIES = "studies.csv"
-OUTCOMES = "outcomes_binary.csv"
 CONTINUOUS = "outcomes_continuous.csv"
 PUBLISHED = "published.csv"
 ANALYSIS_SETS = "analysis_sets.csv"
 #: The data files, in the order in which their bytes enter :attr:`Dataset.data_hash`.
-DATA_FILES = (STUDIES, OUTCOMES, CONTINUOUS, PUBLISHED, ANALYSIS_SETS)
+DATA_FILES = (STUDIES, OUTCOMES, CONTINUOUS, PUBLISHED, ANALYSIS_SETS, REPORTS, SOURCE_LISTS, RISK_OF_BIAS)
 
 DESIGNS = ("RCT", "NRS")
 SEVERITY_CLASSES = ("moderate", "mixed", "severe", "severe-critical", "critical")
 DOSE_BASES = ("per_kg", "absolute_70kg")
-ARMS = ("msc", "control")
-PRIMARY = "primary"
 MEASURES = ("OR", "RR", "WMD", "SMD", "difference", "proportions")
 RATIO_MEASURES = ("OR", "RR")
 SUMMARIES = ("median (IQR)",)
@@ -110,6 +150,8 @@ STUDY_COLUMNS = (
     "cells_per_kg_basis",
     "route",
     "control",
+    "product",
+    "population",
     "grade",
     "source",
     "covariate_note",
@@ -118,12 +160,18 @@ OUTCOME_COLUMNS = (
     "study_id",
     "outcome",
     "timepoint",
+    "timepoint_days",
+    "timepoint_class",
+    "timepoint_grade",
     "arm",
     "events",
     "total",
     "grade_events",
     "grade_total",
     "variant",
+    "variant_kind",
+    "population",
+    "msc_arm_product",
     "source",
     "note",
 )
@@ -230,6 +278,9 @@ class Dataset:
     published: pd.DataFrame
     analysis_sets: pd.DataFrame
     data_hash: str
+    reports: pd.DataFrame
+    source_lists: pd.DataFrame
+    risk_of_bias: pd.DataFrame
 
     def binary_table(
         self,
@@ -341,6 +392,52 @@ class Dataset:
         self._check_study_ids(list(studies), "covariates")
         return self.studies.loc[list(studies), list(COVARIATE_COLUMNS)].copy()
 
+    def label(self, study: str) -> str:
+        """'Author Year' of a study for readers (``Shu 2020``), from ``first_author`` and ``year``."""
+        self._check_study_ids([study], "label")
+        return self._labels()[study]
+
+    def _labels(self) -> dict[str, str]:
+        return {sid: study_label(str(s["first_author"]), int(s["year"])) for sid, s in self.studies.iterrows()}
+
+    def exclusions(self) -> tuple[Exclusion, ...]:
+        """The studies the inclusion rules leave out of every evidence-base set, each with its rule and reason
+        (:mod:`models.msc.eligibility`), in ``studies.csv`` order."""
+        return exclusions(self.studies, self.outcomes, self._labels())
+
+    def eligible_studies(self) -> tuple[str, ...]:
+        """The studies the inclusion rules keep (every study not in :meth:`exclusions`), in ``studies.csv`` order."""
+        excluded = {e.study_id for e in self.exclusions()}
+        return tuple(s for s in self.studies.index if s not in excluded)
+
+    def reports_list(self, study: str | None = None) -> tuple[Report, ...]:
+        """The follow-up reports (of ``study`` only, when given), in file order."""
+        if study is not None:
+            self._check_study_ids([study], "reports_list")
+        return tuple(r for r in to_reports(self.reports) if study is None or r.study_id == study)
+
+    def source_list(self, document: str) -> tuple[SourceListEntry, ...]:
+        """The entries of a source's list of included studies (``source_lists.csv``), by position."""
+        entries = tuple(e for e in to_entries(self.source_lists) if e.document == document)
+        if not entries:
+            known = ", ".join(sorted(set(self.source_lists["document"])))
+            raise DatasetLookupError(f"no list of {document!r} in {SOURCE_LISTS} (lists: {known})")
+        return entries
+
+    def timepoint_counts(self, outcome: str = "mortality") -> tuple[TimepointCount, ...]:
+        """Every study's counts of ``outcome`` by variant, with the structured time point of each (file order)."""
+        return timepoint_counts(self.outcomes, outcome)
+
+    def study_characteristics(self) -> tuple[StudyCharacteristics, ...]:
+        """The characteristics table (design, blinding, control, cell source, dose, infusions, severity, time point of
+        the death count, country, patients per arm), one record per study in ``studies.csv`` order."""
+        return study_characteristics(self.studies, self.outcomes, self._labels())
+
+    def risk_of_bias_table(self) -> tuple[RiskOfBias, ...]:
+        """Every risk-of-bias domain of every study (RoB 2 for RCTs, ROBINS-I for NRS), 'not assessed' where no
+        source gives a judgement; judgements derived here are graded INF with their reasoning."""
+        return risk_of_bias_table(self.studies, self.risk_of_bias, self._labels())
+
 
 def _to_analysis_set(row: pd.Series) -> AnalysisSet:
     return AnalysisSet(
@@ -386,6 +483,8 @@ def _load_studies(directory: Path) -> pd.DataFrame:
         "cells_per_kg_basis",
         lambda _: "cells_per_kg and cells_per_kg_basis must both be given or both be empty",
     )
+    check_labels(raw, f, "product", PRODUCTS)
+    check_labels(raw, f, "population", POPULATIONS)
     check_grades(raw, f, "grade")
     check_present(raw, f, "source")
     numeric = ("year", "design_contested", "includes_moderate", "n_infusions", "cells_per_kg")
@@ -445,7 +544,10 @@ def _load_outcomes(directory: Path, study_ids: pd.Index) -> pd.DataFrame:
     _check_both_arms(raw)
     _check_variants_have_primary(raw)
     check_present(raw, f, "source")
-    return _text(typed, ("events", "total"))
+    typed["timepoint_days"] = check_timepoints(raw)
+    check_variant_kinds(raw)
+    check_rows_population_and_arm(raw)
+    return _text(typed, ("events", "total", "timepoint_days"))
 
 
 def _check_both_arms(raw: pd.DataFrame) -> None:
@@ -632,9 +734,13 @@ def load_dataset(data_dir: str | Path | None = None) -> Dataset:
     directory = DEFAULT_DATA_DIR if data_dir is None else Path(data_dir)
     studies = _load_studies(directory)
     outcomes = _load_outcomes(directory, studies.index)
+    check_outcomes_against_studies(outcomes, studies)
     continuous = _load_continuous(directory, studies.index)
     published = _load_published(directory)
     analysis_sets = _load_analysis_sets(directory, studies.index, published)
+    reports = load_reports(directory, studies.index)
+    source_lists = load_source_lists(directory, studies.index, reports)
+    risk_of_bias = load_risk_of_bias(directory, studies)
     return Dataset(
         studies=studies,
         outcomes=outcomes,
@@ -642,4 +748,7 @@ def load_dataset(data_dir: str | Path | None = None) -> Dataset:
         published=published,
         analysis_sets=analysis_sets,
         data_hash=data_hash(directory),
+        reports=reports,
+        source_lists=source_lists,
+        risk_of_bias=risk_of_bias,
     )

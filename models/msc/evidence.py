@@ -61,9 +61,13 @@ def design_bias(run: Run, base: StudySet) -> None:
 
 
 def published_totals(run: Run) -> None:
-    """The deaths implied in the 9 studies without counts by SCRT 2026's published crude totals, spread over those
-    studies in several ways (:mod:`models.msc.totals`), each added to the 15 studies with counts."""
-    base = run.sets[f"{EVIDENCE_BASE}/all"]
+    """The deaths implied in the studies without counts by SCRT 2026's published crude totals, spread over those
+    studies in several ways (:mod:`models.msc.totals`), each added to the studies with counts.
+
+    The totals are SCRT 2026's, so the studies are its 24 candidates (``scrt2026/mortality``), not the evidence base,
+    which may hold studies published since."""
+    scrt = run.sets["scrt2026/mortality"]
+    base = replace(run.sets[f"{EVIDENCE_BASE}/all"], table=scrt.table, missing=scrt.missing)
     sizes = missing_arm_sizes(run.dataset, "mortality", base.missing)
     if sizes is None:
         return

@@ -48,7 +48,7 @@ HIERARCHY = (
          "Randomised + non-randomised studies, NRS through a bias model", "RCT + NRS, NRS through a bias model",
          False),
     Tier(f"{EVIDENCE_BASE}/published_totals/proportional", "binomial_normal_exact_nrs_bias",
-         "All 24 studies, deaths of the 9 without counts implied by SCRT 2026's published totals (bias model)",
+         "All 24 studies, deaths of those without counts implied by SCRT 2026's published totals (bias model)",
          "All 24, unpublished deaths from SCRT 2026's totals", False),
 )  # fmt: skip
 """The pre-specified hierarchy, primary first."""

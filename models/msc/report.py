@@ -314,10 +314,11 @@ def _published_totals(report: Report, result: RunResult) -> None:
     if result.totals is None:
         return
     implied = result.totals.implied
-    report.add_heading("What the published totals say about the 9 studies without death counts", 3)
+    n_missing = len(result.study_sets["scrt2026/mortality"].missing)
+    report.add_heading(f"What the published totals say about the {n_missing} studies without death counts", 3)
     report.add_paragraph(implied.arithmetic() + " Only the totals are known, so the table shows the answer under "
-                         "several spreads of those deaths over the 9 studies; the spreads that pile deaths into the "
-                         "largest or smallest studies are bounding choices by rule, not a search over every "
+                         f"several spreads of those deaths over the {n_missing} studies; the spreads that pile deaths "
+                         "into the largest or smallest studies are bounding choices by rule, not a search over every "
                          "allocation.")  # fmt: skip
     rows = []
     for spread in result.totals.spreads:
@@ -345,7 +346,8 @@ def _small_study(report: Report, result: RunResult) -> None:
         "out), each flagged underpowered below 10 studies; and the binomial-normal model with a PET (study SE) or "
         "PEESE (SE squared) term, uncentred, so that the adjusted OR is that of an infinitely large study (slope prior "
         "Normal(0, 1) per unit SE; the adjusted result depends on it). SCRT 2026's 'no publication bias' for 24 "
-        "studies cannot be recomputed: 9 of them lack death counts."
+        f"studies cannot be recomputed: {len(result.study_sets['scrt2026/mortality'].missing)} of them lack death "
+        "counts."
     )
     for analysis, (tests, adjusted) in result.small_study.items():
         label = "randomised trials" if analysis == PRIMARY_ANALYSIS else "all studies with known counts"

@@ -15,6 +15,7 @@ import pandas as pd
 
 from models.msc.datasets import Dataset
 from models.msc.reproduction import SUBGROUP_FILTERS
+from models.msc.timepoints import COMMON_DAY, TimepointCount, longest_follow_up, nearest_day
 from models.tables import BinaryTable
 from models.toolkit.prior_grid import RATIO_EFFECT_GRID, RATIO_TAU_GRID
 
@@ -34,6 +35,14 @@ PRIMARY_ANALYSIS = "rct"
 """The pre-specified primary analysis of the evidence base: randomised trials only (binomial-normal model, primary
 priors). Non-randomised studies enter only through the bias model (``nrs_bias``); pooling them as exchangeable with
 the trials (``all``) is a sensitivity analysis."""
+
+MULTI_ARM_SENSITIVITY = {"zarrabi2023": "zarrabi_msc_ev_arm"}
+"""Multi-arm rule: the primary takes each trial's MSC-alone arm; this sensitivity swaps in the arm that added
+MSC-derived vesicles (zarrabi2023: MSC + vesicles 0/8 instead of MSC alone 3/11, same control 8/24)."""
+
+TIMEPOINT_ANALYSES = ("rct_day28", "rct_longest")
+"""The primary randomised set at the earliest common time point (day 28 or nearest) and at the longest follow-up
+(:func:`timepoint_sets`)."""
 
 
 @dataclass(frozen=True)
@@ -181,13 +190,15 @@ def is_blinded_or_placebo(study: pd.Series) -> bool:
 
 
 def evidence_base_sets(dataset: Dataset) -> list[StudySet]:
-    """All studies with known mortality counts, and its design / zero-event / conflict sensitivity subsets."""
-    table, missing = dataset.binary_table("mortality", list(dataset.studies.index))
+    """All eligible studies with known mortality counts, and its design / zero-event / conflict / multi-arm sensitivity
+    subsets. Eligible: kept by the inclusion rules (:meth:`Dataset.exclusions` lists the others with their reason)."""
+    table, missing = dataset.binary_table("mortality", list(dataset.eligible_studies()))
     cov = dataset.covariates(table.study)
     zero_event = tuple(s for s, et, ec in zip(table.study, table.e_t, table.e_c, strict=True) if et == 0 or ec == 0)
     rct = tuple(s for s in table.study if cov.loc[s, "design"] == "RCT")
     rct_uncontested = tuple(s for s in rct if not bool(cov.loc[s, "design_contested"]))
     variant, _ = dataset.binary_table("mortality", list(table.study), variants={"lanzoni2021": "lanzoni_1of12"})
+    other_arm, _ = dataset.binary_table("mortality", list(rct), variants=MULTI_ARM_SENSITIVITY)
 
     def subset(analysis: str, title: str, sub: BinaryTable, unknown: tuple[str, ...], source: str) -> StudySet:
         return StudySet(key=f"{EVIDENCE_BASE}/{analysis}", document=EVIDENCE_BASE, analysis=analysis, title=title,
@@ -210,5 +221,41 @@ def evidence_base_sets(dataset: Dataset) -> list[StudySet]:
                "all studies with known counts minus zero-event studies"),
         subset("lanzoni_1of12", "All studies, Lanzoni 2021 MSC deaths 1/12 (the other review's count)", variant,
                missing, "all studies with known counts, conflict variant"),
+        subset("rct_zarrabi_msc_ev_arm", "Randomised trials, Zarrabi 2023 with its MSC + vesicle arm instead of MSC "
+               "alone", other_arm, rct_missing, "RCTs with known counts, multi-arm sensitivity (the other MSC arm)"),
     ]  # fmt: skip
     return out
+
+
+def timepoint_sets(dataset: Dataset) -> tuple[StudySet, StudySet]:
+    """The primary randomised set at the earliest common time point and at the longest follow-up.
+
+    For each randomised trial of the primary set (eligible, known primary counts) one count is chosen among its
+    primary row and its ``time point`` variants (:func:`models.msc.timepoints.nearest_day`, day 28 or nearest;
+    :func:`models.msc.timepoints.longest_follow_up`); the chosen time point of every trial is listed in ``notes``.
+    Unknown counts stay unknown: the trials of the primary set without counts are ``missing``. The published
+    comparison is Qin 2024's 28-day and 90-day pooled risk ratios (abstract; its study list is unknown).
+    """
+    primary = next(s for s in evidence_base_sets(dataset) if s.analysis == PRIMARY_ANALYSIS)
+    counts = dataset.timepoint_counts("mortality")
+    out = []
+    for analysis, title, choose, published in (
+        ("rct_day28", f"Randomised trials, deaths at day {COMMON_DAY} or the nearest time point reported",
+         nearest_day, published_of(dataset, "qin2024", "mortality_d28")),
+        ("rct_longest", "Randomised trials, deaths at the longest follow-up reported", longest_follow_up,
+         published_of(dataset, "qin2024", "mortality_d90")),
+    ):  # fmt: skip
+        chosen = {sid: choose(counts, sid) for sid in primary.table.study}
+        variants = {sid: c.variant for sid, c in chosen.items() if c is not None and c.variant != "primary"}
+        table, _ = dataset.binary_table("mortality", list(primary.table.study), variants=variants)
+        out.append(StudySet(key=f"{EVIDENCE_BASE}/{analysis}", document=EVIDENCE_BASE, analysis=analysis,
+                            title=title, outcome="mortality", measure="OR", table=table, missing=primary.missing,
+                            set_source="RCTs with known counts, one time point per trial by rule",
+                            published=published, notes=(_chosen_note(chosen),)))  # fmt: skip
+    return out[0], out[1]
+
+
+def _chosen_note(chosen: dict[str, TimepointCount | None]) -> str:
+    return "time point of each trial's count: " + "; ".join(
+        f"{sid} {c.when} ({c.timepoint_grade})" for sid, c in chosen.items() if c is not None
+    )

@@ -70,11 +70,12 @@ def _mh_rr_revman(t: BinaryTable) -> tuple[float, float, float]:
 
 
 def test_real_data_loads(data: Dataset) -> None:
-    # Extraction: 24 candidate studies, 32 published results, one analysis set per published result.
-    assert len(data.studies) == 24
+    # Extraction: 24 candidate studies and 32 published results; since added: pochon2023, matthay2025 (STAT) and
+    # lightner2023 (World J Stem Cells 2025 Table 1, registry NCT03818854) and Qin 2024's 3 pooled results.
+    assert len(data.studies) == 27
     assert data.studies.index.name == "study_id"
-    assert len(data.published) == 32
-    assert len(data.analysis_sets) == 32
+    assert len(data.published) == 35
+    assert len(data.analysis_sets) == 35
     assert len(data.data_hash) == 64
 
 
@@ -93,8 +94,12 @@ def test_unknown_counts_are_nan_not_zero(data: Dataset) -> None:
     assert math.isnan(events) and total == 29
     unknown = data.outcomes[data.outcomes.events.isna()]
     assert set(unknown.grade_events) == {"NF"}
-    # 9 of the 24 candidates have no death counts (extraction README).
-    assert unknown.loc[unknown.outcome == "mortality", "study_id"].nunique() == 9
+    # 9 of the 24 candidates had no death counts (extraction README); gregoire2022's day-28 deaths have since been
+    # read off its abstract's survival percentages (PubMed 35860245), which leaves 8; the 3 later studies have none.
+    no_counts = set(unknown.loc[unknown.outcome == "mortality", "study_id"])
+    candidates = data.analysis_set("scrt2026", "mortality").candidate_studies
+    assert len(no_counts & set(candidates)) == 8 and "gregoire2022" not in no_counts
+    assert no_counts - set(candidates) == {"pochon2023", "matthay2025", "lightner2023"}
 
 
 def test_bowdish2023_mortality(data: Dataset) -> None:
@@ -187,8 +192,8 @@ def test_binary_table_leaves_out_unknown_counts(data: Dataset) -> None:
 
 def test_binary_table_without_studies_takes_every_study_with_the_outcome(data: Dataset) -> None:
     table, left_out = data.binary_table("mortality")
-    assert table.k + len(left_out) == 24
-    assert table.k == 15  # extraction README: 15 candidates with known counts
+    assert table.k + len(left_out) == 27
+    assert table.k == 16  # extraction README: 15 candidates with known counts, and gregoire2022 since
 
 
 def test_binary_table_study_without_the_outcome_is_left_out(data: Dataset) -> None:
@@ -250,7 +255,7 @@ def test_analysis_set_best_studies(data: Dataset) -> None:
     unknown = data.analysis_set("tang2024", "adverse_events")
     assert unknown.studies == () and len(unknown.best_studies) == 9
     assert unknown.reproducibility == "not reproducible"
-    assert len(data.analysis_sets_list()) == 32
+    assert len(data.analysis_sets_list()) == 35
 
 
 def test_analysis_set_unknown(data: Dataset) -> None:
@@ -518,7 +523,7 @@ CASES = {
     "n_total_not_sum": Case(edit(PU, TANG_MORTALITY, n_total="571"), PU, "n_total", "is not n_msc \\+ n_control"),
     "empty_file": Case(replace_file(OB, b""), OB, None, "the file is empty", row_expected=False),
     "header_only": Case(replace_file(PU, None), PU, None, "header but no data rows", row_expected=False),
-    "unreadable_csv": Case(append_line(OB, "a,b,c,d,e,f,g,h,i,j,k,l,m"), OB, None, "cannot be read as CSV"),
+    "unreadable_csv": Case(append_line(OB, ",".join("abcdefghijklmnopqrstu")), OB, None, "cannot be read as CSV"),
     "not_utf8": Case(replace_file_row(ST, b"study_id\n\xff\xfe\n", 2), ST, None, "cannot be read as UTF-8"),
     "missing_file": Case(remove_file(CO), CO, None, "file not found", row_expected=False),
 }
@@ -542,3 +547,153 @@ def test_data_hash_follows_the_bytes(data_copy: Path, data: Dataset) -> None:
     path = data_copy / "published.csv"
     path.write_text(path.read_text(encoding="utf-8").replace("0.76,0.60,0.96", "0.76,0.60,0.97"), encoding="utf-8")
     assert load_dataset(data_copy).data_hash != data.data_hash
+
+
+# ---------------------------------------------------------------- rules added with the later evidence
+
+RB, RE, SL = "risk_of_bias.csv", "reports.csv", "source_lists.csv"
+GORMAN_D90 = {"study_id": "gorman2023", "variant": "gorman_day90"}
+ZARRABI_MSC = {"study_id": "zarrabi2023", "variant": "primary", "arm": "msc"}
+SHU_ROB = {"study_id": "shu2020", "domain": "overall"}
+
+LATER_CASES = {
+    "mortality_without_time_point": Case(
+        edit(OB, BOWDISH_MSC, timepoint_class="", timepoint_days="", timepoint_grade=""),
+        OB,
+        "timepoint_class",
+        "every mortality row needs a structured time point",
+    ),
+    "day_without_days": Case(edit(OB, BOWDISH_MSC, timepoint_days=""), OB, "timepoint_days", "'day' needs"),
+    "not_stated_with_days": Case(
+        edit(OB, {"study_id": "wei2021", "arm": "msc"}, timepoint_days="28"), OB, "timepoint_days", "not stated has no"
+    ),
+    "time_point_grade_nf_but_stated": Case(
+        edit(OB, BOWDISH_MSC, timepoint_grade="NF"), OB, "timepoint_grade", "NF exactly when the time point is"
+    ),
+    "days_without_class": Case(
+        edit(OB, {"study_id": "zhu2021", "outcome": "adverse_events", "arm": "msc"}, timepoint_days="28"),
+        OB,
+        "timepoint_class",
+        "timepoint_days is given without a timepoint_class",
+    ),
+    "unknown_time_point_class": Case(
+        edit(OB, BOWDISH_MSC, timepoint_class="week"), OB, "timepoint_class", "unknown label 'week'"
+    ),
+    "primary_with_another_kind": Case(
+        edit(OB, BOWDISH_MSC, variant_kind="time point"), OB, "variant_kind", "exactly for the primary variant"
+    ),
+    "time_point_variant_at_the_primary_time": Case(
+        edit(OB, GORMAN_D90, timepoint="day 28"), OB, "timepoint", "another time point than the primary"
+    ),
+    "msc_arm_without_product": Case(
+        edit(OB, BOWDISH_MSC, msc_arm_product=""), OB, "msc_arm_product", "must say what it received"
+    ),
+    "control_arm_with_product": Case(
+        edit(OB, BOWDISH_CTL, msc_arm_product="cells"), OB, "msc_arm_product", "only the msc arm"
+    ),
+    "primary_arm_adds_vesicles": Case(
+        edit(OB, ZARRABI_MSC, msc_arm_product="cells + vesicles"),
+        OB,
+        "msc_arm_product",
+        "primary msc arm of 'zarrabi2023' .* must be 'cells'",
+    ),
+    "row_population_not_enrolled": Case(
+        edit(OB, BOWDISH_MSC, population="ards-any-cause"), OB, "population", "enrolled covid-19"
+    ),
+    "unknown_product": Case(edit(ST, {"study_id": "shi2021"}, product="secretions"), ST, "product", "unknown label"),
+    "unknown_population": Case(
+        edit(ST, {"study_id": "shi2021"}, population="sepsis"), ST, "population", "unknown label 'sepsis'"
+    ),
+    "report_id_is_a_study": Case(
+        edit(RE, {"report_id": "sitbon2024"}, report_id="monsel2022"), RE, "report_id", "needs its own id"
+    ),
+    "report_of_unknown_study": Case(
+        edit(RE, {"report_id": "sitbon2024"}, study_id="nobody2020"), RE, "study_id", "not in studies.csv"
+    ),
+    "unknown_report_kind": Case(edit(RE, {"report_id": "li2023"}, kind="erratum"), RE, "kind", "unknown label"),
+    "source_list_unknown_report": Case(
+        edit(SL, {"entry": "Li et al, 2023, China"}, report_id="li2029"), SL, "report_id", "not in reports.csv"
+    ),
+    "source_list_report_of_another_study": Case(
+        edit(SL, {"entry": "Li et al, 2023, China"}, report_id="sitbon2024"),
+        SL,
+        "report_id",
+        "belongs to 'monsel2022', not to 'shi2021'",
+    ),
+    "source_list_duplicate_position": Case(
+        edit(SL, {"entry": "Li et al, 2023, China"}, position="1"), SL, "position", "duplicate key"
+    ),
+    "rob_tool_of_another_design": Case(
+        edit(RB, SHU_ROB, tool="ROBINS-I"), RB, "tool", "'shu2020' is RCT .* so its tool is RoB 2"
+    ),
+    "rob_domain_of_another_tool": Case(
+        edit(RB, SHU_ROB, domain="confounding"), RB, "domain", "'confounding' is not a domain of RoB 2"
+    ),
+    "rob_judgement_off_scale": Case(
+        edit(RB, SHU_ROB, judgement="serious"), RB, "judgement", "'serious' is not a judgement of RoB 2"
+    ),
+    "rob_not_found_row": Case(edit(RB, SHU_ROB, grade="NF"), RB, "grade", "leave the domain out"),
+    "rob_derived_without_reasoning": Case(
+        edit(RB, {"study_id": "zhu2021", "domain": "measurement of the outcome"}, note=""),
+        RB,
+        "note",
+        "needs its reasoning",
+    ),
+    "rob_duplicate_domain": Case(
+        edit(
+            RB,
+            {"study_id": "shi2021", "domain": "deviations from intended interventions"},
+            domain="randomisation process",
+        ),
+        RB,
+        "domain",
+        "duplicate key",
+    ),  # fmt: skip
+    "missing_reports_file": Case(remove_file(RE), RE, None, "file not found", row_expected=False),
+}
+
+
+@pytest.mark.parametrize("case", LATER_CASES.values(), ids=LATER_CASES.keys())
+def test_malformed_later_data_is_rejected(case: Case, data_copy: Path) -> None:
+    test_malformed_data_is_rejected(case, data_copy)
+
+
+def test_data_hash_covers_the_new_files(data_copy: Path, data: Dataset) -> None:
+    path = data_copy / RB
+    path.write_text(path.read_text(encoding="utf-8").replace("some concerns", "high", 1), encoding="utf-8")
+    assert load_dataset(data_copy).data_hash != data.data_hash
+
+
+def test_every_death_count_has_a_structured_time_point(data: Dataset) -> None:
+    # Before: 'not stated' for 6 studies (rebelatto, zarrabi, soetjahjo, gregoire, bukreieva, wei); after: only the
+    # two without any count (bukreieva2023, wei2021) and matthay2025 (registry, counts not found).
+    mortality = data.outcomes[data.outcomes.outcome == "mortality"]
+    assert mortality.timepoint_class.ne("").all()
+    not_stated = set(mortality.loc[mortality.timepoint_class == "not stated", "study_id"])
+    assert not_stated == {"bukreieva2023", "wei2021", "matthay2025"}
+    assert (mortality.loc[mortality.timepoint_class == "day", "timepoint_days"] > 0).all()
+
+
+def test_gregoire2022_deaths_from_its_survival_percentages(data: Dataset) -> None:
+    # PubMed 35860245: survival 100% vs 79.2% at day 28 and 100% vs 70.8% at day 60, 8 MSC vs 24 matched controls.
+    assert _arm(data, "gregoire2022", "mortality", "control") == (round(24 * (1 - 0.792)), 24)
+    assert _arm(data, "gregoire2022", "mortality", "control", "gregoire_day60") == (round(24 * (1 - 0.708)), 24)
+    assert _arm(data, "gregoire2022", "mortality", "msc", "gregoire_day60") == (0, 8)
+
+
+def test_qin2024_published_rows(data: Dataset) -> None:
+    # Qin, Wang, Han, Stem Cell Rev Rep 2024 abstract: RR 0.76 (0.62-0.93) day 28, 0.87 (0.70-1.09) day 60,
+    # 0.91 (0.72-1.15) day 90.
+    rows = {a: data.published_result("qin2024", a) for a in ("mortality_d28", "mortality_d60", "mortality_d90")}
+    assert [(r.estimate, r.ci_low, r.ci_high) for r in rows.values()] == [
+        (0.76, 0.62, 0.93), (0.87, 0.70, 1.09), (0.91, 0.72, 1.15)
+    ]  # fmt: skip
+    assert data.analysis_set("qin2024", "mortality_d28").best_studies == ()
+
+
+def test_label_is_author_and_year(data: Dataset) -> None:
+    assert data.label("shu2020") == "Shu 2020"
+    assert data.label("kaffashfarkhad2022") == "Kaffash Farkhad 2022"
+    assert data.label("matthay2025") == "Matthay 2025"
+    with pytest.raises(KeyError, match="label: unknown study_id"):
+        data.label("nobody2020")

@@ -103,7 +103,7 @@ def test_bad_data_exits_2_naming_the_file(tmp_path, capsys):
     text = (
         (data / "outcomes_binary.csv")
         .read_text()
-        .replace("shu2020,mortality,day 28,msc,0,12", "shu2020,mortality,day 28,msc,-1,12", 1)
+        .replace("shu2020,mortality,day 28,28,day,P,msc,0,12", "shu2020,mortality,day 28,28,day,P,msc,-1,12", 1)
     )
     (data / "outcomes_binary.csv").write_text(text)
     assert reanalyse_main(["--data", str(data), "--results", str(tmp_path / "r")]) == 2

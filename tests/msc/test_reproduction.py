@@ -86,3 +86,20 @@ def test_markdown_counts_statuses(table):
     counts = table["status"].value_counts()
     assert f"reproduced: {counts.get('reproduced', 0)}" in md
     assert md.count("\n| ") == len(table) + 1
+
+
+def test_qin2024_is_not_reproducible_and_says_why(table):
+    for analysis in ("mortality_d28", "mortality_d60", "mortality_d90"):
+        row = table.loc[("qin2024", analysis)]
+        assert row["status"] == "not reproducible" and "study list not published" in row["reason"]
+
+
+def test_later_evidence_leaves_the_reproduced_rows_reproduced(table):
+    # The rows reproduced before the later evidence was added (published study lists, which adding trials to the
+    # data cannot change): the 7-trial cross-check, Tang 2024 days 7 and 14, and the Shi 3-year single-trial ORs.
+    for key in [("crosscheck_scrt2023", "mortality"), ("tang2024", "clinical_improvement_d7"),
+                ("tang2024", "clinical_improvement_d14"), ("shi_followup_3y", "ct_normal_m36"),
+                ("shi_followup_3y", "reinfection")]:  # fmt: skip
+        assert table.loc[key, "status"] == "reproduced", key
+    assert table.loc[("tang2024", "mortality"), "status"] == "close"
+    assert table.loc[("crosscheck_kirkham2022", "mortality"), "status"] == "close"

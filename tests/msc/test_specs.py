@@ -7,8 +7,13 @@ from models.msc.specs import study_sets
 
 
 @pytest.fixture(scope="module")
-def sets():
-    return {s.key: s for s in study_sets(load_dataset())}
+def data():
+    return load_dataset()
+
+
+@pytest.fixture(scope="module")
+def sets(data):
+    return {s.key: s for s in study_sets(data)}
 
 
 def test_tang2024_mortality_has_nine_known_and_two_missing(sets):
@@ -21,7 +26,8 @@ def test_tang2024_mortality_has_nine_known_and_two_missing(sets):
 
 def test_evidence_base_keeps_zero_event_studies_and_lists_unknown_ones(sets):
     s = sets["evidence_base/all"]
-    assert s.table.k == 15 and len(s.missing) == 9
+    # 16 eligible studies with counts (extraction's 15 + gregoire2022); 8 extraction candidates + pochon2023 without
+    assert s.table.k == 16 and len(s.missing) == 9 and "pochon2023" in s.missing
     assert "shi2021" in s.table.study  # double-zero study kept for the binomial-normal model
     assert "shi2021" not in sets["evidence_base/no_zero_event"].table.study
 
@@ -46,3 +52,33 @@ def test_clinical_improvement_counts_higher_as_benefit(sets):
 
 def test_subgroup_analyses_are_not_study_sets(sets):
     assert "scrt2026/mortality_severe_critical" not in sets
+
+
+def test_excluded_studies_enter_no_evidence_base_set(sets):
+    evidence = [s for key, s in sets.items() if key.startswith("evidence_base/")]
+    for s in evidence:
+        assert not {"lightner2023", "matthay2025"} & set(s.table.study + s.missing), s.key
+
+
+def test_primary_set_lists_the_new_trial_without_counts(sets):
+    # Pochon 2023 (WJSC 2025 Table 1, 15 vs 15): deaths not found, so listed as missing, never filled in.
+    s = sets["evidence_base/rct"]
+    assert "pochon2023" in s.missing and "pochon2023" not in s.table.study
+
+
+def test_multi_arm_sensitivity_swaps_only_zarrabi(sets):
+    # Zarrabi 2023 abstract: MSC alone 3/11, MSC + vesicles 0/8, control 8/24.
+    a, b = sets["evidence_base/rct"].table, sets["evidence_base/rct_zarrabi_msc_ev_arm"].table
+    i = a.study.index("zarrabi2023")
+    assert (a.e_t[i], a.n_t[i], b.e_t[i], b.n_t[i]) == (3, 11, 0, 8)
+    assert a.study == b.study and (a.e_c == b.e_c).all()
+
+
+def test_timepoint_sets_choose_one_count_per_trial(data, sets):
+    from models.msc.specs import timepoint_sets
+
+    day28, longest = timepoint_sets(data)
+    primary = sets["evidence_base/rct"]
+    assert day28.table.study == primary.table.study == longest.table.study
+    assert "bowdish2023 day 30 (P)" in day28.notes[0]  # day 30 is nearer to 28 than day 14
+    assert day28.published.analysis == "mortality_d28" and longest.published.analysis == "mortality_d90"
