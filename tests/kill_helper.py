@@ -41,26 +41,37 @@ def _option(name: str, default: str | None = None) -> str:
     return args[args.index(name) + 1] if name in args else default
 
 
-def script() -> int:
-    from scripts_loader import _load
-
-    import models.msc.outputs as outputs
+def fake_job(fits: int = FITS, delay: float = DELAY, announce: bool = False) -> dict[str, object]:
+    """Replacements for the main job's ``models.msc.runner.run_reanalysis`` (``fits`` fake fits ``fits/fit_<i>.txt``
+    holding ``seed=<seed>``, ``delay`` seconds apart) and ``models.msc.outputs.build_report`` (a one-line report.md):
+    ``{"run_reanalysis": ..., "build_report": ...}``."""
     import models.msc.runner as runner
     from models.atomic import write_text
 
     def fake_run(dataset, settings, out_dir, progress=True):
         result = runner.RunResult(settings, dataset)
-        print("ready", flush=True)
-        for i in range(FITS):
+        if announce:
+            print("ready", flush=True)
+        for i in range(fits):
             write_text(Path(out_dir) / "fits" / f"fit_{i}.txt", f"seed={settings.seed}\n")
-            time.sleep(DELAY)
+            time.sleep(delay)
         return result
 
     def fake_report(result, reproduction, out):
         return (write_text(Path(out) / "report.md", f"seed={result.settings.seed}\n"),)
 
-    runner.run_reanalysis = fake_run
-    outputs.build_report = fake_report
+    return {"run_reanalysis": fake_run, "build_report": fake_report}
+
+
+def script() -> int:
+    from scripts_loader import _load
+
+    import models.msc.outputs as outputs
+    import models.msc.runner as runner
+
+    fakes = fake_job(announce=True)
+    runner.run_reanalysis = fakes["run_reanalysis"]
+    outputs.build_report = fakes["build_report"]
     return _load("reanalyse").main(sys.argv[2:])
 
 

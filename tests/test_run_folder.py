@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from fake_home import make_home, snapshot
+from kill_helper import fake_job as fake_job_functions
 from kill_helper import write_fake_run
 from scripts_loader import _load, reanalyse_main
 
@@ -61,21 +62,13 @@ def one_run(folder: Path) -> tuple[str, int]:
 
 @pytest.fixture
 def fake_job(monkeypatch):
-    """The main job with its fits and report replaced by two small files stamped with the seed (as kill_helper.py's
-    ``script`` mode does, in-process)."""
+    """The main job with its fits and report replaced by small files stamped with the seed (kill_helper.fake_job)."""
     import models.msc.outputs as outputs
     import models.msc.runner as runner
-    from models.atomic import write_text
 
-    def fake_run(dataset, settings, out_dir, progress=True):
-        write_text(Path(out_dir) / "fits" / "fit_0.txt", f"seed={settings.seed}\n")
-        return runner.RunResult(settings, dataset)
-
-    def fake_report(result, reproduction, out):
-        return (write_text(Path(out) / "report.md", f"seed={result.settings.seed}\n"),)
-
-    monkeypatch.setattr(runner, "run_reanalysis", fake_run)
-    monkeypatch.setattr(outputs, "build_report", fake_report)
+    fakes = fake_job_functions(fits=1, delay=0.0)
+    monkeypatch.setattr(runner, "run_reanalysis", fakes["run_reanalysis"])
+    monkeypatch.setattr(outputs, "build_report", fakes["build_report"])
 
 
 # ---------------------------------------------------------------- staging and swap
