@@ -348,6 +348,9 @@ def _release_all() -> None:
         release_output_folder(Path(key))
 
 
+os.register_at_fork(after_in_child=_HELD.clear)  # a forked child holds no lock (lockf) and must not remove the file
+
+
 # -- staging, swap and clean-up ---------------------------------------------------------------------------------------
 
 

@@ -386,3 +386,22 @@ def test_claim_creates_and_marks_a_new_folder_and_keeps_a_marked_one(tmp_path) -
     release_output_folder(out)
     release_output_folder(home / "Documents")
     assert snapshot(home, skip=("batch_out",)) == before
+
+
+def test_a_forked_child_ending_does_not_remove_the_parents_lock(tmp_path) -> None:
+    """A library that forks (multiprocessing's fork start method) gets a child that holds no lockf lock; its exit
+    handlers must not remove the lock file of the run that does."""
+    import models.atomic as atomic
+
+    target = tmp_path / "results"
+    staging = open_staging(target)
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child)
+        atomic._release_all()  # what its atexit would do
+        os._exit(0)
+    assert os.waitpid(child, 0)[1] == 0
+    code = f"from pathlib import Path; from models.atomic import open_staging; open_staging(Path({str(target)!r}))"
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert other.returncode == 1 and "is in use by another run" in other.stderr
+    commit_staging(staging, target)
+    assert not lock_file(target).exists()
