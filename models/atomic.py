@@ -119,8 +119,11 @@ def is_empty_folder(path: Path) -> bool:
     """True when ``path`` is a real folder (not a symbolic link) with nothing in it."""
     if not _real_dir(path):
         return False
-    with os.scandir(path) as entries:
-        return next(entries, None) is None
+    try:
+        with os.scandir(path) as entries:
+            return next(entries, None) is None
+    except OSError:  # unreadable: not known to be empty
+        return False
 
 
 def _small_json(path: Path, limit: int) -> object:
@@ -259,12 +262,15 @@ def check_output_folder(path: str, option: str = "--results") -> Path:
         shown = f"{shown} (a link to {str(target)!r})"
     if target.name in ("", ".", ".."):
         raise OutputFolderError(f"{shown} must name a folder of its own (a run replaces the whole folder)")
-    problem = _folder_problem(target, shown)
-    if problem:
-        raise OutputFolderError(problem)
-    ancestor = target.absolute().parent
-    while not ancestor.exists():
-        ancestor = ancestor.parent
+    try:
+        problem = _folder_problem(target, shown)
+        if problem:
+            raise OutputFolderError(problem)
+        ancestor = target.absolute().parent
+        while not ancestor.exists():
+            ancestor = ancestor.parent
+    except OSError as err:  # a folder on the way that cannot be read
+        raise OutputFolderError(f"{shown} cannot be checked ({err.strerror or err})") from None
     if not ancestor.is_dir():
         raise OutputFolderError(f"{shown}: {str(ancestor)!r} is a file, not a folder")
     if not os.access(ancestor, os.W_OK | os.X_OK):

@@ -120,6 +120,23 @@ def test_the_current_folder_is_refused_by_name_and_by_path(tmp_path, monkeypatch
     assert snapshot(tmp_path) == before
 
 
+def test_a_folder_that_cannot_be_read_is_refused_in_one_line(tmp_path, monkeypatch) -> None:
+    """As root every folder is readable, so the refusals of the file system are simulated."""
+    import models.atomic as atomic
+
+    (tmp_path / "empty").mkdir()
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(atomic.os, "scandir", refuse)
+    with pytest.raises(OutputFolderError, match=NOT_OURS):  # not known to be empty
+        check_output_folder(str(tmp_path / "empty"))
+    monkeypatch.setattr(atomic.os.path, "ismount", refuse)
+    with pytest.raises(OutputFolderError, match=r"cannot be checked \(Permission denied\)"):
+        check_output_folder(str(tmp_path / "empty"))
+
+
 def test_system_folders_are_refused() -> None:
     for path in ("/etc", "/", "/usr/"):
         with pytest.raises(OutputFolderError):
