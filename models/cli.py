@@ -74,6 +74,8 @@ class Interrupts:
         self.target: Path | None = None
         self.committed = False
         self._previous: dict[int, object] = {}
+        self._deferring = False
+        self._pending: int | None = None
 
     def message(self, signum: int) -> str:
         what = "interrupted" if signum == signal.SIGINT else "terminated"
@@ -87,12 +89,11 @@ class Interrupts:
         )
 
     def _handle(self, signum: int, frame) -> None:  # noqa: ARG002 (signal handler signature)
-        try:
-            sys.stdout.flush()
-        except Exception:  # noqa: BLE001 (a broken stdout must not stop the exit)
-            pass
-        os.write(2, f"{self.message(signum)}\n".encode())
-        os._exit(INTERRUPTED[signum])
+        if self._deferring:
+            if self._pending is None:
+                self._pending = signum
+            return
+        _exit_now(self.message(signum), signum)
 
     def __enter__(self) -> Interrupts:
         for signum in INTERRUPTED:
@@ -105,18 +106,53 @@ class Interrupts:
 
     @contextlib.contextmanager
     def deferred(self) -> Iterator[None]:
-        """Hold SIGINT/SIGTERM back during the block (delivered after it, with ``committed`` set by the caller)."""
-        signal.pthread_sigmask(signal.SIG_BLOCK, set(INTERRUPTED))
+        """Hold SIGINT/SIGTERM back during the block; the first one is acted on when it ends (with ``committed`` set
+        by the caller), even when the block raised.
+
+        Whichever thread the kernel delivers a signal to, Python runs the handler in the main thread, between two
+        bytecodes of the main thread; during the block the handler only records the signal. (Blocking the signals
+        with ``pthread_sigmask`` would block them in the main thread only, and the kernel would hand them to one of
+        the other threads a run keeps: the sampler's, Dask's, the writers'.)
+        """
+        self._deferring = True
         try:
             yield
         finally:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, set(INTERRUPTED))
+            self._deferring = False
+            if self._pending is not None:
+                _exit_now(self.message(self._pending), self._pending)
+
+
+def _exit_now(message: str, signum: int) -> NoReturn:
+    """Flush stdout, write ``message`` as one line on stderr and end the process at once with the signal's code."""
+    try:
+        sys.stdout.flush()
+    except Exception:  # noqa: BLE001 (a broken stdout must not stop the exit)
+        pass
+    os.write(2, f"{message}\n".encode())
+    os._exit(INTERRUPTED[signum])
+
+
+def _at_shutdown(signum: int, frame) -> None:  # noqa: ARG001 (signal handler signature)
+    what = "interrupted" if signum == signal.SIGINT else "terminated"
+    _exit_now(f"{what} while shutting down, after the command had finished", signum)
+
+
+def exit_quietly_on_signals() -> None:
+    """From now on SIGINT/SIGTERM end the process with one line and exit code 130/143: for the shutdown of a command,
+    where a KeyboardInterrupt would only print a traceback ("Exception ignored ...") and leave exit code 0."""
+    for signum in INTERRUPTED:
+        signal.signal(signum, _at_shutdown)
 
 
 def run_script(main: Callable[[], int]) -> int:
-    """Call a script's ``main``; a Ctrl-C that reaches here (outside :class:`Interrupts`) is one line, exit 130."""
+    """Call a script's ``main``; a Ctrl-C that reaches here (outside :class:`Interrupts`) is one line, exit 130.
+
+    Once ``main`` is done, a signal during the interpreter's shutdown (joining worker threads) is one line too."""
     try:
         return main()
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return INTERRUPTED[signal.SIGINT]
+    finally:
+        exit_quietly_on_signals()

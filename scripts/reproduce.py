@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from models.atomic import OutputFolderError, check_output_folder
+from models.atomic import OutputFolderError, check_output_folder, claim_output_folder
 from models.cli import OneLineParser, error, run_script
 from models.msc.options import add_data_arguments, load_or_report
 
@@ -25,6 +25,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from models.msc.outputs import write_reproduction
 
+    try:
+        claim_output_folder(out)
+    except OutputFolderError as err:
+        return error(str(err))
     table, _ = write_reproduction(dataset, out)
     counts = table["status"].value_counts().to_dict()
     print(f"wrote {out / 'reproduction.md'} and .csv: {counts}")

@@ -26,6 +26,7 @@ from models.batch.analyse import Options, analyse_entry
 from models.batch.corpus import Entry
 from models.batch.results import SCHEMA, ResultRow, to_table
 from models.bayes.exact_binomial import clear_cache
+from models.csv_safety import neutralise_formulas
 
 FORMAT_VERSION = "batch-2"
 """Bumped when the rows or their computation change, so that old chunk files are not reused."""
@@ -183,7 +184,7 @@ def combine(out: Path, n_chunks: int) -> Combined:
     def write_csv(tmp: Path) -> None:
         with pacsv.CSVWriter(tmp, SCHEMA) as writer:
             for batch in pq.ParquetFile(parquet).iter_batches(batch_size=4096):
-                writer.write_batch(batch)
+                writer.write_batch(neutralise_formulas(batch))
 
     csv = write_atomic(out / RESULTS_CSV, write_csv)
     return Combined(parquet, csv, count, errors)

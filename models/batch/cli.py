@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from models.atomic import OutputFolderError, check_output_folder
+from models.atomic import OutputFolderError, check_output_folder, claim_output_folder
 from models.batch.analyse import Options
 from models.batch.corpus import MEASURES, ManifestError, read_manifest, scan_folder
 from models.batch.priors import PRIOR_SETS
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         options = Options(prior_set=args.priors, threshold=args.threshold, threshold_smd=args.threshold_smd,
                           seed=args.seed)  # fmt: skip
-        out = check_output_folder(args.out)
+        out = check_output_folder(args.out, "--out")
         source = Path(args.input)
         if source.is_dir():
             entries = scan_folder(source, args.measure, args.higher_is_benefit)
@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.measure or args.higher_is_benefit:
                 raise _UsageError("--measure and --higher-is-benefit are for folder input; a manifest states them")
             entries = read_manifest(source)
+        claim_output_folder(out, "--out")  # after every input check: nothing is written for bad input
     except _UsageError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return USAGE_ERROR

@@ -58,8 +58,8 @@ def main(argv: list[str] | None = None, prog: str = "reanalyse.py") -> int:
 
         try:
             staging = open_staging(target)
-        except OSError as err:
-            return error(f"--results {args.results!r}: cannot create a folder beside it ({err.strerror or err})")
+        except OutputFolderError as err:
+            return error(str(err))
         interrupts.staging, interrupts.target = staging, target
         started = datetime.now(UTC).isoformat(timespec="seconds")
         settings = RunSettings(seed=args.seed, quick=args.quick, only=args.only)

@@ -20,6 +20,7 @@ import pandas as pd
 from models.atomic import write_text
 from models.bayes.diagnostics import GATES
 from models.bayes.fit import package_versions
+from models.csv_safety import neutralise_formulas
 from models.msc.datasets import Dataset
 from models.msc.findings import summary_digest
 from models.msc.report import build_report
@@ -71,7 +72,7 @@ def write_reproduction(dataset: Dataset, out: Path) -> tuple[pd.DataFrame, list[
     out.mkdir(parents=True, exist_ok=True)
     table = reproduction_table(dataset)
     paths = [
-        write_text(out / "reproduction.csv", table.to_csv(index=False)),
+        write_text(out / "reproduction.csv", neutralise_formulas(table).to_csv(index=False)),
         write_text(out / "reproduction.md", reproduction_markdown(table)),
     ]
     return table, paths
@@ -86,7 +87,7 @@ def write_outputs(result: RunResult, out: Path, *, run_id: str = "", started: st
     reproduction, paths = write_reproduction(result.dataset, out)
     summary = result.summary
     paths += [
-        write_text(out / "summary.csv", summary.to_csv(index=False, float_format="%.6g")),
+        write_text(out / "summary.csv", neutralise_formulas(summary).to_csv(index=False, float_format="%.6g")),
         write_text(out / "summary.md", "# Summary digest (primary priors; 95% intervals; summary.csv holds every "
                    "prior, model and column)\n\n" + _markdown_table(summary_digest(result.results))),
     ]

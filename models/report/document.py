@@ -149,6 +149,13 @@ def _md_cell(text: str) -> str:
     return _md_text(text).replace("|", "\\|").replace("\r\n", "\n").replace("\n", "<br>")
 
 
+def _md_literal(text: str) -> str:
+    """Text shown literally on one Markdown line (the report title, which comes from a user's file name or
+    ``--title``): line breaks become spaces and every character that can start Markdown or HTML is backslash-escaped
+    (CommonMark: any ASCII punctuation may be), so no link, image, emphasis, tag or second heading can appear."""
+    return re.sub(r"([\\`*_\[\]<>!&#~|])", r"\\\1", " ".join(text.split()))
+
+
 def _html_text(text: str) -> str:
     """Escape, then render the inline marks **bold**, *italic*, `code`."""
     parts = re.split(r"(`[^`\n]+`)", text)
@@ -272,7 +279,7 @@ class Report:
     def to_markdown(self, base_dir: str | os.PathLike[str]) -> str:
         """The report as GitHub-flavoured Markdown; figure paths are relative to ``base_dir``."""
         base = Path(base_dir).absolute()
-        parts = [f"# {self.title}"]
+        parts = [f"# {_md_literal(self.title)}"]
         for block in self._blocks:
             parts.append(self._md_block(block, base))
         return "\n\n".join(parts) + "\n"

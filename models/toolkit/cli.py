@@ -166,8 +166,8 @@ def fit_main(argv: list[str]) -> int:
     with Interrupts() as interrupts:
         try:
             staging = open_staging(target)
-        except OSError as err:
-            return error(f"--results {str(target)!r}: cannot create a folder beside it ({err.strerror or err})")
+        except OutputFolderError as err:
+            return error(str(err))
         interrupts.staging, interrupts.target = staging, target
         try:
             run = reanalyse(spec, settings, staging)

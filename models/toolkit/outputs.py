@@ -9,6 +9,7 @@ from pathlib import Path
 from models.atomic import write_text
 from models.bayes.absolute import AbsoluteEffect
 from models.bayes.fit import package_versions
+from models.csv_safety import neutralise_formulas
 from models.toolkit import figures, report
 from models.toolkit.pipeline import Reanalysis
 from models.toolkit.results import summary_frame, to_record
@@ -46,7 +47,7 @@ def absolute_record(effect: AbsoluteEffect) -> dict:
 
 def write_outputs(run: Reanalysis, folder: Path) -> None:
     """Everything but the fits (saved while sampling) into ``folder``."""
-    write_text(folder / "summary.csv", summary_frame(run.results).to_csv(index=False))
+    write_text(folder / "summary.csv", neutralise_formulas(summary_frame(run.results)).to_csv(index=False))
     paths = figures.draw_all(run, folder)
     document = report.build(run, paths)
     document.write_markdown(folder / "report.md")

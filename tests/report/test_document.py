@@ -7,6 +7,8 @@ HTML escaping of Python's html.escape; the embedded image is checked against bas
 from __future__ import annotations
 
 import base64
+import html
+import re
 
 import numpy as np
 import pandas as pd
@@ -121,3 +123,30 @@ def test_bad_arguments_named(tmp_path):
         Report("R").add_figure(tmp_path / "plot.gif", "c")
     with pytest.raises(ValueError, match="title must be non-empty"):
         Report("  ")
+
+
+HOSTILE_TITLES = [
+    "[click](javascript:alert(1)) ![x](http://tracker.example/p.png)",
+    "<script>alert(1)</script> <img src=x onerror=alert(1)>",
+    "**bold** _it_ `code` ~~gone~~ &lt; &#60; \\*",
+    "first line\n# a second heading\n\n- a list",
+    "trial #1 | A_B | C#",
+]
+
+
+@pytest.mark.parametrize("title", HOSTILE_TITLES)
+def test_markdown_title_is_literal_text(title):
+    """issue 22: the report.md title was written unescaped. Oracle: a CommonMark renderer (markdown-it-py, the
+    CommonMark preset plus strikethrough) shows exactly the title's text in the one h1, with no element inside it."""
+    markdown_it = pytest.importorskip("markdown_it")
+    rendered = markdown_it.MarkdownIt("commonmark").enable("strikethrough").render(Report(title).to_markdown("."))
+    match = re.fullmatch(r"<h1>(.*)</h1>\n", rendered, flags=re.S)
+    assert match, rendered
+    assert "<" not in match.group(1) and html.unescape(match.group(1)) == " ".join(title.split())
+
+
+@pytest.mark.parametrize("title", HOSTILE_TITLES)
+def test_html_title_is_escaped(title):
+    text = Report(title).to_html()
+    assert f"<h1>{html.escape(title)}</h1>" in text and f"<title>{html.escape(title)}</title>" in text
+    assert "<script>" not in text and "<img" not in text
