@@ -92,7 +92,7 @@ def test_subprocess_table_output() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("missing.csv", "--measure", "OR", "--method", "MH"), "missing.csv: no such file"),
+        (("missing.csv", "--measure", "OR", "--method", "MH"), "missing.csv: file not found"),
         ((str(REFERENCE / "bcg.csv"), "--measure", "RR", "--method", "Peto"), "Peto estimates an odds ratio only"),
     ],
     ids=["missing-file", "peto-rr"],
@@ -113,11 +113,11 @@ def _write(tmp_path: Path, text: str) -> str:
 @pytest.mark.parametrize(
     ("text", "args", "message"),
     [
-        ("study,e_t,n_t\na,1,10\n", ("--measure", "OR", "--method", "MH"), "missing column(s) e_c, n_c"),
+        ("study,e_t,n_t\na,1,10\n", ("--measure", "OR", "--method", "MH"), "which lacks e_c, n_c"),
         (
             "study,e_t,n_t,e_c,n_c\na,-1,10,2,10\n",
             ("--measure", "OR", "--method", "MH"),
-            "row 2, column 'e_t': -1 is negative",
+            "row 2, column 'e_t': '-1' is negative",
         ),
         (
             "study,e_t,n_t,e_c,n_c\na,11,10,2,10\n",

@@ -27,7 +27,10 @@ def _manifest(tmp_path: Path, text: str) -> Path:
         ("id,path\na,a.csv\na,b.csv\n", "row 3, column 'id'"),
         ("id,path,measure\na,a.csv,HR\n", "row 2, column 'measure': unknown label 'HR'"),
         ("id,path,higher_is_benefit\na,a.csv,yes\n", "row 2, column 'higher_is_benefit': 'yes' is not 'true'"),
-        ("id,path,published_estimate\na,a.csv,-0.5\n", "row 2, column 'published_estimate': a ratio estimate"),
+        (
+            "id,path,measure,published_estimate\na,a.csv,OR,-0.5\n",
+            "row 2, column 'published_estimate': a ratio estimate (OR, RR) must be positive",
+        ),
         ("id,path\na,\n", "row 2, column 'path': value is required but empty"),
         ("id,file\na,a.csv\n", "column 'path'"),
     ],
