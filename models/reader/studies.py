@@ -47,7 +47,10 @@ MEASURES_OF: dict[str, tuple[str, ...]] = {
 DEFAULT_MEASURE: dict[str, str] = {"2x2": "OR", "continuous": "SMD"}
 """The measure when none is given; the effects layouts have none (the measure must be given)."""
 
-LABEL_COLUMNS = ("study", "studlab", "slab", "label", "author", "authors", "trial", "name", "id", "study_id")
+LABEL_COLUMNS = (
+    "study", "studlab", "slab", "label", "author", "authors", "trial", "name", "id", "study_id", "source", "citation",
+    "reference",
+)  # fmt: skip
 """Names of the study label column, in order of preference (matched ignoring case)."""
 OPTIONAL_COLUMNS = ("year", "design")
 DESCRIPTION = {"2x2": "2x2", "continuous": "continuous", "effects": "effects", "effects_ci": "estimate-with-CI"}
@@ -345,14 +348,13 @@ def _cross_checks(parsed: _Parsed, layout: str, name: dict[str, str], sheet: She
                                   f"estimate ({est:g})")  # fmt: skip
 
 
-def _sum_row(parsed: _Parsed, spelling: Spelling) -> int | None:
-    """The position of a 2x2 row (of three or more) whose counts are the sums of all the other rows; or None."""
+def _sum_row(parsed: _Parsed, spelling: Spelling) -> bool:
+    """Whether the last row of a 2x2 file (of three or more rows) holds the sums of all the other rows, as the totals
+    row of a RevMan export does (only the last row: a middle row can equal the sum of the others by chance)."""
     if spelling.layout != "2x2" or len(parsed.labels) < 3:
-        return None
+        return False
     cols = [parsed.values[r] for r in spelling.roles]
-    half = [sum(c) / 2 for c in cols]
-    first, rest = cols[0], list(zip(cols[1:], half[1:], strict=True))
-    return next((i for i, x in enumerate(first) if x == half[0] and all(c[i] == h for c, h in rest)), None)
+    return all(2 * c[-1] == sum(c) for c in cols)
 
 
 def _unique_labels(labels: list[str], sheet: Sheet, column: str, rows: list[int]) -> tuple[list[str], list[str]]:
@@ -491,9 +493,8 @@ def read_study_file(
     sheet.detect_decimal_comma([columns[c] for c in (*used.values(), *cov_columns.values())])
     parsed = _parse(sheet, columns, used, label, _rules(tuple(used), measure, limits), cov_columns)
     _cross_checks(parsed, spelling.layout, {r: sheet.header[columns[n]] for r, n in used.items()}, sheet)
-    total = _sum_row(parsed, spelling)
-    if total is not None:
-        raise _totals_row(sheet, parsed.rows[total], "its counts equal the sums of all the other rows")
+    if _sum_row(parsed, spelling):
+        raise _totals_row(sheet, parsed.rows[-1], "its counts equal the sums of all the other rows")
     labels, notes = _unique_labels(parsed.labels, sheet, sheet.header[columns[label]], parsed.rows)
     empty = _empty_arms(parsed, spelling.layout)
     keep = [not e for e in empty] if any(empty) else None

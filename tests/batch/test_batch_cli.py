@@ -62,8 +62,16 @@ def test_bad_options_exit_2(tmp_path, capsys, argv, expected):
 def test_json_manifest_reads_as_the_csv_one(tmp_path):
     csv_entries = read_manifest(_manifest(tmp_path, "id,path,measure,higher_is_benefit\na,a.csv,RR,TRUE\nb,b.csv,,\n"))
     path = tmp_path / "manifest.json"
-    path.write_text(json.dumps({"meta_analyses": [
-        {"id": "a", "path": "a.csv", "measure": "RR", "higher_is_benefit": True}, {"id": "b", "path": "b.csv"}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "meta_analyses": [
+                    {"id": "a", "path": "a.csv", "measure": "RR", "higher_is_benefit": True},
+                    {"id": "b", "path": "b.csv"},
+                ]
+            }
+        )
+    )
     assert read_manifest(path) == csv_entries
     path.write_text(json.dumps([{"id": "a", "path": "a.csv", "measure": "HR"}]))
     with pytest.raises(ManifestError, match=r"manifest.json, row 2, column 'measure': unknown label 'HR'"):
