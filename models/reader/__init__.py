@@ -5,7 +5,8 @@
 the same table, the same measure, the same notes and the same one-line messages. Every problem is a
 :class:`StudyFileError` (a :class:`~models.validation.DataValidationError`) naming the file, the spreadsheet row
 (header = row 1) and the column, raised before any analysis starts. Text handling is :mod:`models.reader.sheet`,
-layouts and the handling of studies :mod:`models.reader.studies`; every choice is stated here.
+layouts and measures :mod:`models.reader.layouts`, the handling of studies :mod:`models.reader.studies`; every
+choice is stated here.
 
 Layouts: told by the header, the first spelling in this order whose columns are all present (others are ignored)
 ----------------------------------------------------------------------------------------------------------------
@@ -87,20 +88,17 @@ Limits, checked before anything is parsed or computed (:class:`Limits`; a caller
   effects computed from counts or arm summaries are held to the same effect ranges, naming the row they come from.
 """
 
-from models.reader.sheet import LIMITS, Limits, StudyFileError
-from models.reader.studies import (
+from models.reader.layouts import (
     DEFAULT_MEASURE,
     LABEL_COLUMNS,
     LAYOUTS,
     MEASURES_OF,
     OPTIONAL_COLUMNS,
     SPELLINGS,
-    Covariate,
-    CovariateError,
     Spelling,
-    StudyFile,
-    read_study_file,
 )
+from models.reader.sheet import LIMITS, Limits, StudyFileError
+from models.reader.studies import Covariate, CovariateError, StudyFile, read_study_file
 
 __all__ = [
     "DEFAULT_MEASURE",

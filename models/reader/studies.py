@@ -1,88 +1,25 @@
-"""What a study file holds: its layout and measure, the studies kept, their tables and effects, and notes.
+"""What a study file holds: the studies kept, their tables and effects, and notes on what was done to them.
 
-The layouts, the column spellings, the measure policy and the metafor-like handling of repeated labels, empty arms,
-missing covariates, double-zero studies and totals rows are stated in :mod:`models.reader`; the text itself (file
-checks, separator, cells) is :mod:`models.reader.sheet`.
+The metafor-like handling of repeated labels, empty arms, missing covariates, double-zero studies and totals rows is
+stated in :mod:`models.reader`; the text itself (file checks, separator, cells) is :mod:`models.reader.sheet`, the
+layouts, measures and column ranges :mod:`models.reader.layouts`.
 """
 
 from __future__ import annotations
 
-import functools
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from difflib import get_close_matches
 from pathlib import Path
 
 import numpy as np
 
-from models.effects import (
-    BINARY_MEASURES,
-    CONTINUOUS_MEASURES,
-    MEASURES,
-    RATIO_MEASURES,
-    EffectError,
-    EffectTable,
-    escalc,
-    escalc_continuous,
-)
+from models.effects import EffectError, EffectTable, escalc, escalc_continuous
+from models.reader.layouts import LAYOUTS, OPTIONAL_COLUMNS, Spelling, detect, measure_of, rules_of
 from models.reader.sheet import LIMITS, Limits, Rule, Sheet, StudyFileError, read_sheet, show
 from models.tables import BinaryTable, ContinuousTable, TableError
 
-LAYOUTS: dict[str, tuple[str, ...]] = {
-    "2x2": ("study", "e_t", "n_t", "e_c", "n_c"),
-    "continuous": ("study", "n_t", "mean_t", "sd_t", "n_c", "mean_c", "sd_c"),
-    "effects": ("study", "yi", "vi"),
-    "effects_ci": ("study", "estimate", "ci_low", "ci_high"),
-}
-"""The project's own spelling of each layout (every accepted spelling: :data:`SPELLINGS`)."""
-
-MEASURES_OF: dict[str, tuple[str, ...]] = {
-    "2x2": BINARY_MEASURES,
-    "continuous": CONTINUOUS_MEASURES,
-    "effects": MEASURES,
-    "effects_ci": MEASURES,
-}
-DEFAULT_MEASURE: dict[str, str] = {"2x2": "OR", "continuous": "SMD"}
-"""The measure when none is given; the effects layouts have none (the measure must be given)."""
-
-LABEL_COLUMNS = (
-    "study", "studlab", "slab", "label", "author", "authors", "trial", "name", "id", "study_id", "source", "citation",
-    "reference",
-)  # fmt: skip
-"""Names of the study label column, in order of preference (matched ignoring case)."""
-OPTIONAL_COLUMNS = ("year", "design")
-DESCRIPTION = {"2x2": "2x2", "continuous": "continuous", "effects": "effects", "effects_ci": "estimate-with-CI"}
-
-
-@dataclass(frozen=True)
-class Spelling:
-    """One accepted set of column names of a layout: ``names`` in the file (lower case) hold ``roles``."""
-
-    layout: str
-    roles: tuple[str, ...]
-    names: tuple[str, ...]
-    origin: str
-
-
 _CONTINUOUS = LAYOUTS["continuous"][1:]
-SPELLINGS: tuple[Spelling, ...] = (
-    Spelling("2x2", ("e_t", "n_t", "e_c", "n_c"), ("e_t", "n_t", "e_c", "n_c"), "this project"),
-    Spelling("2x2", ("e_t", "n_t", "e_c", "n_c"), ("ai", "n1i", "ci", "n2i"), "metafor"),
-    Spelling("2x2", ("e_t", "b_t", "e_c", "b_c"), ("ai", "bi", "ci", "di"), "metafor"),
-    Spelling("2x2", ("e_t", "n_t", "e_c", "n_c"), ("event.e", "n.e", "event.c", "n.c"), "meta"),
-    Spelling("continuous", _CONTINUOUS, _CONTINUOUS, "this project"),
-    Spelling("continuous", _CONTINUOUS, ("n1i", "m1i", "sd1i", "n2i", "m2i", "sd2i"), "metafor"),
-    Spelling("continuous", _CONTINUOUS, ("n.e", "mean.e", "sd.e", "n.c", "mean.c", "sd.c"), "meta"),
-    Spelling("effects", ("yi", "vi"), ("yi", "vi"), "this project, metafor"),
-    Spelling("effects", ("yi", "sei"), ("yi", "sei"), "metafor"),
-    Spelling("effects", ("yi", "sei"), ("te", "sete"), "meta"),
-    Spelling("effects_ci", ("estimate", "ci_low", "ci_high"), ("estimate", "ci_low", "ci_high"), "this project"),
-)
-"""Every accepted spelling, in the order they are tried."""
-
-_COUNTS = frozenset({"e_t", "n_t", "e_c", "n_c", "b_t", "b_c"})
 _TOTAL_LABEL = re.compile(r"(?:sub-?\s?)?totals?(?:\s*\(.*\)|\s+events)?:?|overall", re.IGNORECASE)
 
 
@@ -158,97 +95,6 @@ def _studies(n: int) -> str:
 def _named(labels: Sequence[str], most: int = 5) -> str:
     shown = ", ".join(show(s) for s in labels[:most])
     return shown + (f" and {len(labels) - most:,} more" if len(labels) > most else "")
-
-
-# -- the layout -----------------------------------------------------------------------------------------------------
-
-_LAYOUTS_TEXT = (
-    "2x2 study,e_t,n_t,e_c,n_c (metafor: ai,n1i,ci,n2i or ai,bi,ci,di); continuous "
-    "study,n_t,mean_t,sd_t,n_c,mean_c,sd_c (metafor: m1i,sd1i,n1i,m2i,sd2i,n2i); effects study,yi,vi (or yi,sei); "
-    "estimate with 95% CI study,estimate,ci_low,ci_high"
-)
-
-
-def _closest(columns: dict[str, int], sheet: Sheet) -> str:
-    """What is close to a layout in a header that matches none: the spelling with most of its columns present."""
-    if len(columns) <= 1:
-        return (
-            "the header has one column only (is the file separated by something other than commas, semicolons or "
-            "tabs? Save it as CSV)"
-        )
-    best = max(SPELLINGS, key=lambda s: sum(n in columns for n in s.names) / len(s.names))
-    if not any(n in columns for n in best.names):
-        return "no column name of any layout is present"
-    missing = [n for n in best.names if n not in columns]
-    unused = {k: sheet.header[i] for k, i in columns.items() if k not in best.names and k not in LABEL_COLUMNS}
-    guesses = []
-    for name in missing:
-        match = get_close_matches(name, list(unused), n=1, cutoff=0.6)
-        if match:
-            guesses.append(f"{show(unused[match[0]])} for {name}")
-    did_you_mean = f" (did you mean {', '.join(guesses)}?)" if guesses else ""
-    spelled = ",".join(best.names)
-    return f"closest is {DESCRIPTION[best.layout]} ({spelled}), which lacks {', '.join(missing)}{did_you_mean}"
-
-
-def _detect(columns: dict[str, int], sheet: Sheet) -> tuple[Spelling, str]:
-    """The spelling the header holds, and the name of its label column."""
-    spelling = next((s for s in SPELLINGS if all(n in columns for n in s.names)), None)
-    if spelling is None:
-        raise sheet.error(
-            1, None, f"the header matches no layout: {_closest(columns, sheet)}; layouts: {_LAYOUTS_TEXT}"
-        )
-    label = next((c for c in LABEL_COLUMNS if c in columns), None)
-    if label is None:
-        raise sheet.error(
-            1, None, f"the header has the {DESCRIPTION[spelling.layout]} columns {','.join(spelling.names)} but no "
-            f"study label column (name one of: {', '.join(LABEL_COLUMNS)})"
-        )  # fmt: skip
-    return spelling, label
-
-
-def _measure(layout: str, measure: str | None, name: str) -> str:
-    allowed = MEASURES_OF[layout]
-    kind = DESCRIPTION[layout]
-    article = "an" if kind[0] in "ae" else "a"
-    if measure is None:
-        if layout in DEFAULT_MEASURE:
-            return DEFAULT_MEASURE[layout]
-        raise StudyFileError(
-            name, None, None, f"{article} {kind} file does not say its measure: give one of {', '.join(allowed)} "
-            "(fit, pool: --measure; batch: the manifest's measure column)"
-        )  # fmt: skip
-    if measure not in allowed:
-        raise StudyFileError(
-            name, None, None, f"measure {measure} does not fit {article} {kind} file (use {', '.join(allowed)})"
-        )
-    return measure
-
-
-@functools.lru_cache(maxsize=64)
-def _rules(roles: tuple[str, ...], measure: str, limits: Limits) -> dict[str, Rule]:
-    """The range of each data column for ``measure`` (stated in :mod:`models.reader`)."""
-    bound, raw, effect = limits.effect_bound(measure), limits.max_raw, limits.max_effect
-    vlo, vhi = limits.vi_bounds(measure)
-    scale = f"on the {'log ' if measure in RATIO_MEASURES else ''}{measure} scale"
-    if measure in RATIO_MEASURES:
-        ci = Rule(False, math.exp(-effect), math.exp(effect), f"positive, |log| <= {effect:g}")
-    else:
-        ci = Rule(False, -bound, bound, f"|value| <= {bound:g}")
-    mean, sd = Rule(False, -raw, raw, f"|mean| <= {raw:g}"), Rule(False, 0.0, raw, f"0 < SD <= {raw:g}", True)
-    rules = {
-        "mean_t": mean,
-        "mean_c": mean,
-        "sd_t": sd,
-        "sd_c": sd,
-        "yi": Rule(False, -bound, bound, f"|yi| <= {bound:g} {scale}"),
-        "vi": Rule(False, vlo, vhi, f"{vlo:g} <= vi <= {vhi:g}"),
-        "sei": Rule(False, math.sqrt(vlo), math.sqrt(vhi), f"{math.sqrt(vlo):g} <= sei <= {math.sqrt(vhi):g}"),
-        "estimate": ci,
-        "ci_low": ci,
-        "ci_high": ci,
-    }
-    return {role: Rule(True) if role in _COUNTS else rules[role] for role in roles}
 
 
 # -- the rows -------------------------------------------------------------------------------------------------------
@@ -484,14 +330,14 @@ def read_study_file(
     name = str(path)
     sheet = read_sheet(path, name, limits)
     columns = sheet.columns()
-    spelling, label = _detect(columns, sheet)
-    measure = _measure(spelling.layout, measure, name)
+    spelling, label = detect(columns, sheet)
+    measure = measure_of(spelling.layout, measure, name)
     used = dict(zip(spelling.roles, spelling.names, strict=True))
     if spelling.names == ("ai", "n1i", "ci", "n2i") and "bi" in columns and "di" in columns:
         used |= {"b_t": "bi", "b_c": "di"}  # both given: checked against each other
     cov_columns = _covariate_columns(covariates, columns, {*used.values(), label}, sheet)
     sheet.detect_decimal_comma([columns[c] for c in (*used.values(), *cov_columns.values())])
-    parsed = _parse(sheet, columns, used, label, _rules(tuple(used), measure, limits), cov_columns)
+    parsed = _parse(sheet, columns, used, label, rules_of(tuple(used), measure, limits), cov_columns)
     _cross_checks(parsed, spelling.layout, {r: sheet.header[columns[n]] for r, n in used.items()}, sheet)
     if _sum_row(parsed, spelling):
         raise _totals_row(sheet, parsed.rows[-1], "its counts equal the sums of all the other rows")
