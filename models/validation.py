@@ -146,6 +146,8 @@ def read_table(path: Path, required: Sequence[str], *, name: str | None = None) 
     A UTF-8 byte-order mark (as spreadsheet programs write) is ignored.
     """
     name = path.name if name is None else name
+    if not path.exists() and not path.is_symlink():
+        raise DataValidationError(name, None, None, f"file not found in {path.parent.name or '.'}/")
     data = read_file_bytes(path, name)
     try:
         text = data.decode("utf-8-sig")
