@@ -11,41 +11,29 @@ assume clean input: unique non-empty study labels, equal lengths, finite numbers
 non-negative integer counts (at most 2^53) with events <= totals, arms of at least one
 patient (two for continuous data), positive SDs.
 
-``read_csv`` reads a user's file with the rules of the project's own data files
-(:mod:`models.validation`): every problem is a :class:`TableFileError` naming the file,
-the spreadsheet row (header = row 1) and the column, raised before anything is computed.
+A user's study file is read into these tables by the one study-file reader, :mod:`models.reader`
+(every problem named by file, row and column before anything is computed).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from models.validation import (
-    MAX_COUNT,
-    DataValidationError,
-    check_labels_text,
-    check_unique,
-    fail_where,
-    parse_integers,
-    parse_numbers,
-    read_table,
-)
+from models.validation import MAX_COUNT
 
 BINARY_COLUMNS = ("study", "e_t", "n_t", "e_c", "n_c")
 CONTINUOUS_COLUMNS = ("study", "n_t", "mean_t", "sd_t", "n_c", "mean_c", "sd_c")
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+"""Control characters (tab and line breaks included) refused in a study label."""
 
 
 class TableError(ValueError):
     """Raised when a study table is malformed; the message names the study and column."""
-
-
-class TableFileError(DataValidationError, TableError):
-    """A user's study CSV breaks a rule; names the file, the spreadsheet row and the column."""
 
 
 def _labels(study: Sequence[str]) -> tuple[str, ...]:
@@ -54,7 +42,7 @@ def _labels(study: Sequence[str]) -> tuple[str, ...]:
     labels = tuple(str(s) for s in study)
     if any(not s.strip() for s in labels):
         raise TableError("study labels must be non-empty")
-    control = next((s for s in labels if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in s)), None)
+    control = next((s for s in labels if _CONTROL_CHARACTER.search(s)), None)
     if control is not None:
         raise TableError(f"study label {control!r} contains a control character")
     seen: set[str] = set()
@@ -80,6 +68,10 @@ def _numeric(name: str, values: Sequence[float], labels: tuple[str, ...]) -> np.
 
 def _counts(name: str, values: Sequence[float], labels: tuple[str, ...], minimum: int = 0) -> np.ndarray:
     """Whole numbers in [minimum, MAX_COUNT], checked on float64 values before the cast to int64."""
+    given = np.asarray(values)
+    if given.dtype.kind in "iu" and given.shape == (len(labels),) and given.size:  # integers: only the range to check
+        if given.min() >= max(minimum, 0) and given.max() <= MAX_COUNT:
+            return given.astype(np.int64, copy=False)
     arr = _numeric(name, values, labels)
     bad = (arr < 0) | (arr != np.round(arr))
     if bad.any():
@@ -100,77 +92,6 @@ def _columns(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[list]:
     if missing:
         raise TableError(f"missing column(s) {', '.join(missing)}; expected {', '.join(columns)}")
     return [frame[c].tolist() for c in columns]
-
-
-def _read_frame(path: str | Path, columns: tuple[str, ...]) -> tuple[pd.DataFrame, str]:
-    """The raw strings of a user's study CSV after the file-level checks, and the file's name for messages."""
-    name = str(path)
-    try:
-        frame = read_table(Path(path), columns, name=name)
-    except DataValidationError as err:
-        if err.row is None and err.column in columns:  # the one file-level rule that names a column
-            with open(path, encoding="utf-8-sig") as handle:
-                header = handle.readline().rstrip("\r\n").split(",")
-            missing = ", ".join(c for c in columns if c not in header)
-            raise TableFileError(
-                name, None, err.column, f"missing column(s) {missing}; expected {', '.join(columns)}"
-            ) from None
-        raise TableFileError(err.file, err.row, err.column, err.message) from None
-    return frame, name
-
-
-def _to_file_error(check):
-    """Run ``check()`` and re-raise a DataValidationError as a TableFileError (both carry file, row, column)."""
-    try:
-        return check()
-    except TableFileError:
-        raise
-    except DataValidationError as err:
-        raise TableFileError(err.file, err.row, err.column, err.message) from None
-
-
-def _read_binary(path: str | Path) -> BinaryTable:
-    frame, f = _read_frame(path, BINARY_COLUMNS)
-
-    def parse() -> list:
-        check_labels_text(frame, f, "study")
-        check_unique(frame, f, ("study",))
-        values = {}
-        for arm in ("t", "c"):
-            events, total = f"e_{arm}", f"n_{arm}"
-            values[events] = parse_integers(frame, f, events, required=True)
-            values[total] = parse_integers(frame, f, total, required=True)
-            fail_where(values[total] < 1, f, total, lambda _, c=total: f"{c} is 0: an arm needs at least one patient")
-        for arm in ("t", "c"):
-            e, n = values[f"e_{arm}"], values[f"n_{arm}"]
-            fail_where(
-                e > n,
-                f,
-                f"e_{arm}",
-                lambda i, a=arm, e=e, n=n: f"e_{a} ({e.iloc[i]:.0f}) exceeds n_{a} ({n.iloc[i]:.0f})",
-            )
-        return [frame["study"].tolist(), *(values[c].to_numpy() for c in BINARY_COLUMNS[1:])]
-
-    return BinaryTable(*_to_file_error(parse))
-
-
-def _read_continuous(path: str | Path) -> ContinuousTable:
-    frame, f = _read_frame(path, CONTINUOUS_COLUMNS)
-
-    def parse() -> list:
-        check_labels_text(frame, f, "study")
-        check_unique(frame, f, ("study",))
-        values = {}
-        for arm in ("t", "c"):
-            n, mean, sd = f"n_{arm}", f"mean_{arm}", f"sd_{arm}"
-            values[n] = parse_integers(frame, f, n, required=True)
-            fail_where(values[n] < 2, f, n, lambda i, c=n: f"{c} must be at least 2; got {values[c].iloc[i]:.0f}")
-            values[mean] = parse_numbers(frame, f, mean, required=True)
-            values[sd] = parse_numbers(frame, f, sd, required=True)
-            fail_where(values[sd] <= 0, f, sd, lambda i, c=sd: f"{c} must be positive; got {frame[c].iloc[i]}")
-        return [frame["study"].tolist(), *(values[c].to_numpy() for c in CONTINUOUS_COLUMNS[1:])]
-
-    return ContinuousTable(*_to_file_error(parse))
 
 
 @dataclass(frozen=True)
@@ -208,11 +129,6 @@ class BinaryTable:
     def from_frame(cls, frame: pd.DataFrame) -> BinaryTable:
         """Build from a frame with columns ``study, e_t, n_t, e_c, n_c``."""
         return cls(*_columns(frame, BINARY_COLUMNS))
-
-    @classmethod
-    def read_csv(cls, path: str | Path) -> BinaryTable:
-        """Read a user's 2x2 CSV (``study,e_t,n_t,e_c,n_c``); a :class:`TableFileError` names file, row, column."""
-        return _read_binary(path)
 
     def to_frame(self) -> pd.DataFrame:
         """The table as a DataFrame with one row per study."""
@@ -266,11 +182,6 @@ class ContinuousTable:
     def from_frame(cls, frame: pd.DataFrame) -> ContinuousTable:
         """Build from a frame with columns ``study, n_t, mean_t, sd_t, n_c, mean_c, sd_c``."""
         return cls(*_columns(frame, CONTINUOUS_COLUMNS))
-
-    @classmethod
-    def read_csv(cls, path: str | Path) -> ContinuousTable:
-        """Read a user's continuous CSV; a :class:`TableFileError` names file, row and column."""
-        return _read_continuous(path)
 
     def to_frame(self) -> pd.DataFrame:
         """The table as a DataFrame with one row per study."""

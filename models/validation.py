@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import stat
 from collections.abc import Callable, Collection, Sequence
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +69,73 @@ def sheet_row(position: int) -> int:
     return position + 2
 
 
+_NOT_REGULAR = (
+    (stat.S_ISDIR, "is a folder, not a CSV file"),
+    (stat.S_ISFIFO, "is a named pipe (FIFO), not a regular file; it was not read"),
+    (stat.S_ISCHR, "is a device, not a regular file; it was not read"),
+    (stat.S_ISBLK, "is a device, not a regular file; it was not read"),
+    (stat.S_ISSOCK, "is a socket, not a regular file; it was not read"),
+)
+
+
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _refuse_unless_regular(mode: int, name: str) -> None:
+    for test, message in _NOT_REGULAR:
+        if test(mode):
+            raise DataValidationError(name, None, None, message)
+    if not stat.S_ISREG(mode):
+        raise DataValidationError(name, None, None, "is not a regular file; it was not read")
+
+
+def read_file_bytes(path: str | Path, name: str, max_bytes: int | None = None, limit_hint: str = "") -> bytes:
+    """The bytes of a regular file, refused by name before anything is read when it is not one.
+
+    ``os.stat`` decides first, so a folder, a FIFO (which would block), a device such as ``/dev/zero`` (which never
+    ends) or a socket is refused without being opened for reading. The file is then opened non-blocking and checked
+    again on the open descriptor (it may have been swapped since), and at most ``max_bytes`` are read: a larger file
+    is refused with its size and the limit (``limit_hint`` says how to raise it). Messages name ``name``.
+    """
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise DataValidationError(name, None, None, "file not found") from None
+    except OSError as err:
+        raise DataValidationError(name, None, None, f"cannot be read ({err.strerror or err})") from None
+    _refuse_unless_regular(info.st_mode, name)
+    _refuse_if_larger(info.st_size, max_bytes, name, limit_hint)
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except OSError as err:
+        raise DataValidationError(name, None, None, f"cannot be read ({err.strerror or err})") from None
+    chunks: list[bytes] = []
+    try:
+        opened = os.fstat(fd)
+        _refuse_unless_regular(opened.st_mode, name)
+        want, total = opened.st_size + 1, 0
+        while chunk := os.read(fd, want):  # to the end, or just past the limit if the file grew since the stat
+            chunks.append(chunk)
+            total += len(chunk)
+            if max_bytes is not None and total > max_bytes:
+                break
+            want = 1 << 20
+    except OSError as err:
+        raise DataValidationError(name, None, None, f"cannot be read ({err.strerror or err})") from None
+    finally:
+        os.close(fd)
+    data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    _refuse_if_larger(len(data), max_bytes, name, limit_hint)
+    return data
+
+
+def _refuse_if_larger(size: int, max_bytes: int | None, name: str, hint: str) -> None:
+    if max_bytes is not None and size > max_bytes:
+        raise DataValidationError(
+            name, None, None, f"is {size / 1e6:,.1f} MB, above the limit of {max_bytes / 1e6:,.1f} MB{hint}"
+        )
+
+
 def read_table(path: Path, required: Sequence[str], *, name: str | None = None) -> pd.DataFrame:
     """Read a CSV as raw strings (empty cells become NaN, nothing else is converted).
 
@@ -76,14 +146,9 @@ def read_table(path: Path, required: Sequence[str], *, name: str | None = None) 
     A UTF-8 byte-order mark (as spreadsheet programs write) is ignored.
     """
     name = path.name if name is None else name
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise DataValidationError(name, None, None, f"file not found in {path.parent.name or '.'}/") from None
-    except IsADirectoryError:
-        raise DataValidationError(name, None, None, "is a folder, not a CSV file") from None
-    except OSError as err:
-        raise DataValidationError(name, None, None, f"cannot be read ({err.strerror or err})") from None
+    if not path.exists() and not path.is_symlink():
+        raise DataValidationError(name, None, None, f"file not found in {path.parent.name or '.'}/")
+    data = read_file_bytes(path, name)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -192,19 +257,20 @@ def parse_integers(
     """Convert ``column`` to whole numbers held as float (NaN where empty); counts use ``minimum=0``.
 
     Values above :data:`MAX_COUNT` are refused before anything casts them (they would lose digits, or wrap round in
-    int64).
+    int64); the comparison is made on the text, so 2^53 + 1 is refused rather than read as 2^53.
     """
     values = parse_numbers(frame, file, column, required=required)
     raw = frame[column]
+    exact = raw.where(values >= 2**52).map(_decimal, na_action="ignore")  # from 2^52 on, floats round: use the text
     fail_where(
-        values > MAX_COUNT,
+        (values > MAX_COUNT) | (exact > MAX_COUNT),
         file,
         column,
         lambda i: f"{raw.iloc[i]} is too large (at most 2^53 = {MAX_COUNT}; a larger count cannot be held exactly)",
     )
-    fail_where(
-        values.notna() & (values != values.round()), file, column, lambda i: f"{raw.iloc[i]} is not a whole number"
-    )
+    whole = values == values.round()
+    whole[exact.notna()] = exact[exact.notna()].map(lambda d: d == d.to_integral_value()).astype(bool)
+    fail_where(values.notna() & ~whole, file, column, lambda i: f"{raw.iloc[i]} is not a whole number")
     if minimum is not None:
         fail_where(
             values < minimum,
@@ -213,6 +279,11 @@ def parse_integers(
             lambda i: f"{raw.iloc[i]} is negative" if minimum == 0 else f"{raw.iloc[i]} is below {minimum}",
         )
     return values
+
+
+def _decimal(text: str) -> Decimal:
+    """The number written in ``text``, exactly (the text already parsed as a finite float)."""
+    return Decimal(text.strip())
 
 
 def parse_booleans(frame: pd.DataFrame, file: str, column: str) -> pd.Series:

@@ -1,8 +1,9 @@
 """Every malformed input is refused before any work: exit 2, one line naming the file, the spreadsheet row (header =
 row 1) and the column; nothing computed, nothing written.
 
-Three readers of a user's data: the 2x2 and the continuous CSV of ``scripts/pool.py`` (``models.tables``) and the
-data folder of ``scripts/reanalyse.py`` (``models.msc.datasets``). Each case names the expected row and column; the
+Two readers of a user's data: a study CSV (2x2 and continuous here, through ``scripts/pool.py``; the one study-file
+reader :mod:`models.reader`, whose every case is in tests/reader/) and the data folder of ``scripts/reanalyse.py``
+(``models.msc.datasets``). Each case names the expected row and column; the
 expected message is the rule in words. Cases from the issue report are marked ``issue:`` in their id.
 """
 
@@ -34,9 +35,8 @@ def _case(row: int | None, column: str | None, message: str, *lines: str):
 # (file lines after the header, or a full file when the first line starts with '#!'), row, column, message
 CASES_2X2 = {
     "issue:zero-patients-arm": _case(
-        3, "n_c", "n_c is 0: an arm needs at least one patient", GOOD_2X2[0], "b,0,10,0,0"
+        None, None, "has 1 study after dropping 1; a meta-analysis needs at least 2", GOOD_2X2[0], "b,0,10,0,0"
     ),
-    "zero-patients-treated": _case(2, "n_t", "n_t is 0", "a,0,0,2,10"),
     "issue:count-2^63": _case(2, "e_t", "too large", "a,9223372036854775808,9223372036854775808,1,2"),
     "count-2^64": _case(2, "n_c", "too large", "a,1,10,1,18446744073709551616"),
     "count-1e30": _case(2, "n_t", "too large", "a,1,1e30,1,10"),
@@ -54,26 +54,29 @@ CASES_2X2 = {
     "issue:NUL-in-label": _case(3, "study", r"control character '\\x00'", GOOD_2X2[0], "b\x00c,1,10,2,10"),
     "escape-in-label": _case(2, "study", "control character", "a\x1b[31m,1,10,2,10"),
     "tab-in-label": _case(2, "study", "tab or line break", "a\tb,1,10,2,10"),
-    "padded-label": _case(2, "study", "leading or trailing spaces", " a,1,10,2,10"),
-    "duplicate-study": _case(3, "study", "duplicate key .* already on row 2", "a,1,10,2,10", "a,3,20,4,20"),
+    "a-label-of-1000-characters": _case(
+        2, "study", "a label of 1,000 characters; at most 200", "x" * 1000 + ",1,10,2,10"
+    ),
     "events-over-total": _case(2, "e_t", r"e_t \(11\) exceeds n_t \(10\)", "a,11,10,2,10"),
     "control-events-over-total": _case(3, "e_c", r"e_c \(12\) exceeds n_c \(10\)", GOOD_2X2[0], "b,1,10,12,10"),
-    "negative-count": _case(2, "e_c", "-2 is negative", "a,1,10,-2,10"),
-    "fractional-count": _case(2, "n_t", r"10\.5 is not a whole number", "a,1,10.5,2,10"),
+    "negative-count": _case(2, "e_c", "'-2' is negative", "a,1,10,-2,10"),
+    "fractional-count": _case(2, "n_t", r"'10\.5' is not a whole number", "a,1,10.5,2,10"),
+    "issue:count-2^53+1": _case(2, "n_t", "too large .* never rounded", "a,1,9007199254740993,2,10"),
     "text-count": _case(2, "e_t", "'one' is not a finite number", "a,one,10,2,10"),
     "infinite-count": _case(2, "n_c", "'inf' is not a finite number", "a,1,10,2,inf"),
     "empty-count": _case(3, "n_t", "value is required but empty", GOOD_2X2[0], "b,1,,2,10"),
     "NA-count": _case(2, "e_t", "'NA' is not a finite number", "a,NA,10,2,10"),
-    "missing-column": (("#!study,e_t,n_t,e_c", "a,1,10,2"), None, "n_c", r"missing column\(s\) n_c"),
+    "missing-column": (("#!study,e_t,n_t,e_c", "a,1,10,2"), 1, None, r"matches no layout: .*which lacks n_c"),
     "header-only": (("#!study,e_t,n_t,e_c,n_c",), None, None, "header but no data rows"),
-    "too-many-fields": _case(3, None, "cannot be read as CSV", GOOD_2X2[0], "b,1,10,2,10,7"),
-    "blank-line-inside": _case(3, "study", "value is required but empty", GOOD_2X2[0], "", GOOD_2X2[1]),
+    "too-many-fields": _case(3, None, "has 6 fields, the header 5", GOOD_2X2[0], "b,1,10,2,10,7"),
 }
 
 CASES_CONT = {
     "n-below-2": _case(2, "n_t", "n_t must be at least 2; got 1", "a,1,5.0,1.0,10,6.0,1.5"),
-    "zero-sd": _case(3, "sd_c", "sd_c must be positive", GOOD_CONT[0], "b,20,4.0,2.0,20,5.0,0"),
-    "negative-sd": _case(2, "sd_t", "sd_t must be positive", "a,10,5.0,-1,10,6.0,1.5"),
+    "zero-sd": _case(
+        3, "sd_c", r"'0' is outside the range the engines handle \(0 < SD", GOOD_CONT[0], "b,20,4.0,2.0,20,5.0,0"
+    ),
+    "negative-sd": _case(2, "sd_t", r"'-1' is outside the range .*0 < SD", "a,10,5.0,-1,10,6.0,1.5"),
     "empty-mean": _case(2, "mean_c", "value is required but empty", "a,10,5.0,1.0,10,,1.5"),
     "text-mean": _case(2, "mean_t", "'five' is not a finite number", "a,10,five,1.0,10,6.0,1.5"),
     "nan-mean": _case(2, "mean_t", "'nan' is not a finite number", "a,10,nan,1.0,10,6.0,1.5"),
@@ -81,7 +84,7 @@ CASES_CONT = {
     "NA-study": _case(2, "study", "'N/A' is a missing-value marker", "N/A,10,5.0,1.0,10,6.0,1.5"),
     "NUL-study": _case(2, "study", "control character", "x\x00,10,5.0,1.0,10,6.0,1.5"),
     "duplicated-column": (("#!study,n_t,mean_t,sd_t,n_c,mean_c,sd_c,sd_c", "a,10,5,1,10,6,1.5,2"), 1, "sd_c", "twice"),
-    "missing-column": (("#!study,n_t,mean_t,sd_t,n_c,mean_c", "a,10,5,1,10,6"), None, "sd_c", "missing column"),
+    "missing-column": (("#!study,n_t,mean_t,sd_t,n_c,mean_c", "a,10,5,1,10,6"), 1, None, "which lacks sd_c"),
 }
 
 

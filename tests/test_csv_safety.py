@@ -161,7 +161,7 @@ def test_fit_summary_csv_is_neutralised(tmp_path, monkeypatch) -> None:
     key = SimpleNamespace(key="k")
     run = SimpleNamespace(
         results=[], fits=[], failed_fits=[], wall_seconds=0.0,
-        spec=SimpleNamespace(title="title", tau_prior=key, effect_prior=key),
+        spec=SimpleNamespace(title="title", tau_prior=key, effect_prior=key, notes=()),
         settings=SimpleNamespace(seed=1, quick=True, mcmc=False),
     )  # fmt: skip
     outputs.write_outputs(run, tmp_path)

@@ -92,7 +92,7 @@ def test_subprocess_table_output() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("missing.csv", "--measure", "OR", "--method", "MH"), "missing.csv: no such file"),
+        (("missing.csv", "--measure", "OR", "--method", "MH"), "missing.csv: file not found"),
         ((str(REFERENCE / "bcg.csv"), "--measure", "RR", "--method", "Peto"), "Peto estimates an odds ratio only"),
     ],
     ids=["missing-file", "peto-rr"],
@@ -113,11 +113,11 @@ def _write(tmp_path: Path, text: str) -> str:
 @pytest.mark.parametrize(
     ("text", "args", "message"),
     [
-        ("study,e_t,n_t\na,1,10\n", ("--measure", "OR", "--method", "MH"), "missing column(s) e_c, n_c"),
+        ("study,e_t,n_t\na,1,10\n", ("--measure", "OR", "--method", "MH"), "which lacks e_c, n_c"),
         (
             "study,e_t,n_t,e_c,n_c\na,-1,10,2,10\n",
             ("--measure", "OR", "--method", "MH"),
-            "row 2, column 'e_t': -1 is negative",
+            "row 2, column 'e_t': '-1' is negative",
         ),
         (
             "study,e_t,n_t,e_c,n_c\na,11,10,2,10\n",
@@ -144,3 +144,55 @@ def test_unknown_choice_exits_2_with_one_line(tmp_path: Path, capsys: pytest.Cap
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "invalid choice: 'XX'" in err and err.count("\n") == 1
+
+
+def test_defaults_are_stated_in_help_and_used(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Defaults as for every command: measure by layout (OR for 2x2, SMD for continuous), method REML (metafor's
+    rma default). bcg: metafor REML_OR; normand1999: metafor REML_SMD (tests/reference/*.metafor.json)."""
+    with pytest.raises(SystemExit):
+        pool_cli.main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "default REML (metafor's default)" in text and "default: OR for 2x2, SMD for continuous" in text
+    for name, entry in (("bcg", "REML_OR"), ("normand1999", "REML_SMD")):
+        assert pool_cli.main([str(REFERENCE / f"{name}.csv"), "--json"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        expected = json.loads((REFERENCE / f"{name}.metafor.json").read_text())["results"][entry]
+        assert out["method"] == "REML"
+        _check(out, expected, entry.split("_")[1])
+
+
+def test_every_layout_fit_reads_pool_reads(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An effects file and an estimate-with-CI file pool by REML like the 2x2 file they come from (bcg REML_OR)."""
+    from models.reader import read_study_file
+
+    bcg = read_study_file(REFERENCE / "bcg.csv")
+    yi, se = bcg.effects.yi.tolist(), bcg.effects.sei.tolist()
+    lines = ["study,yi,vi", *(f"{s},{y!r},{e * e!r}" for s, y, e in zip(bcg.study, yi, se, strict=True))]
+    effects = _write(tmp_path, "\n".join(lines) + "\n")
+    z = 1.959963984540054  # the 97.5% normal quantile
+    lines = ["study,estimate,ci_low,ci_high"]
+    lines += [
+        f"{s},{math.exp(y)!r},{math.exp(y - z * e)!r},{math.exp(y + z * e)!r}"
+        for s, y, e in zip(bcg.study, yi, se, strict=True)
+    ]
+    ci = tmp_path / "ci.csv"
+    ci.write_text("\n".join(lines) + "\n")
+    expected = json.loads((REFERENCE / "bcg.metafor.json").read_text())["results"]["REML_OR"]
+    for path in (effects, str(ci)):
+        assert pool_cli.main([path, "--measure", "OR", "--json"]) == 0
+        _check(json.loads(capsys.readouterr().out), expected, "OR")
+    assert pool_cli.main([effects, "--method", "MH", "--measure", "OR"]) == 2
+    assert "method MH needs a 2x2 table" in capsys.readouterr().err
+    assert pool_cli.main([effects]) == 2
+    assert "an effects file does not say its measure" in capsys.readouterr().err
+
+
+def test_notes_go_to_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, "study,e_t,n_t,e_c,n_c\na,1,10,2,10\na,3,20,4,20\nb,0,0,1,10\n")
+    assert pool_cli.main([path, "--json"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "pool.py: note: repeated study labels kept, made unique as metafor does: 'a' (rows 2, 3) as 'a.1', 'a.2'",
+        "pool.py: note: 1 study with no patients in an arm dropped (nothing to compare; metafor would add 0.5 to every "
+        "cell and keep it): 'b'",
+    ]

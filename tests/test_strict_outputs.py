@@ -8,8 +8,10 @@ import pandas as pd
 import pytest
 from scripts_loader import _load
 
+from models.frequentist import pool
 from models.msc.outputs import markdown_cell, strict_json
 from models.msc.reproduction import reproduction_markdown
+from models.tables import BinaryTable
 
 pool_cli = _load("pool")
 
@@ -22,11 +24,15 @@ def _strict(text: str):
 
 
 def test_single_study_hksj_json_has_null_not_nan(tmp_path, capsys) -> None:
-    """issue: one study with --hksj --json printed NaN (the t interval has 0 degrees of freedom)."""
+    """issue: one study with --hksj --json printed NaN (the t interval has 0 degrees of freedom). The command now
+    refuses a one-study file (one policy for every command: a meta-analysis needs 2 studies); the result it would
+    print, pooled from that study, still has null where the interval is undefined."""
     path = tmp_path / "one.csv"
     path.write_text("study,e_t,n_t,e_c,n_c\na,3,10,5,10\n")
-    assert pool_cli.main([str(path), "--measure", "OR", "--method", "DL", "--hksj", "--json"]) == 0
-    out = _strict(capsys.readouterr().out)
+    assert pool_cli.main([str(path), "--measure", "OR", "--method", "DL", "--hksj", "--json"]) == 2
+    assert capsys.readouterr().err == f"pool.py: error: {path}: has 1 study; a meta-analysis needs at least 2\n"
+    one = BinaryTable(("a",), [3], [10], [5], [10])
+    out = _strict(json.dumps(pool(one, "OR", "DL", hksj=True).to_dict(), allow_nan=False))
     assert out["ci_low"] is None and out["ci_high"] is None and out["k"] == 1
     assert out["estimate"] == pytest.approx((3 / 7) / (5 / 5))  # OR = (3/7) / (5/5)
 

@@ -6,6 +6,9 @@ grade grammar from data/README.md); file-level rules are exercised on the real d
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -15,6 +18,8 @@ from models.validation import (
     check_unique,
     parse_integers,
     parse_numbers,
+    read_file_bytes,
+    read_table,
     sheet_row,
     split_ids,
 )
@@ -69,3 +74,47 @@ def test_check_unique_names_the_first_occurrence() -> None:
     frame = pd.DataFrame({"k": ["a", "b", "a"]}, dtype=str)
     with pytest.raises(DataValidationError, match=r"row 4, column 'k': duplicate key \(k='a'\) already on row 2"):
         check_unique(frame, "f.csv", ("k",))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("9007199254740993", "9007199254740993 is too large (at most 2^53 = 9007199254740992; a larger count cannot be "
+                             "held exactly)"),
+        ("4503599627370496.5", "4503599627370496.5 is not a whole number"),
+    ],
+)  # fmt: skip
+def test_parse_integers_decides_large_values_on_the_text(text: str, message: str) -> None:
+    """issue 22: 2^53 + 1 was accepted as 2^53 (float parsing rounds from 2^52 on)."""
+    with pytest.raises(DataValidationError) as info:
+        parse_integers(pd.DataFrame({"n": ["3", text]}, dtype=str), "f.csv", "n")
+    assert str(info.value) == f"f.csv, row 3, column 'n': {message}"
+    exact = parse_integers(pd.DataFrame({"n": ["9007199254740992", None]}, dtype=str), "f.csv", "n")
+    assert exact.iloc[0] == 2**53
+
+
+def test_read_file_bytes_refuses_what_is_not_a_regular_file(tmp_path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for path, message in (
+        (fifo, "is a named pipe (FIFO), not a regular file; it was not read"),
+        (tmp_path, "is a folder, not a CSV file"),
+        (Path("/dev/zero"), "is a device, not a regular file; it was not read"),
+        (tmp_path / "absent", "file not found"),
+    ):
+        with pytest.raises(DataValidationError) as info:
+            read_file_bytes(path, "x")
+        assert str(info.value) == f"x: {message}"
+    big = tmp_path / "big"
+    big.write_bytes(b"0" * 2_000_001)
+    with pytest.raises(DataValidationError, match=r"^x: is 2\.0 MB, above the limit of 1\.0 MB; lift it$"):
+        read_file_bytes(big, "x", 1_000_000, "; lift it")
+    assert read_file_bytes(big, "x") == b"0" * 2_000_001
+
+
+def test_read_table_refuses_a_fifo_without_blocking(tmp_path) -> None:
+    """The project's own data files (and batch manifests) go through read_table: a FIFO there must not hang."""
+    fifo = tmp_path / "studies.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(DataValidationError, match=r"^studies\.csv: is a named pipe \(FIFO\), not a regular file"):
+        read_table(fifo, ("study",))

@@ -1,13 +1,15 @@
 """One meta-analysis to its result rows: exact posteriors, REML, Bayes factors, under each stated prior pair.
 
-Models: the exact binomial-normal model (:mod:`models.bayes.exact_binomial`, log-OR) where arm counts are given, and
-the exact normal-normal model (:mod:`models.bayes.exact`) on the per-study effects in every case (2x2 files: escalc
-with the 0.5 correction of zero cells and double-zero studies left out, as metafor). The frequentist pooled result
+The study file is read by the one study-file reader (:func:`models.reader.read_study_file`, as for ``fit`` and
+``pool``: the same layouts, default measures, checks and notes; the notes go into each row's ``message``). Models: the
+exact binomial-normal model (:mod:`models.bayes.exact_binomial`, log-OR) where arm counts are given, and the exact
+normal-normal model (:mod:`models.bayes.exact`) on the per-study effects in every case (2x2 files: escalc with the
+0.5 correction of zero cells and double-zero studies left out, as metafor). The frequentist pooled result
 is REML random effects on the same effects (:func:`models.frequentist.random_effects.rma`). Of the model averaging
 only the Bayes factors enter a row, so the averaged quantiles are not computed.
 
-Faults never escape: a file that cannot be read, a degenerate meta-analysis (fewer than 2 studies) or a failure of
-one engine gives an ``error`` row with the message, and the other models and priors still run.
+Faults never escape: a file that cannot be read or is refused by the reader (fewer than 2 studies included), or a
+failure of one engine gives an ``error`` row with the message, and the other models and priors still run.
 """
 
 from __future__ import annotations
@@ -19,15 +21,15 @@ from dataclasses import dataclass, replace
 from models.batch.corpus import Entry
 from models.batch.priors import PriorPair, prior_pairs
 from models.batch.results import NAN, ResultRow, error_row
-from models.batch.studies import StudyData, read_studies
 from models.bayes.exact import exact_normal_normal
 from models.bayes.exact_binomial import BinomialLikelihood
 from models.bayes.model_averaging import ModelAverage, average_binomial, average_normal
 from models.bayes.posterior import Posterior
-from models.effects import EffectTable, escalc, escalc_continuous
+from models.effects import EffectTable
 from models.frequentist.random_effects import rma
 from models.frequentist.result import PooledResult
-from models.tables import BinaryTable, ContinuousTable
+from models.reader import StudyFile, read_study_file
+from models.tables import BinaryTable
 
 MIN_STUDIES = 2
 
@@ -66,12 +68,10 @@ def entry_seed(seed: int, ma_id: str) -> int:
     return zlib.crc32(f"{seed}:{ma_id}".encode())
 
 
-def _effects(data: StudyData) -> EffectTable:
-    if isinstance(data.table, BinaryTable):
-        return escalc(data.table, data.measure)
-    if isinstance(data.table, ContinuousTable):
-        return escalc_continuous(data.table, data.measure)
-    return data.table
+def read_entry(entry: Entry) -> StudyFile:
+    """The study file of one meta-analysis, read as every command reads it (the measure: the manifest's, or the
+    layout's default); a :class:`~models.reader.StudyFileError` names the file, row and column."""
+    return read_study_file(entry.path, entry.measure)
 
 
 def _reported(x: float, ratio: bool) -> float:
@@ -111,29 +111,25 @@ def _fault(err: BaseException) -> str:
 def analyse_entry(entry: Entry, options: Options) -> list[ResultRow]:
     """The rows of one meta-analysis (see the module docstring); never raises for a bad meta-analysis."""
     try:
-        data = read_studies(entry.path, entry.measure)
+        data = read_entry(entry)
     except (ValueError, OSError) as err:
         return [error_row(entry, " ".join(str(err).split()))]
-    if data.k < MIN_STUDIES:
-        return [error_row(entry, f"{data.k} study: a meta-analysis needs at least {MIN_STUDIES}", k=data.k)]
+    published = entry.published_estimate
+    if published is not None and data.measure in ("OR", "RR") and published <= 0:
+        return [error_row(entry, f"published_estimate {published:g} must be positive for {data.measure} (the "
+                                 "measure of this file)", measure=data.measure, k=data.k)]  # fmt: skip
     seed = entry_seed(options.seed, entry.id)
-    notes: list[str] = []
-    try:
-        effects: EffectTable | None = _effects(data)
-    except ValueError as err:
-        effects = None
-        notes.append(f"effects not estimable: {_fault(err)}")
+    notes = list(data.notes)
+    effects = data.effects
     freq = None
-    if effects is not None and effects.k >= MIN_STUDIES:
+    if effects.k >= MIN_STUDIES:
         try:
             freq = rma(effects, "REML")
         except (ValueError, RuntimeError) as err:
             notes.append(f"REML failed: {_fault(err)}")
-    if effects is not None and effects.dropped:
-        notes.append(f"{len(effects.dropped)} double-zero studies left out of the effects")
     rows: list[ResultRow] = []
-    if isinstance(data.table, BinaryTable):
-        rows += _binomial_rows(entry, data.table, options, seed, freq, notes)
+    if data.counts is not None:
+        rows += _binomial_rows(entry, data.counts, options, seed, freq, notes)
     rows += _normal_rows(entry, data, effects, options, seed, freq, notes)
     return rows
 
@@ -159,14 +155,14 @@ def _binomial_rows(entry: Entry, table: BinaryTable, options: Options, seed: int
     return rows
 
 
-def _normal_rows(entry: Entry, data: StudyData, effects: EffectTable | None, options: Options, seed: int,
+def _normal_rows(entry: Entry, data: StudyFile, effects: EffectTable, options: Options, seed: int,
                  freq: PooledResult | None, notes: list[str]) -> list[ResultRow]:  # fmt: skip
     model, rows = "normal-normal", []
     for pair in prior_pairs(options.prior_set, data.measure):
-        if effects is None or effects.k < MIN_STUDIES:
-            k = 0 if effects is None else effects.k
-            reason = "; ".join(notes) or f"{k} estimable effect(s): needs at least {MIN_STUDIES}"
-            rows.append(error_row(entry, reason, model, data.measure, pair.tau.key, pair.effect.key, pair.primary, k))
+        if effects.k < MIN_STUDIES:
+            reason = "; ".join([*notes, f"{effects.k} estimable effect(s): needs at least {MIN_STUDIES}"])
+            rows.append(error_row(entry, reason, model, data.measure, pair.tau.key, pair.effect.key, pair.primary,
+                                  effects.k))  # fmt: skip
             continue
         try:
             post = exact_normal_normal(effects.yi, effects.vi, pair.tau, pair.effect, study=effects.study,

@@ -2,28 +2,34 @@
 
 A manifest has one meta-analysis per row (CSV) or object (JSON: a list, or ``{"meta_analyses": [...]}``):
 
-* ``id`` (required, unique) and ``path`` (required; relative paths are relative to the manifest's folder);
+* ``id`` (required, unique) and ``path`` (required; a relative path is relative to the manifest's folder; every path
+  is made absolute, so the results name the file read and workers started elsewhere find it);
 * ``measure`` (optional): OR or RR for 2x2 files, SMD for continuous files, OR/RR/SMD for effect files (``yi, vi``
-  on the analysis scale: log OR/log RR, or SMD); empty means the default of the file's layout;
-* ``higher_is_benefit`` (optional, ``true``/``false``, default false): the outcome direction, e.g. false for death;
-* ``published_estimate`` (optional): the published pooled estimate on the reported scale (ratio for OR/RR),
-  carried through to the results table.
+  on the analysis scale: log OR/log RR, or SMD); missing or empty means the default of the file's layout (OR for
+  2x2, SMD for continuous; an effects file needs one), as for every command (:mod:`models.reader`);
+* ``higher_is_benefit`` (optional, ``true``/``false`` in any case, default false when the column is missing or the
+  cell empty): the outcome direction, e.g. false for death;
+* ``published_estimate`` (optional, empty = none): the published pooled estimate on the reported scale (ratio for
+  OR/RR; must be positive when the row's measure is OR or RR), carried through to the results table.
 
 Problems with the manifest itself (a missing column, a repeated id, an unknown measure...) are a
 :class:`ManifestError` naming the file, row and column: the command stops with exit code 2 before any work. A study
-file that is missing or malformed is *not* such a problem: it is found when that meta-analysis is analysed and gives
-it an ``error`` row.
+file that is missing, not a regular file (a folder, FIFO or device: named, never opened) or malformed is *not* such a
+problem: it is found when that meta-analysis is analysed and gives it an ``error`` row.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from models.reader import LIMITS
 from models.validation import (
     DataValidationError,
     check_labels,
@@ -31,6 +37,7 @@ from models.validation import (
     check_unique,
     fail_where,
     parse_numbers,
+    read_file_bytes,
     read_table,
 )
 
@@ -56,21 +63,27 @@ class Entry:
     published_estimate: float | None
 
     def digest(self) -> str:
-        """SHA-256 of the entry and of its file's bytes (empty when the file cannot be read): a chunk is reused
-        on resume only when the digests of all its entries are unchanged."""
+        """SHA-256 of the entry and of its file's bytes: a chunk is reused on resume only when the digests of all its
+        entries are unchanged. A file that is not a regular file or is over the reader's size limit is not read
+        (its type, size and modification time stand in); one that cannot be read adds a fixed marker."""
         h = hashlib.sha256(repr(self).encode())
         try:
-            h.update(Path(self.path).read_bytes())
-        except OSError:
+            info = os.stat(self.path)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > LIMITS.max_bytes:
+                h.update(f"<not read: {stat.S_IFMT(info.st_mode)} {info.st_size} {info.st_mtime_ns}>".encode())
+            else:
+                h.update(read_file_bytes(self.path, self.path, LIMITS.max_bytes))
+        except (OSError, DataValidationError):
             h.update(b"<unreadable>")
         return h.hexdigest()
 
 
 def _entries_from_frame(frame: pd.DataFrame, name: str, base: Path) -> list[Entry]:
-    """Validate a manifest frame of raw strings (rows as in the file) and build the entries."""
+    """Validate a manifest frame of raw strings (rows as in the file) and build the entries (missing optional columns
+    and empty optional cells take their defaults; paths made absolute against ``base``)."""
     for column in MANIFEST_COLUMNS[2:]:
         if column not in frame.columns:
-            frame[column] = pd.NA
+            frame[column] = pd.Series(pd.NA, index=frame.index, dtype="string")
     check_labels_text(frame, name, "id")
     check_unique(frame, name, ("id",))
     fail_where(frame["path"].isna(), name, "path", lambda _: "value is required but empty")
@@ -80,21 +93,22 @@ def _entries_from_frame(frame: pd.DataFrame, name: str, base: Path) -> list[Entr
         direction.notna() & ~direction.isin(["true", "false"]),
         name,
         "higher_is_benefit",
-        lambda i: f"{frame['higher_is_benefit'].iloc[i]!r} is not 'true' or 'false'",
+        lambda i: f"{frame['higher_is_benefit'].iloc[i]!r} is not 'true' or 'false' (or empty: false)",
     )
     published = parse_numbers(frame, name, "published_estimate")
-    ratio = frame["measure"].fillna("OR").isin(["OR", "RR"])
-    fail_where(ratio & (published <= 0), name, "published_estimate", lambda i: "a ratio estimate must be positive")
+    ratio = frame["measure"].isin(["OR", "RR"]).fillna(False).astype(bool)
+    fail_where(
+        ratio & (published <= 0), name, "published_estimate", lambda i: "a ratio estimate (OR, RR) must be positive"
+    )
     out = []
     for i in range(len(frame)):
-        path = Path(str(frame["path"].iloc[i]))
         measure = frame["measure"].iloc[i]
         out.append(
             Entry(
                 id=str(frame["id"].iloc[i]),
-                path=str(path if path.is_absolute() else (base / path)),
+                path=os.path.abspath(base / str(frame["path"].iloc[i])),
                 measure=None if pd.isna(measure) else str(measure),
-                higher_is_benefit=direction.iloc[i] == "true",
+                higher_is_benefit=bool(direction.iloc[i] == "true") if not pd.isna(direction.iloc[i]) else False,
                 published_estimate=None if pd.isna(published.iloc[i]) else float(published.iloc[i]),
             )
         )
@@ -104,9 +118,7 @@ def _entries_from_frame(frame: pd.DataFrame, name: str, base: Path) -> list[Entr
 def _read_json(path: Path) -> pd.DataFrame:
     name = str(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise ManifestError(name, None, None, f"cannot be read ({err.strerror or err})") from None
+        data = json.loads(read_file_bytes(path, name).decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ManifestError(name, None, None, f"is not valid JSON ({err})") from None
     if isinstance(data, dict):
@@ -143,7 +155,7 @@ def read_manifest(path: str | Path) -> list[Entry]:
             frame = _read_json(path)
         else:
             frame = read_table(path, ("id", "path"), name=name).astype("string")
-        return _entries_from_frame(frame, name, path.parent)
+        return _entries_from_frame(frame, name, Path(os.path.abspath(path)).parent)
     except ManifestError:
         raise
     except DataValidationError as err:
@@ -151,9 +163,9 @@ def read_manifest(path: str | Path) -> list[Entry]:
 
 
 def scan_folder(folder: str | Path, measure: str | None, higher_is_benefit: bool) -> list[Entry]:
-    """One entry per ``*.csv`` in ``folder`` (sorted by name; id = file stem), all with the same measure and
-    direction. A ``manifest.csv`` in the folder is not a study file and is skipped."""
-    folder = Path(folder)
+    """One entry per ``*.csv`` in ``folder`` (sorted by name; id = file stem; absolute paths), all with the same
+    measure and direction. A ``manifest.csv`` in the folder is not a study file and is skipped."""
+    folder = Path(os.path.abspath(folder))
     if measure is not None and measure not in MEASURES:
         raise ManifestError(str(folder), None, None, f"--measure {measure!r} is not one of {', '.join(MEASURES)}")
     files = sorted(p for p in folder.glob("*.csv") if p.name != "manifest.csv")

@@ -4,7 +4,7 @@ from models.frequentist.bias import egger
 from models.frequentist.heterogeneity import cochran_q, i2_from_q, i2_from_tau2
 from models.frequentist.mantel_haenszel import mantel_haenszel
 from models.frequentist.peto import peto
-from models.frequentist.pooling import METHODS, check_method, format_report, pool, read_study_table, study_effects
+from models.frequentist.pooling import METHODS, check_method, format_report, pool, study_effects
 from models.frequentist.random_effects import ConvergenceError, rma, tau2_dl, tau2_pm, tau2_reml
 from models.frequentist.result import EggerResult, PooledResult, SubgroupResult
 from models.frequentist.sensitivity import cumulative, leave_one_out, subgroup_analysis
@@ -26,7 +26,6 @@ __all__ = [
     "mantel_haenszel",
     "peto",
     "pool",
-    "read_study_table",
     "rma",
     "study_effects",
     "subgroup_analysis",

@@ -1,6 +1,7 @@
 """One entry point from a study table and (measure, method) names to a pooled result, plus its text report.
 
-This is the library side of ``scripts/pool.py``: it checks that the measure suits the method and the table layout
+This is the library side of ``reanalyse pool`` / ``scripts/pool.py`` (which read the file with
+:func:`models.reader.read_study_file`): it checks that the measure suits the method and the table layout
 (Peto is OR only; MH needs a 2x2 table; MD/SMD need means and SDs and an inverse-variance method), dispatches to the
 estimator and formats a plain-text per-study table. Method names: ``MH``, ``MH-RevMan``, ``Peto``, ``IV`` (alias of
 ``EE``, the inverse-variance fixed effect), ``EE``, ``DL``, ``REML``, ``PM``.
@@ -9,11 +10,8 @@ estimator and formats a plain-text per-study table. Method names: ``MH``, ``MH-R
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
-import pandas as pd
-
-from models.effects import BINARY_MEASURES, CONTINUOUS_MEASURES, MEASURES, EffectTable, escalc, escalc_continuous
+from models.effects import BINARY_MEASURES, MEASURES, EffectTable, escalc, escalc_continuous
 from models.frequentist.mantel_haenszel import mantel_haenszel
 from models.frequentist.peto import peto
 from models.frequentist.random_effects import RANDOM_METHODS, rma
@@ -37,34 +35,29 @@ def check_method(measure: str, method: str, hksj: bool = False) -> None:
         raise ValueError(f"the HKSJ interval is for random-effects methods (DL, REML, PM); got method {method}")
 
 
-def read_study_table(path: str | Path, measure: str) -> BinaryTable | ContinuousTable:
-    """Read the CSV layout ``measure`` needs: 2x2 counts for OR/RR/RD, means and SDs for MD/SMD.
-
-    Errors name the file: ``FileNotFoundError`` when it is missing, ``ValueError`` when it is not a readable CSV
-    or fails the table checks (:class:`~models.tables.TableError`).
-    """
-    if measure not in MEASURES:
-        raise ValueError(f"measure must be one of {', '.join(MEASURES)}; got {measure!r}")
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    reader = ContinuousTable.read_csv if measure in CONTINUOUS_MEASURES else BinaryTable.read_csv
-    try:
-        return reader(path)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path}: not a readable CSV ({' '.join(str(err).split())})") from None
-
-
-def study_effects(table: BinaryTable | ContinuousTable, measure: str) -> EffectTable:
-    """Per-study effects as displayed and as pooled by the IV methods (binary: 0.5 to zero-cell studies, drop00)."""
+def study_effects(table: BinaryTable | ContinuousTable | EffectTable, measure: str) -> EffectTable:
+    """Per-study effects as displayed and as pooled by the IV methods (binary: 0.5 to zero-cell studies, drop00);
+    an effect table is its own effects."""
+    if isinstance(table, EffectTable):
+        if table.measure != measure:
+            raise ValueError(f"the effect table holds {table.measure}, not {measure}")
+        return table
     if isinstance(table, ContinuousTable):
         return escalc_continuous(table, measure)
     return escalc(table, measure, correction="only0", add=0.5, drop00=True)
 
 
 def pool(
-    table: BinaryTable | ContinuousTable, measure: str, method: str, hksj: bool = False, level: float = 0.95
+    table: BinaryTable | ContinuousTable | EffectTable,
+    measure: str,
+    method: str,
+    hksj: bool = False,
+    level: float = 0.95,
 ) -> PooledResult:
-    """Pool ``table`` on ``measure`` with ``method`` (see module docstring); result on the analysis scale."""
+    """Pool ``table`` on ``measure`` with ``method`` (see module docstring); result on the analysis scale.
+
+    MH and Peto need arm counts (a BinaryTable); the inverse-variance methods take counts, arm summaries or an
+    effect table (whose measure must be ``measure``)."""
     check_method(measure, method, hksj)
     if method in ("MH", "MH-RevMan", "Peto") and not isinstance(table, BinaryTable):
         raise ValueError(f"method {method} needs a 2x2 table (study,e_t,n_t,e_c,n_c)")

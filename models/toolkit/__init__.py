@@ -1,7 +1,7 @@
 """A generic Bayesian reanalysis of any meta-analysis, and the ``reanalyse`` command.
 
 Layers, one job each: :mod:`~models.toolkit.spec` (what is analysed: one frozen specification),
-:mod:`~models.toolkit.reader` (a user's CSV to a specification, every problem naming file, row and column),
+(a user's CSV is read by the one study-file reader, :mod:`models.reader`, as for every command),
 :mod:`~models.toolkit.prior_grid` (which priors), :mod:`~models.toolkit.results` (typed results and the rows of
 ``summary.csv``), :mod:`~models.toolkit.analyses` (exact posteriors: grid, leave-one-out, cumulative, published),
 :mod:`~models.toolkit.mcmc` (sampled fits saved as ArviZ NetCDF), :mod:`~models.toolkit.pipeline` (runs them all),

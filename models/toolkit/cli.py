@@ -93,7 +93,9 @@ def _strict_print(obj: object) -> None:
 def fit_parser() -> OneLineParser:
     parser = OneLineParser(prog="reanalyse fit", description="Full Bayesian reanalysis of a study CSV.")
     parser.add_argument("file", nargs="?", help="study CSV: 2x2, continuous or effects layout (see the README)")
-    parser.add_argument("--measure", choices=MEASURES, help="effect measure (2x2 default: OR)")
+    parser.add_argument("--measure", choices=MEASURES,
+                        help="effect measure (default: OR for 2x2, SMD for continuous; effects files need one)",
+                        )  # fmt: skip
     _prior_options(parser)
     parser.add_argument("--list-priors", action="store_true", help="print the prior presets with their sources")
     parser.add_argument("--favours", type=_favours, default=("treatment", "control"), metavar="TREATMENT,CONTROL",
@@ -118,11 +120,13 @@ def fit_parser() -> OneLineParser:
 
 def build_spec(args: argparse.Namespace) -> MetaAnalysisSpec:
     """The specification of a ``fit`` run from its options; raises DataValidationError, SpecError or PriorError."""
-    from models.toolkit.reader import read_study_file
+    from models.reader import read_study_file
 
     published = PublishedEstimate.parse(args.published) if args.published is not None else None
-    measure = args.measure or (published.measure if published is not None else None)
-    study_file, measure = read_study_file(args.file, measure, args.covariate)
+    study_file = read_study_file(
+        args.file, args.measure or (published.measure if published is not None else None), args.covariate
+    )
+    measure = study_file.measure
     tau, effect = primary_priors(measure, args.tau_prior, args.effect_prior)
     return MetaAnalysisSpec(
         title=args.title or Path(args.file).name,
@@ -140,6 +144,7 @@ def build_spec(args: argparse.Namespace) -> MetaAnalysisSpec:
         covariates=study_file.covariates,
         control_risks=tuple(args.control_risk),
         published_fixed_effect=args.published_fixed_effect,
+        notes=study_file.notes,
     )
 
 

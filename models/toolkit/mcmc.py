@@ -2,7 +2,8 @@
 
 One fit under the primary priors: binomial-normal on the arm counts when there are counts (and a ratio measure),
 normal-normal on the effect table otherwise; and, when covariates are named, one meta-regression with the
-covariates standardised (slopes per SD; 0/1 covariates only centred). ``quick`` settings are a smoke test.
+covariates standardised (slopes per SD; 0/1 covariates only centred) over the studies that have a value of every
+covariate (the others are left out of the meta-regression only). ``quick`` settings are a smoke test.
 Fits go through the fitting policy the MSC job uses (:class:`models.bayes.policy.FitPolicy`: seed from the run seed
 and the fit's content, one retry with target_accept 0.99 and twice the draws when a fit fails its gates, saving in
 the background).
@@ -11,7 +12,7 @@ the background).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from models.bayes.diagnostics import GATES
 from models.bayes.fit import Fit
 from models.bayes.policy import FitPolicy
 from models.bayes.sampling import fit_binomial_normal, fit_normal_normal
+from models.reader import Covariate
 from models.toolkit.analyses import uses_counts
 from models.toolkit.results import ALL_STUDIES, Kind, Result, ResultKey, summarise
 from models.toolkit.spec import MetaAnalysisSpec
@@ -73,8 +75,27 @@ def _quantiles(x: np.ndarray) -> tuple[float, float, float]:
     return float(med), float(lo), float(hi)
 
 
+def _with_every_covariate(spec: MetaAnalysisSpec) -> MetaAnalysisSpec:
+    """``spec`` restricted to the studies that have a value of every covariate (itself when all have)."""
+    present = np.logical_and.reduce([c.present for c in spec.covariates])
+    if present.all():
+        return spec
+    kept = [s for s, p in zip(spec.study, present, strict=True) if p]
+    return replace(
+        spec,
+        effects=spec.effects.subset([s for s in kept if s in spec.effects.study]),
+        counts=spec.counts.subset(kept) if spec.counts is not None else None,
+        year=None,
+        design=None,
+        covariates=tuple(Covariate(c.name, tuple(np.asarray(c.values)[present])) for c in spec.covariates),
+    )
+
+
 def regression_fit(spec: MetaAnalysisSpec, fits: FitPolicy, *, seed: int) -> SampledFit:
-    """Meta-regression on the spec's covariates: the pooled effect at the covariates' mean and one slope each."""
+    """Meta-regression on the spec's covariates: the pooled effect at the covariates' mean and one slope each.
+
+    Studies without a value of every covariate are left out of this fit only (the reader's note names them)."""
+    spec = _with_every_covariate(spec)
     studies = spec.study if uses_counts(spec) else spec.effects.study
     index = [spec.study.index(s) for s in studies]
     columns = {c.name: c.standardised()[index] for c in spec.covariates}

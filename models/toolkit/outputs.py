@@ -20,6 +20,7 @@ def json_object(run: Reanalysis, results_dir: Path) -> dict:
     return {
         "title": run.spec.title,
         "measure": run.spec.measure,
+        "data_notes": list(run.spec.notes),
         "results_dir": str(results_dir),
         "primary": to_record(run.primary),
         "failed_fits": [f.path for f in run.failed_fits],
@@ -61,6 +62,7 @@ def write_outputs(run: Reanalysis, folder: Path) -> None:
         "mcmc": run.settings.mcmc,
         "tau_prior": run.spec.tau_prior.key,
         "effect_prior": run.spec.effect_prior.key,
+        "data_notes": list(run.spec.notes),
         "n_results": len(run.results),
         "fits": [f.path for f in run.fits],
         "failed_fits": [f.path for f in run.failed_fits],

@@ -110,6 +110,8 @@ def build(run: Reanalysis, figures: dict[str, Path]) -> Report:
     spec, primary = run.spec, run.primary
     report = Report(f"Bayesian reanalysis: {spec.title}")
     report.add_paragraph(bottom_line(run), anchor="bottom-line")
+    if spec.notes:
+        report.add_callout("Data as read: " + " ".join(f"{n}." for n in spec.notes), "note")
     if run.settings.quick:
         report.add_callout("Quick run (few draws, relaxed gates): a smoke test, not results.", "warning")
     for fit in run.failed_fits:

@@ -12,11 +12,10 @@ import math
 import re
 from dataclasses import dataclass
 
-import numpy as np
-
 from models.bayes.absolute import ControlRisk, crude_control_risk
 from models.effects import MEASURES, RATIO_MEASURES, EffectTable
 from models.priors import EffectPrior, TauPrior
+from models.reader import Covariate
 from models.tables import BinaryTable
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -82,23 +81,6 @@ class Direction:
 
 
 @dataclass(frozen=True)
-class Covariate:
-    """A numeric study-level covariate, one value per study in the order of the study table."""
-
-    name: str
-    values: tuple[float, ...]
-
-    def standardised(self) -> np.ndarray:
-        """Centred and scaled to SD 1 (0/1 columns are only centred), so a slope is per SD of the covariate."""
-        x = np.asarray(self.values, dtype=float)
-        sd = float(np.std(x, ddof=1)) if x.size > 1 else 0.0
-        if sd == 0:
-            raise SpecError(f"covariate {self.name!r} takes one value only; a slope cannot be estimated")
-        binary = set(np.unique(x)) <= {0.0, 1.0}
-        return x - x.mean() if binary else (x - x.mean()) / sd
-
-
-@dataclass(frozen=True)
 class MetaAnalysisSpec:
     """One meta-analysis to reanalyse.
 
@@ -123,13 +105,17 @@ class MetaAnalysisSpec:
     year, design : tuple or None
         Per study, in the order of :attr:`study`; ``year`` orders the cumulative analysis.
     covariates : tuple of Covariate
-        Numeric study-level covariates for meta-regression.
+        Numeric study-level covariates for meta-regression (NaN where a study has no value: it is left out of the
+        meta-regression only).
     published_fixed_effect : bool
         The published CI came from a fixed-effect model over the file's studies: the summary-level reanalysis is also
         run with the between-study variance added back (tau^2/k, tau from its prior).
     control_risks : tuple of ControlRisk
         Control-arm risks stated by the user (``--control-risk``) at which absolute effects are given, besides the
         crude control risk of the data (see :attr:`absolute_control_risks`).
+    notes : tuple of str
+        What the reader did to the data, one line each (:attr:`models.reader.StudyFile.notes`: how the file was
+        read, studies renamed or dropped); the outputs print them.
     """
 
     title: str
@@ -147,6 +133,7 @@ class MetaAnalysisSpec:
     covariates: tuple[Covariate, ...] = ()
     control_risks: tuple[ControlRisk, ...] = ()
     published_fixed_effect: bool = False
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.measure not in MEASURES:

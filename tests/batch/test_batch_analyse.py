@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from models.batch.analyse import Options, analyse_entry, entry_seed
@@ -17,7 +16,7 @@ from models.bayes.exact_binomial import exact_binomial_normal
 from models.bayes.model_averaging import average_binomial
 from models.effects import escalc
 from models.priors import PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR, effect_prior, tau_prior
-from models.tables import BinaryTable
+from models.reader import read_study_file
 
 CORPUS = Path(__file__).resolve().parents[2] / "data" / "corpus"
 
@@ -26,7 +25,7 @@ def test_rows_are_the_exact_engines_answers():
     """Source of the expected values: the exact engines called directly on the same table and priors."""
     entry = Entry("hine1989", str(CORPUS / "hine1989.csv"), None, False, 1.2)
     rows = analyse_entry(entry, Options())
-    table = BinaryTable.read_csv(entry.path)
+    table = read_study_file(entry.path).counts
     tp, ep = tau_prior(PRIMARY_TAU_PRIOR), effect_prior(PRIMARY_EFFECT_PRIOR)
     bn = exact_binomial_normal(table, tp, ep)
     eff = escalc(table, "OR")
@@ -60,7 +59,7 @@ def test_effects_file_without_measure_is_an_error_row(tmp_path):
     path = tmp_path / "e.csv"
     path.write_text("study,yi,vi\na,0.1,0.04\nb,-0.2,0.05\n")
     (row,) = analyse_entry(Entry("e", str(path), None, False, None), Options())
-    assert row.status == "error" and "needs a measure" in row.message
+    assert row.status == "error" and "an effects file does not say its measure: give one of" in row.message
     ok = analyse_entry(Entry("e", str(path), "SMD", True, None), Options())
     assert [r.tau_prior for r in ok] == ["rhodes2015_smd_general"] and ok[0].threshold == 0.2
 
@@ -77,54 +76,3 @@ def test_synthetic_corpus_is_reproducible(tmp_path):
     assert any((a.parent / f).read_bytes() != (c.parent / f).read_bytes() for f in files)
     k = [len((a.parent / f).read_text().splitlines()) - 1 for f in files if f != "manifest.csv"]
     assert all(1 <= x <= 30 for x in k)
-
-
-def test_plain_reader_gives_the_validated_readers_table(tmp_path):
-    """Reference: BinaryTable.read_csv (the validated, frame-based reader) on the shipped corpus and a synthetic one.
-    Every file that reader accepts in the plain layout is read to the same table; the rest are left to it."""
-    from models.batch.studies import read_plain_binary
-
-    files = sorted(CORPUS.glob("*.csv")) + sorted(write_corpus(tmp_path / "s", 12, seed=3).parent.glob("ma*.csv"))
-    plain = 0
-    for path in files:
-        got = read_plain_binary(path)
-        if got is None:
-            continue
-        plain += 1
-        ref = BinaryTable.read_csv(path)
-        assert got.study == ref.study
-        for column in ("e_t", "n_t", "e_c", "n_c"):
-            assert np.array_equal(getattr(got, column), getattr(ref, column))
-            assert getattr(got, column).dtype == getattr(ref, column).dtype
-    assert plain >= 12  # the synthetic files at least (CRLF line ends) and the quoted shipped ones
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        'study,e_t,n_t,e_c,n_c\n"a,b",1,10,2,10\nc,1,10,2,10\n',  # comma inside quotes
-        "study,e_t,n_t,e_c,n_c,year\na,1,10,2,10,2001\nb,1,10,2,10,2002\n",  # another column
-        "study,e_t,n_t,e_c,n_c\na ,1,10,2,10\nb,1,10,2,10\n",  # padded label
-        "study,e_t,n_t,e_c,n_c\nNA,1,10,2,10\nb,1,10,2,10\n",  # missing-value marker
-        "study,e_t,n_t,e_c,n_c\na,1,10,2,10\n\nb,1,10,2,10\n",  # blank line inside
-        "study,e_t,n_t,e_c,n_c\na,1.0,10,2,10\nb,1,10,2,10\n",  # not plain digits
-        "study,e_t,n_t,e_c,n_c\na,11,10,2,10\nb,1,10,2,10\n",  # events above the arm size
-        "study,e_t,n_t,e_c,n_c\na,1,10,2,10\na,1,10,2,10\n",  # repeated label
-    ],
-)
-def test_files_that_are_not_plain_go_to_the_validated_reader(tmp_path, text):
-    """Anything outside the plain layout returns None, and read_studies then gives the validated reader's answer
-    (its table, or its error naming file, row and column)."""
-    from models.batch.studies import read_plain_binary, read_studies
-
-    path = tmp_path / "m.csv"
-    path.write_text(text)
-    assert read_plain_binary(path) is None
-    try:
-        ref = BinaryTable.read_csv(path)
-    except ValueError as err:
-        with pytest.raises(ValueError) as got:
-            read_studies(path, "OR")
-        assert str(got.value) == str(err)
-    else:
-        assert read_studies(path, "OR").table.study == ref.study

@@ -27,7 +27,10 @@ def _manifest(tmp_path: Path, text: str) -> Path:
         ("id,path\na,a.csv\na,b.csv\n", "row 3, column 'id'"),
         ("id,path,measure\na,a.csv,HR\n", "row 2, column 'measure': unknown label 'HR'"),
         ("id,path,higher_is_benefit\na,a.csv,yes\n", "row 2, column 'higher_is_benefit': 'yes' is not 'true'"),
-        ("id,path,published_estimate\na,a.csv,-0.5\n", "row 2, column 'published_estimate': a ratio estimate"),
+        (
+            "id,path,measure,published_estimate\na,a.csv,OR,-0.5\n",
+            "row 2, column 'published_estimate': a ratio estimate (OR, RR) must be positive",
+        ),
         ("id,path\na,\n", "row 2, column 'path': value is required but empty"),
         ("id,file\na,a.csv\n", "column 'path'"),
     ],
@@ -59,8 +62,16 @@ def test_bad_options_exit_2(tmp_path, capsys, argv, expected):
 def test_json_manifest_reads_as_the_csv_one(tmp_path):
     csv_entries = read_manifest(_manifest(tmp_path, "id,path,measure,higher_is_benefit\na,a.csv,RR,TRUE\nb,b.csv,,\n"))
     path = tmp_path / "manifest.json"
-    path.write_text(json.dumps({"meta_analyses": [
-        {"id": "a", "path": "a.csv", "measure": "RR", "higher_is_benefit": True}, {"id": "b", "path": "b.csv"}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "meta_analyses": [
+                    {"id": "a", "path": "a.csv", "measure": "RR", "higher_is_benefit": True},
+                    {"id": "b", "path": "b.csv"},
+                ]
+            }
+        )
+    )
     assert read_manifest(path) == csv_entries
     path.write_text(json.dumps([{"id": "a", "path": "a.csv", "measure": "HR"}]))
     with pytest.raises(ManifestError, match=r"manifest.json, row 2, column 'measure': unknown label 'HR'"):

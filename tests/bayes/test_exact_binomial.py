@@ -22,6 +22,7 @@ from scipy import special, stats
 
 from models.bayes.exact_binomial import BinomialLikelihood, exact_binomial_normal
 from models.priors import EffectPrior, effect_prior, tau_prior
+from models.reader import read_study_file
 from models.tables import BinaryTable
 
 REF = Path(__file__).resolve().parents[1] / "reference"
@@ -430,8 +431,8 @@ def _mcmc_sets():
     return {
         "tang2024": tang,
         "evidence_base": evidence,
-        "bcg": BinaryTable.read_csv(REF / "bcg.csv"),
-        "hine1989": BinaryTable.read_csv(REF / "hine1989.csv"),
+        "bcg": read_study_file(REF / "bcg.csv").counts,
+        "hine1989": read_study_file(REF / "hine1989.csv").counts,
     }
 
 

@@ -23,6 +23,7 @@ from models.bayes.exact import exact_normal_normal
 from models.bayes.sampling import fit_binomial_normal, fit_normal_normal
 from models.effects import escalc
 from models.priors import effect_prior, tau_prior
+from models.reader import read_study_file
 from models.tables import BinaryTable
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
@@ -35,7 +36,7 @@ class _Effects:
 
 
 def _bcg():
-    table = BinaryTable.read_csv(REFERENCE / "bcg.csv")
+    table = read_study_file(REFERENCE / "bcg.csv").counts
     return escalc(table, "RR", correction="only0"), tau_prior("turner2015_general"), effect_prior("weakly_informative")
 
 

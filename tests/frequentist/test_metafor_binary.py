@@ -16,13 +16,13 @@ import pytest
 
 from models.effects import escalc
 from models.frequentist import egger, mantel_haenszel, peto, rma
-from models.tables import BinaryTable
+from models.reader import read_study_file
 
 from ._metafor import REL_TOL, assert_result_matches, entries, load_reference, reference_csv
 
 NAMES = ("bcg", "hine1989")
 REF = {name: load_reference(name) for name in NAMES}
-TABLE = {name: BinaryTable.read_csv(reference_csv(name)) for name in NAMES}
+TABLE = {name: read_study_file(reference_csv(name)).counts for name in NAMES}
 
 
 @pytest.mark.parametrize(

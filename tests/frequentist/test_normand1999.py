@@ -12,13 +12,13 @@ import pytest
 
 from models.effects import escalc_continuous
 from models.frequentist import rma
-from models.tables import ContinuousTable
+from models.reader import read_study_file
 
 from ._metafor import REL_TOL, assert_result_matches, entries, load_reference, reference_csv
 
 NAME = "normand1999"
 REF = load_reference(NAME)
-TABLE = ContinuousTable.read_csv(reference_csv(NAME))
+TABLE = read_study_file(reference_csv(NAME)).arms
 
 
 @pytest.mark.parametrize("measure", ["MD", "SMD"])

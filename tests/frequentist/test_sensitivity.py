@@ -7,11 +7,11 @@ import pytest
 
 from models.effects import escalc
 from models.frequentist import cumulative, leave_one_out, peto, rma, subgroup_analysis
-from models.tables import BinaryTable
+from models.reader import read_study_file
 
 from ._metafor import REL_TOL, load_reference, reference_csv
 
-TABLE = BinaryTable.read_csv(reference_csv("hine1989"))
+TABLE = read_study_file(reference_csv("hine1989")).counts
 EFFECTS = escalc(TABLE, "OR")
 REF = load_reference("hine1989")
 

@@ -92,16 +92,20 @@ def test_bcg_2x2_normal_normal_rows_equal_the_exact_posterior(tmp_path, capsys, 
 
 
 def test_bcg_effects_layout_gives_the_same_posterior(tmp_path, capsys) -> None:
+    """Written as a semicolon-separated file with decimal commas (R's write.csv2): read, and said in every output."""
     study, yi, vi = bcg_log_or()
     path = tmp_path / "bcg_effects.csv"
-    path.write_text(
-        "study,yi,vi\n" + "".join(f'"{s}",{float(y)!r},{float(v)!r}\n' for s, y, v in zip(study, yi, vi, strict=True))
-    )
+    cells = (f'"{s}";{float(y)!r};{float(v)!r}'.replace(".", ",") for s, y, v in zip(study, yi, vi, strict=True))
+    path.write_text("study;yi;vi\n" + "\n".join(cells) + "\n")
     payload = _fit([str(path), "--measure", "OR", "--results", str(tmp_path / "out")], capsys)
     row = _row(payload, "normal_normal_exact", "turner2015_general", "weakly_informative")
     _check_against_oracle(row, yi, vi, "turner2015_general", "weakly_informative", "OR")
     assert payload["primary"]["model"] == "normal_normal_exact"  # no counts: no binomial-normal model
     assert not [r for r in payload["results"] if r["model"].startswith("binomial")]
+    note = "read as semicolon-separated with decimal commas"
+    assert payload["data_notes"] == [note]
+    assert json.loads((tmp_path / "out" / "run_info.json").read_text())["data_notes"] == [note]
+    assert f"Data as read: {note}." in (tmp_path / "out" / "report.md").read_text()
 
 
 def test_normand_continuous_smd_equals_exact_posterior_on_metafor_effects(tmp_path, capsys) -> None:
