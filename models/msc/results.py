@@ -23,7 +23,7 @@ from models.bayes.fit import Fit
 from models.bayes.model_averaging import ModelAverage
 from models.msc.specs import Published
 from models.priors import PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR
-from models.toolkit.results import Kind
+from models.results import Kind
 
 
 @dataclass(frozen=True, order=True)

@@ -25,11 +25,12 @@ from models.results.model import (
     Status,
     TauSummary,
     error_result,
+    find,
     with_failure,
 )
 
 __all__ = [
     "ALL_STUDIES", "COLUMNS", "COLUMN_NAMES", "Context", "Direction", "EffectSummary", "Evidence", "Frequentist",
     "Gate", "Kind", "McmcCheck", "Method", "Prediction", "PublishedFigure", "Result", "ResultKey", "Scale", "Status",
-    "TauSummary", "arrow_schema", "error_result", "frame", "to_arrow", "to_record", "with_failure",
+    "TauSummary", "arrow_schema", "error_result", "find", "frame", "to_arrow", "to_record", "with_failure",
 ]  # fmt: skip

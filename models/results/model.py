@@ -30,6 +30,7 @@ computed is never thrown away because a derived quantity failed (``status`` :att
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -367,3 +368,15 @@ def with_failure(result: Result, what: str, err: BaseException) -> Result:
     note = f"{what} not computed: {type(err).__name__}" + (f": {text}" if text else "")
     message = f"{result.message}; {note}" if result.message else note
     return replace(result, status=Status.PARTIAL, message=message)
+
+
+_KEY_FIELDS = ("analysis", "model", "tau_prior", "effect_prior")
+
+
+def find(results: Iterable[Result], **where: object) -> list[Result]:
+    """Results whose key fields (``analysis``, ``model``, ``tau_prior``, ``effect_prior``) and ``kind`` equal
+    ``where``, in the order given, e.g. ``find(results, model="normal_normal_exact", kind=Kind.LEAVE_ONE_OUT)``."""
+    unknown = set(where) - {*_KEY_FIELDS, "kind"}
+    if unknown:
+        raise TypeError(f"find() selects by {', '.join(_KEY_FIELDS)} and kind, not {', '.join(sorted(unknown))}")
+    return [r for r in results if all(getattr(r if f == "kind" else r.key, f) == v for f, v in where.items())]

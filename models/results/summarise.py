@@ -20,6 +20,8 @@ import numpy as np
 from models.bayes.absolute import ControlRisk, absolute_effect
 from models.bayes.model_averaging import ModelAverage
 from models.bayes.posterior import Posterior
+from models.effects import EffectTable
+from models.frequentist.random_effects import rma
 from models.results.model import (
     Context,
     Direction,
@@ -167,3 +169,18 @@ def evidence_of(averaging: ModelAverage | None, log_evidence: float | None, dire
         p_benefit_model_averaged=averaging.prob_below_1 if below else None,
         p_important_model_averaged=averaging.prob_below_0_8 if important else None,
     )
+
+
+MIN_STUDIES_FREQUENTIST = 2
+
+
+def random_effects(effects: EffectTable, method: str = "REML") -> tuple[Frequentist | None, str]:
+    """The frequentist random-effects result of an effect table (metafor's ``rma``, REML and a Wald interval by
+    default), and a note: why there is none (fewer than 2 studies, an estimator that failed), else empty."""
+    if effects.k < MIN_STUDIES_FREQUENTIST:
+        return None, f"no frequentist {method} result: {effects.k} estimable effect(s)"
+    try:
+        return Frequentist.of(rma(effects, method)), ""
+    except (ValueError, RuntimeError) as err:
+        text = " ".join(str(err).split())
+        return None, f"{method} failed: {type(err).__name__}" + (f": {text}" if text else "")

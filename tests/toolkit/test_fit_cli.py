@@ -47,24 +47,24 @@ def _fit(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict:
     return json.loads(out, parse_constant=lambda token: pytest.fail(f"not strict JSON: {token}"))
 
 
-def _row(payload: dict, model: str, tau: str, effect: str, variant: str = "all_studies") -> dict:
+def _row(payload: dict, model: str, tau: str, effect: str, analysis: str = "all_studies") -> dict:
     (row,) = [
         r
         for r in payload["results"]
-        if (r["model"], r["tau_prior"], r["effect_prior"], r["variant"]) == (model, tau, effect, variant)
+        if (r["model"], r["tau_prior"], r["effect_prior"], r["analysis"]) == (model, tau, effect, analysis)
     ]
     return row
 
 
 def _check_against_oracle(row: dict, yi, vi, tau: str, effect: str, measure: str) -> None:
     post = exact_normal_normal(yi, vi, TAU_PRESETS[tau], EFFECT_PRESETS[effect], measure=measure)
-    to_log = math.log if measure in ("OR", "RR") else float
     ci = post.interval(0.95)
-    assert row["mu_median"] == pytest.approx(to_log(post.median()), rel=TOL["posterior"])
-    assert row["mu_low"] == pytest.approx(to_log(ci.low), rel=TOL["posterior"])
-    assert row["mu_high"] == pytest.approx(to_log(ci.high), rel=TOL["posterior"])
+    assert row["effect_median"] == pytest.approx(post.median(), rel=TOL["posterior"])
+    assert row["effect_low"] == pytest.approx(ci.low, rel=TOL["posterior"])
+    assert row["effect_high"] == pytest.approx(ci.high, rel=TOL["posterior"])
+    assert row["scale"] == ("ratio" if measure in ("OR", "RR") else "difference")
     null = 1.0 if measure in ("OR", "RR") else 0.0
-    assert row["p_mu_below_0"] == pytest.approx(post.prob_below(null), rel=TOL["posterior"])
+    assert row["p_below_null"] == pytest.approx(post.prob_below(null), rel=TOL["posterior"])
     assert row["tau_median"] == pytest.approx(post.tau_median(), rel=TOL["posterior"])
     assert row["k"] == len(yi)
 
@@ -81,14 +81,13 @@ def test_bcg_2x2_normal_normal_rows_equal_the_exact_posterior(tmp_path, capsys, 
     assert (primary["model"], primary["tau_prior"], primary["gate"]) == (
         "binomial_normal_exact",
         "turner2015_general",
-        None,
+        "not sampled",
     )
     grid = {(r["tau_prior"], r["effect_prior"]) for r in payload["results"] if r["model"] == "binomial_normal_exact"}
     assert len(grid) == 8 * 4  # the 8 x 4 grid (the primary pair is in it)
-    loo = [r for r in payload["results"] if r["variant"].startswith("without ")]
-    assert sorted(r["variant"].removeprefix("without ") for r in loo) == sorted(study) and all(
-        r["k"] == 12 for r in loo
-    )
+    loo = [r for r in payload["results"] if r["kind"] == "leave_one_out"]
+    assert sorted(r["subject"] for r in loo) == sorted(study) and all(r["k"] == 12 for r in loo)
+    assert all(r["analysis"] == f"without {r['subject']}" and r["parent"] == "all_studies" for r in loo)
 
 
 def test_bcg_effects_layout_gives_the_same_posterior(tmp_path, capsys) -> None:
@@ -123,11 +122,11 @@ def test_cumulative_by_year_ends_with_all_studies(tmp_path, capsys) -> None:
     lines += [f'"{r["study"]}",{r["e_t"]},{r["n_t"]},{r["e_c"]},{r["n_c"]},{r["study"][-4:]}' for r in rows]
     path.write_text("\n".join(lines) + "\n")
     payload = _fit([str(path), "--results", str(tmp_path / "out")], capsys)
-    steps = sorted((r for r in payload["results"] if r["variant"].startswith("cumulative")), key=lambda r: r["variant"])
+    steps = sorted((r for r in payload["results"] if r["kind"] == "cumulative"), key=lambda r: r["analysis"])
     assert [r["k"] for r in steps] == list(range(1, 14))
-    assert "1948" in steps[0]["variant"]
+    assert "1948" in steps[0]["subject"]
     last, primary = steps[-1], payload["primary"]
-    assert last["mu_median"] == pytest.approx(primary["mu_median"], rel=1e-9)
+    assert last["effect_median"] == pytest.approx(primary["effect_median"], rel=1e-9)
     assert (tmp_path / "out" / "figures" / "evidence_over_time.png").is_file()
 
 
@@ -166,23 +165,25 @@ def test_absolute_effects_follow_the_pooled_or_at_each_stated_control_risk(tmp_p
     payload = _fit([str(BCG), "--results", str(tmp_path / "r"), "--control-risk", "0.3:stated"], capsys)
     rows = _rows(BCG)
     crude = sum(float(r["e_c"]) for r in rows) / sum(float(r["n_c"]) for r in rows)
-    first, stated = payload["absolute"]
+    first, stated = [r for r in payload["results"] if r["kind"] == "absolute"]
     assert first["control_risk"] == pytest.approx(crude, rel=TOLERANCE["closed_form"])
     assert stated["control_risk"] == 0.3 and stated["control_risk_label"] == "stated"
     primary = payload["primary"]
     for a in (first, stated):
         p_c = a["control_risk"]
-        for field, mu in (("", "mu_median"), ("_low", "mu_low"), ("_high", "mu_high")):
-            expected = 1000 / (1 + math.exp(-(math.log(p_c / (1 - p_c)) + primary[mu])))
+        assert a["parent"] == "all_studies" and a["effect_median"] == primary["effect_median"]
+        for field in ("", "_low", "_high"):
+            log_or = math.log(primary[f"effect{field or '_median'}"])
+            expected = 1000 / (1 + math.exp(-(math.log(p_c / (1 - p_c)) + log_or)))
             assert a[f"events_per_1000{field}"] == pytest.approx(expected, rel=1e-6)
             assert a[f"difference_per_1000{field}"] == pytest.approx(expected - 1000 * p_c, abs=1e-6)
         # P(at least 20 fewer per 1,000) cannot exceed P(any benefit)
-        assert a["p_at_least_20_fewer_per_1000"] <= primary["p_benefit"] + 1e-12
+        assert a["p_arr_at_least_2pct"] <= primary["p_benefit"] + 1e-12
 
 
 def test_no_absolute_effects_when_higher_is_benefit(tmp_path, capsys) -> None:
     payload = _fit([str(BCG), "--results", str(tmp_path / "r"), "--higher-is-benefit"], capsys)
-    assert payload["absolute"] == []
+    assert not [r for r in payload["results"] if r["kind"] == "absolute" or r["control_risk"] is not None]
 
 
 @pytest.mark.parametrize("risk", ["1.5", "0", "x", "nan"])
@@ -204,12 +205,34 @@ def test_published_fixed_effect_ci_is_also_widened_by_the_between_study_variance
                     "--published-fixed-effect"], capsys)  # fmt: skip
     tau, effect = payload["primary"]["tau_prior"], payload["primary"]["effect_prior"]
     face = _row(payload, "summary_level", tau, effect, "published")
-    widened = _row(payload, "summary_level_fixed_effect_k13", tau, effect, "published")
+    widened = _row(payload, "summary_level_re", tau, effect, "published")
     direct = SummaryLevelPosterior(0.49, 0.45, 0.54, "OR", TAU_PRESETS[tau], EFFECT_PRESETS[effect], fixed_effect_k=13)
-    assert widened["mu_median"] == pytest.approx(math.log(direct.median()), rel=TOL["posterior"])
-    assert widened["mu_low"] < face["mu_low"] and widened["mu_high"] > face["mu_high"]
+    assert widened["effect_median"] == pytest.approx(direct.median(), rel=TOL["posterior"])
+    assert widened["effect_low"] < face["effect_low"] and widened["effect_high"] > face["effect_high"]
+    assert (widened["k"], widened["method"], face["method"]) == (13, "normal_mixture", "closed_form")
 
 
 def test_published_fixed_effect_without_published_is_one_line_exit_2(tmp_path, capsys) -> None:
     assert main(["fit", str(BCG), "--published-fixed-effect", "--results", str(tmp_path / "r")]) == 2
     assert "--published-fixed-effect needs --published" in capsys.readouterr().err
+
+
+def test_frequentist_random_effects_beside_the_bayesian_result_equal_metafor(tmp_path, capsys) -> None:
+    """Reference: R metafor 3.8-1 ``rma(yi, vi, method="REML")`` on bcg's log OR (tests/reference/bcg.metafor.json)."""
+    ref = json.loads((REFERENCE / "bcg.metafor.json").read_text())["results"]["REML_OR"]
+    payload = _fit([str(BCG), "--results", str(tmp_path / "r")], capsys)
+    primary = payload["primary"]
+    assert (primary["freq_method"], primary["freq_measure"], primary["freq_k"]) == ("REML", "OR", ref["k"])
+    assert math.log(primary["freq_estimate"]) == pytest.approx(ref["estimate"], rel=TOL["metafor"])
+    assert math.log(primary["freq_ci_low"]) == pytest.approx(ref["ci_lb"], rel=TOL["metafor"])
+    assert math.log(primary["freq_ci_high"]) == pytest.approx(ref["ci_ub"], rel=TOL["metafor"])
+    assert primary["freq_tau2"] == pytest.approx(ref["tau2"], rel=TOL["metafor"])
+    assert primary["freq_i2"] == pytest.approx(ref["I2"], rel=TOL["metafor"])
+    assert primary["freq_q"] == pytest.approx(ref["Q"], rel=TOL["metafor"])
+    with open(tmp_path / "r" / "summary.csv", newline="") as handle:
+        pooled = [r for r in csv.DictReader(handle) if r["analysis"] == "all_studies" and r["kind"] == "pooled"]
+    assert pooled and {r["freq_method"] for r in pooled} == {"REML"}
+    assert float(pooled[0]["freq_estimate"]) == primary["freq_estimate"]
+    text = (tmp_path / "r" / "report.md").read_text()
+    assert "Frequentist random effects beside it (metafor's rma, REML" in text
+    assert "OR 0.47 (95% CI 0.33 to 0.68)" in text
