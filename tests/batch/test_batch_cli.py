@@ -86,13 +86,14 @@ def test_folder_input_and_bcg_against_metafor(tmp_path):
     out = tmp_path / "out"
     assert main([str(folder), "--out", str(out), "--workers", "0", "--quiet"]) == 0
     table = read_results(out)
-    assert list(table["model"]) == ["binomial-normal", "normal-normal"]
+    assert list(table["model"]) == ["binomial_normal_exact", "normal_normal_exact"]
     ref = json.loads((Path(__file__).resolve().parents[1] / "reference" / "bcg.metafor.json").read_text())
     reml = ref["results"]["REML_OR"]
     row = table.iloc[1]
     assert row["freq_estimate"] == pytest.approx(2.718281828459045 ** reml["estimate"], rel=1e-6)
     assert row["freq_tau2"] == pytest.approx(reml["tau2"], rel=1e-5)
     assert row["freq_i2"] == pytest.approx(reml["I2"], rel=1e-5)
+    assert (row["freq_method"], row["freq_k"]) == ("REML", reml["k"])
     assert (out / "report.md").is_file() and (out / "tau_medians.png").is_file()
 
 
