@@ -340,10 +340,6 @@ class Result:
         """The convergence verdict (:attr:`Gate.NOT_SAMPLED` without MCMC)."""
         return Gate.NOT_SAMPLED if self.mcmc is None else self.mcmc.gate
 
-    def analysis_scale(self, x: float) -> float:
-        """A reported-scale value on the analysis scale (log for OR/RR)."""
-        return math.log(x) if self.is_ratio else x
-
 
 def error_result(
     key: ResultKey,

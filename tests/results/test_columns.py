@@ -1,5 +1,8 @@
 """The one column vocabulary: records, tables and Arrow tables in the documented order; the documentation file is
-the generated one."""
+the generated one. That every client writes exactly these columns is checked with each client's own run:
+``reanalyse fit`` (summary.csv, --json) in tests/toolkit/test_fit_cli.py, ``reanalyse batch`` (results.parquet,
+results.csv) in tests/batch/test_batch_cli.py and test_batch_run.py, the MSC job (summary.csv) in
+tests/msc/test_pipeline.py and test_runner.py."""
 
 import csv
 import json

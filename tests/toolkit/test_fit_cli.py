@@ -19,6 +19,7 @@ from tolerances import TOLERANCE
 
 from models.bayes.exact import exact_normal_normal
 from models.priors import EFFECT_PRESETS, TAU_PRESETS
+from models.results import COLUMN_NAMES
 from models.toolkit.cli import main
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
@@ -83,6 +84,10 @@ def test_bcg_2x2_normal_normal_rows_equal_the_exact_posterior(tmp_path, capsys, 
         "turner2015_general",
         "not sampled",
     )
+    # the one column vocabulary (docs/results-columns.md) in summary.csv and in every JSON record
+    with open(tmp_path / "out" / "summary.csv", newline="") as handle:
+        assert tuple(next(csv.reader(handle))) == COLUMN_NAMES
+    assert tuple(primary) == COLUMN_NAMES and all(tuple(r) == COLUMN_NAMES for r in payload["results"])
     grid = {(r["tau_prior"], r["effect_prior"]) for r in payload["results"] if r["model"] == "binomial_normal_exact"}
     assert len(grid) == 8 * 4  # the 8 x 4 grid (the primary pair is in it)
     loo = [r for r in payload["results"] if r["kind"] == "leave_one_out"]
