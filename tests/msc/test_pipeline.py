@@ -4,7 +4,9 @@ Covers the promises of the main job: every output written, fits readable by Arvi
 same seed gives an identical summary.csv, an interrupted write leaves no partial file, bad input exits with 2.
 """
 
+import json
 import shutil
+from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
@@ -35,6 +37,9 @@ def test_quick_run_writes_every_output(first_run):
     assert {p.name.rsplit("__", 1)[-1] for p in (out / "figures").glob("*.png")} == {"forest.png", "density.png"}
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and "Quick mode" in html
+    info = json.loads((out / "run_info.json").read_text())
+    assert info["gates"] == QUICK_GATES  # the gates the quick run applied, not the full ones
+    assert info["project_version"] == metadata.version("msc-reanalysis") and "git_commit" in info
 
 
 def test_fits_are_netcdf_with_the_arviz_groups(first_run):
