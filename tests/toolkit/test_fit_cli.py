@@ -135,15 +135,30 @@ def test_cumulative_by_year_ends_with_all_studies(tmp_path, capsys) -> None:
     assert (tmp_path / "out" / "figures" / "evidence_over_time.png").is_file()
 
 
-def test_report_opens_with_the_bottom_line(tmp_path, capsys) -> None:
+def test_report_opens_with_the_bottom_line_and_the_frequentist_result_beside_it(tmp_path, capsys) -> None:
+    """The frequentist result's reference: R metafor 3.8-1 ``rma(yi, vi, method="REML")`` on bcg's log OR
+    (tests/reference/bcg.metafor.json)."""
     argv = [str(BCG), "--favours", "BCG,no vaccine", "--published", "OR 0.49 [0.34, 0.70]"]
-    _fit([*argv, "--results", str(tmp_path / "o")], capsys)
+    payload = _fit([*argv, "--results", str(tmp_path / "o")], capsys)
     text = (tmp_path / "o" / "report.md").read_text().splitlines()
     assert text[0] == "# Bayesian reanalysis: bcg.csv"
     assert re.match(
         r"Across 13 studies, the probability that the pooled effect favours BCG \(P\(OR < 1\)\) is \*\*", text[2]
     )
     assert "P(important benefit, OR < 0.8)" in text[2] and "prediction interval" in text[2]
+    assert text[4].startswith("Frequentist random effects beside it (metafor's rma, REML estimate of tau², Wald 95% CI")
+    assert "OR 0.47 (95% CI 0.33 to 0.68)" in text[4]
+    ref = json.loads((REFERENCE / "bcg.metafor.json").read_text())["results"]["REML_OR"]
+    primary = payload["primary"]
+    assert (primary["freq_method"], primary["freq_measure"], primary["freq_k"]) == ("REML", "OR", ref["k"])
+    for field, key in (("freq_estimate", "estimate"), ("freq_ci_low", "ci_lb"), ("freq_ci_high", "ci_ub")):
+        assert math.log(primary[field]) == pytest.approx(ref[key], rel=TOL["metafor"])
+    for field, key in (("freq_tau2", "tau2"), ("freq_i2", "I2"), ("freq_q", "Q")):
+        assert primary[field] == pytest.approx(ref[key], rel=TOL["metafor"])
+    with open(tmp_path / "o" / "summary.csv", newline="") as handle:
+        pooled = [r for r in csv.DictReader(handle) if r["analysis"] == "all_studies" and r["kind"] == "pooled"]
+    assert pooled and {r["freq_method"] for r in pooled} == {"REML"}
+    assert float(pooled[0]["freq_estimate"]) == primary["freq_estimate"]
 
 
 @pytest.mark.parametrize("entry", ["REML_OR", "DL_RR", "EE_OR"])
@@ -221,23 +236,3 @@ def test_published_fixed_effect_without_published_is_one_line_exit_2(tmp_path, c
     assert main(["fit", str(BCG), "--published-fixed-effect", "--results", str(tmp_path / "r")]) == 2
     assert "--published-fixed-effect needs --published" in capsys.readouterr().err
 
-
-def test_frequentist_random_effects_beside_the_bayesian_result_equal_metafor(tmp_path, capsys) -> None:
-    """Reference: R metafor 3.8-1 ``rma(yi, vi, method="REML")`` on bcg's log OR (tests/reference/bcg.metafor.json)."""
-    ref = json.loads((REFERENCE / "bcg.metafor.json").read_text())["results"]["REML_OR"]
-    payload = _fit([str(BCG), "--results", str(tmp_path / "r")], capsys)
-    primary = payload["primary"]
-    assert (primary["freq_method"], primary["freq_measure"], primary["freq_k"]) == ("REML", "OR", ref["k"])
-    assert math.log(primary["freq_estimate"]) == pytest.approx(ref["estimate"], rel=TOL["metafor"])
-    assert math.log(primary["freq_ci_low"]) == pytest.approx(ref["ci_lb"], rel=TOL["metafor"])
-    assert math.log(primary["freq_ci_high"]) == pytest.approx(ref["ci_ub"], rel=TOL["metafor"])
-    assert primary["freq_tau2"] == pytest.approx(ref["tau2"], rel=TOL["metafor"])
-    assert primary["freq_i2"] == pytest.approx(ref["I2"], rel=TOL["metafor"])
-    assert primary["freq_q"] == pytest.approx(ref["Q"], rel=TOL["metafor"])
-    with open(tmp_path / "r" / "summary.csv", newline="") as handle:
-        pooled = [r for r in csv.DictReader(handle) if r["analysis"] == "all_studies" and r["kind"] == "pooled"]
-    assert pooled and {r["freq_method"] for r in pooled} == {"REML"}
-    assert float(pooled[0]["freq_estimate"]) == primary["freq_estimate"]
-    text = (tmp_path / "r" / "report.md").read_text()
-    assert "Frequentist random effects beside it (metafor's rma, REML" in text
-    assert "OR 0.47 (95% CI 0.33 to 0.68)" in text
