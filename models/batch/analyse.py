@@ -48,6 +48,8 @@ from models.tables import BinaryTable
 MIN_STUDIES = 2
 BINOMIAL, NORMAL = "binomial_normal_exact", "normal_normal_exact"
 MODELS = (BINOMIAL, NORMAL)
+
+
 @dataclass(frozen=True)
 class Options:
     """What every meta-analysis is analysed with: the prior set, the clinical thresholds and the seed.
@@ -130,8 +132,16 @@ class _Shared:
                average) -> Result:  # fmt: skip
         """The result of one posterior, its Bayes factors computed by ``average()`` (kept when they fail)."""
         direction = self.direction(measure)
-        result = summarise(post, self.key(model, pair), direction, method=Method.EXACT_QUADRATURE, k=k,
-                           context=self.context(studies), primary_priors=pair.primary, frequentist=self.frequentist)
+        result = summarise(
+            post,
+            self.key(model, pair),
+            direction,
+            method=Method.EXACT_QUADRATURE,
+            k=k,
+            context=self.context(studies),
+            primary_priors=pair.primary,
+            frequentist=self.frequentist,
+        )
         status = Status.PARTIAL if self.partial else Status.OK
         result = replace(result, status=status, message="; ".join([*self.notes, *self.partial]))  # fmt: skip
         try:

@@ -216,5 +216,9 @@ def set_figures(run: Run, s: StudySet, bn: Fit, bn_post: Posterior, nn: Posterio
                "and the published 95% CI marked.")  # fmt: skip
     if s.document == EVIDENCE_BASE and s.analysis in (PRIMARY_ANALYSIS, "all"):
         fig = tau(ds["tau"].values.reshape(-1), bn.tau_prior, title=f"{s.title}: heterogeneity")
-        run.figure(s.key, fig, run.fig_dir / f"{s.file_stem}__tau.png",
-                   f"Posterior of tau (binomial-normal) against its prior ({bn.tau_prior.label}).")
+        run.figure(
+            s.key,
+            fig,
+            run.fig_dir / f"{s.file_stem}__tau.png",
+            f"Posterior of tau (binomial-normal) against its prior ({bn.tau_prior.label}).",
+        )

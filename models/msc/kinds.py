@@ -188,8 +188,19 @@ def regression(run: Run, base: StudySet, make: Callable[[pd.DataFrame], Regressi
                           missing=tuple(reg.dropped), parent=base.key, subject=group,
                           published=published_figure(pub))  # fmt: skip
         key = ResultKey(f"{base.key}/regression_{reg.key}/{group}", "binomial_normal_regression", tp.key, ep.key)
-        result = summarise_draws(log_or, tau, key, direction("OR", False), measure="OR", method=Method.MCMC,
-                                 k=table.k, kind=Kind.SUBGROUP, context=context, primary_priors=True, mcmc=check)
+        result = summarise_draws(
+            log_or,
+            tau,
+            key,
+            direction("OR", False),
+            measure="OR",
+            method=Method.MCMC,
+            k=table.k,
+            kind=Kind.SUBGROUP,
+            context=context,
+            primary_priors=True,
+            mcmc=check,
+        )
         run.results.add(result)  # fmt: skip
         subgroups.append(Subgroup(result, studies_in_group(reg.covariates, reg.subgroups[group]),
                                   f"{pub.document} {pub.analysis}" if pub else ""))  # fmt: skip

@@ -89,8 +89,11 @@ def write_outputs(result: RunResult, out: Path, *, run_id: str = "", started: st
     summary = result.summary
     paths += [
         write_text(out / "summary.csv", neutralise_formulas(summary).to_csv(index=False, float_format="%.6g")),
-        write_text(out / "summary.md", "# Summary digest (primary priors; 95% intervals; summary.csv holds every "
-                   "prior, model and column)\n\n" + _markdown_table(summary_digest(result.results))),
+        write_text(
+            out / "summary.md",
+            "# Summary digest (primary priors; 95% intervals; summary.csv holds every "
+            "prior, model and column)\n\n" + _markdown_table(summary_digest(result.results)),
+        ),
     ]
     paths.extend(build_report(result, reproduction, out))
     info = {

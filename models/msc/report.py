@@ -121,7 +121,8 @@ def build_report(result: RunResult, reproduction: tuple[Reproduction, ...], out_
                          anchor="summary-of-findings")  # fmt: skip
         report.add_paragraph(
             "Certainty footnotes (GRADE domains judged by the rules in Methods): "
-            + "; ".join(f"({i}) {n}" for i, n in enumerate(notes, 1)) + "."
+            + "; ".join(f"({i}) {n}" for i, n in enumerate(notes, 1))
+            + "."
         )
     _documents(report, result, reproduction)
     evidence_base(report, result)
@@ -219,8 +220,12 @@ def _methods(report: Report) -> None:
         "Priors: tau ~ " + str(tau_prior(PRIMARY_TAU_PRIOR)) + "; chosen over Turner 2015's pharmacological "
         "mortality prior (median 0.14) because the studies mix cell products, doses, severities and designs, so more "
         "heterogeneity is expected than among trials of one drug. Effect: "
-        + str(effect_prior(PRIMARY_EFFECT_PRIOR)) + ". Bias model for NRS: " + str(BIAS_PRESETS[PRIMARY_BIAS_PRIOR])
-        + "; sensitivity: " + str(BIAS_PRESETS["nrs_bias_optimistic"]) + "."
+        + str(effect_prior(PRIMARY_EFFECT_PRIOR))
+        + ". Bias model for NRS: "
+        + str(BIAS_PRESETS[PRIMARY_BIAS_PRIOR])
+        + "; sensitivity: "
+        + str(BIAS_PRESETS["nrs_bias_optimistic"])
+        + "."
     )
     report.add_paragraph(
         "Certainty (GRADE), by rule: start high (randomised evidence); risk of bias -1 when open-label trials hold "

@@ -79,7 +79,6 @@ def hierarchy_table(results: Results) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-
 def evidence_base(report: Report, result: RunResult) -> None:
     """The evidence base's section: randomised trials first, then each sensitivity analysis."""
     results = result.results
@@ -132,7 +131,6 @@ def evidence_base(report: Report, result: RunResult) -> None:
     _leave_one_out(report, results)
 
 
-
 def _published_totals(report: Report, result: RunResult) -> None:
     if result.totals is None:
         return
@@ -160,7 +158,6 @@ def _published_totals(report: Report, result: RunResult) -> None:
             report.add_figure(f.path, f.caption)
 
 
-
 def _small_study(report: Report, result: RunResult) -> None:
     if not result.small_study:
         return
@@ -180,7 +177,6 @@ def _small_study(report: Report, result: RunResult) -> None:
                          "(MCMC, primary priors)", index=False)  # fmt: skip
     for f in result.figures.get("small_study", []):
         report.add_figure(f.path, f.caption)
-
 
 
 def _tests_table(small: SmallStudy) -> pd.DataFrame:
@@ -237,7 +233,6 @@ def _regressions(report: Report, result: RunResult) -> None:
         report.add_figure(f.path, f.caption)
 
 
-
 def _leave_one_out(report: Report, results: Results) -> None:
     loo = results.select(kinds=(Kind.LEAVE_ONE_OUT,))
     if not loo:
@@ -253,7 +248,6 @@ def _leave_one_out(report: Report, results: Results) -> None:
             "P(OR < 0.8)": fmt_p(p_important(r)),
         })  # fmt: skip
     report.add_table(pd.DataFrame(rows), caption="Exact binomial-normal, primary priors", index=False)
-
 
 
 def sensitivity(report: Report, result: RunResult) -> None:

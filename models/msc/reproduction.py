@@ -215,8 +215,10 @@ def reproduce(dataset: Dataset, document: str, analysis: str) -> Reproduction:
 
 def reproduction_table(dataset: Dataset) -> tuple[Reproduction, ...]:
     """One record per published result: published vs recomputed, difference, status and reason."""
-    return tuple(reproduce(dataset, str(d), str(a)) for d, a in zip(dataset.published["document"],
-                                                                   dataset.published["analysis"], strict=True))
+    return tuple(
+        reproduce(dataset, str(d), str(a))
+        for d, a in zip(dataset.published["document"], dataset.published["analysis"], strict=True)
+    )
 
 
 def reproduction_frame(records: tuple[Reproduction, ...]) -> pd.DataFrame:

@@ -65,8 +65,12 @@ def test_summary_rows_carry_published_figure_and_gates(first_run):
     passed = row["rhat_max"] <= gates["rhat_max"] and min(row["ess_bulk_min"], row["ess_tail_min"]) >= gates[
         "ess_min"] and row["divergences"] <= gates["divergences_max"]  # fmt: skip
     assert row["gate"] == ("pass" if passed else "fail")  # the verdict follows the row's own diagnostics
-    exact = summary[(summary["model"] == "binomial_normal_exact") & (summary["analysis"] == ONLY)
-                    & (summary["tau_prior"] == row["tau_prior"]) & (summary["effect_prior"] == row["effect_prior"])]
+    exact = summary[
+        (summary["model"] == "binomial_normal_exact")
+        & (summary["analysis"] == ONLY)
+        & (summary["tau_prior"] == row["tau_prior"])
+        & (summary["effect_prior"] == row["effect_prior"])
+    ]
     # the quick MCMC fit (600 draws) and the exact quadrature of the same model agree within Monte Carlo error
     # (binomial SE of P(OR < 1) at ESS >= 100 is at most 0.05)
     assert abs(row["p_benefit"] - exact["p_benefit"].iloc[0]) < 0.1

@@ -235,4 +235,3 @@ def test_published_fixed_effect_ci_is_also_widened_by_the_between_study_variance
 def test_published_fixed_effect_without_published_is_one_line_exit_2(tmp_path, capsys) -> None:
     assert main(["fit", str(BCG), "--published-fixed-effect", "--results", str(tmp_path / "r")]) == 2
     assert "--published-fixed-effect needs --published" in capsys.readouterr().err
-
