@@ -6,6 +6,7 @@ Bad input (options or data) exits 2 with one line naming the option, or the file
 from __future__ import annotations
 
 import sys
+from collections import Counter
 
 from models.atomic import OutputFolderError, check_output_folder, claim_output_folder
 from models.cli import OneLineParser, error, run_script
@@ -29,8 +30,8 @@ def main(argv: list[str] | None = None) -> int:
         claim_output_folder(out)
     except OutputFolderError as err:
         return error(str(err))
-    table, _ = write_reproduction(dataset, out)
-    counts = table["status"].value_counts().to_dict()
+    records, _ = write_reproduction(dataset, out)
+    counts = dict(Counter(r.status for r in records).most_common())
     print(f"wrote {out / 'reproduction.md'} and .csv: {counts}")
     return 0
 

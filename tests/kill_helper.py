@@ -45,11 +45,11 @@ def fake_job(fits: int = FITS, delay: float = DELAY, announce: bool = False) -> 
     """Replacements for the main job's ``models.msc.runner.run_reanalysis`` (``fits`` fake fits ``fits/fit_<i>.txt``
     holding ``seed=<seed>``, ``delay`` seconds apart) and ``models.msc.outputs.build_report`` (a one-line report.md):
     ``{"run_reanalysis": ..., "build_report": ...}``."""
-    import models.msc.runner as runner
     from models.atomic import write_text
+    from models.msc.state import RunResult
 
     def fake_run(dataset, settings, out_dir, progress=True):
-        result = runner.RunResult(settings, dataset)
+        result = RunResult(settings, dataset)
         if announce:
             print("ready", flush=True)
         for i in range(fits):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -108,12 +109,12 @@ def test_batch_results_csv_quotes_ids_and_keeps_parquet_raw(tmp_path, capsys) ->
     assert main([str(manifest), "--out", str(out), "--workers", "0", "--quiet", "--no-report"]) == 0
     release_output_folder(out)
     rows = _cells(out / "results.csv")
-    assert {r["ma_id"] for r in rows} == {"'" + HOSTILE, "'-normand", "'@missing"}
-    assert {r["status"] for r in rows if r["ma_id"] == "'@missing"} == {"error"}
-    smd = [r for r in rows if r["ma_id"] == "'-normand"]
-    assert smd and all(float(r["median"]) < 0 and r["median"].startswith("-") for r in smd)  # numbers stay numbers
-    assert float(smd[0]["threshold"]) == -0.2
-    raw = pq.read_table(out / "results.parquet").column("ma_id").to_pylist()
+    assert {r["analysis"] for r in rows} == {"'" + HOSTILE, "'-normand", "'@missing"}
+    assert {r["status"] for r in rows if r["analysis"] == "'@missing"} == {"error"}
+    smd = [r for r in rows if r["analysis"] == "'-normand"]
+    assert smd and all(float(r["effect_median"]) < 0 and r["effect_median"].startswith("-") for r in smd)  # numbers
+    assert float(smd[0]["important_threshold"]) == -0.2
+    raw = pq.read_table(out / "results.parquet").column("analysis").to_pylist()
     assert set(raw) == {HOSTILE, "-normand", "@missing"}  # typed table: the ids as given
     capsys.readouterr()
 
@@ -124,27 +125,27 @@ def test_main_job_summary_and_reproduction_csv_are_neutralised(tmp_path, monkeyp
 
     import models.msc.outputs as outputs
     import models.msc.runner as runner
+    from models.msc.state import RunResult
 
     for name, fake in fake_job(fits=1, delay=0.0).items():
         monkeypatch.setattr(runner if name == "run_reanalysis" else outputs, name, fake)
     real_table = outputs.reproduction_table
 
     def hostile_reproduction(dataset):
-        table = real_table(dataset)
-        table.loc[0, "document"] = HOSTILE
-        return table
+        records = real_table(dataset)
+        return (replace(records[0], document=HOSTILE), *records[1:])
 
-    summary = pd.DataFrame({"analysis": ["-trial", "@doc/mortality"], "median": [-0.25, 0.5]})
+    summary = pd.DataFrame({"analysis": ["-trial", "@doc/mortality"], "effect_median": [-0.25, 0.5]})
     monkeypatch.setattr(outputs, "reproduction_table", hostile_reproduction)
-    monkeypatch.setattr(runner.RunResult, "summary", property(lambda self: summary))
+    monkeypatch.setattr(RunResult, "summary", property(lambda self: summary))
     target = tmp_path / "results"
     assert reanalyse_main(["--results", str(target), "--no-progress"]) == 0
     reproduction = _cells(target / "reproduction.csv")
     assert reproduction[0]["document"] == "'" + HOSTILE
     assert all(not r["document"].startswith(("=", "+", "-", "@")) for r in reproduction)
     assert _cells(target / "summary.csv") == [
-        {"analysis": "'-trial", "median": "-0.25"},
-        {"analysis": "'@doc/mortality", "median": "0.5"},
+        {"analysis": "'-trial", "effect_median": "-0.25"},
+        {"analysis": "'@doc/mortality", "effect_median": "0.5"},
     ]
     capsys.readouterr()
 
@@ -154,8 +155,8 @@ def test_fit_summary_csv_is_neutralised(tmp_path, monkeypatch) -> None:
     import models.toolkit.outputs as outputs
     from models.report.document import Report
 
-    frame = pd.DataFrame({"variant": ["-Smith 2020", "all_studies"], "mu_median": [-0.7, -0.5]})
-    monkeypatch.setattr(outputs, "summary_frame", lambda results: frame)
+    frame = pd.DataFrame({"analysis": ["-Smith 2020", "all_studies"], "effect_median": [0.5, 0.6]})
+    monkeypatch.setattr(outputs, "frame", lambda results: frame)
     monkeypatch.setattr(outputs.figures, "draw_all", lambda run, folder: [])
     monkeypatch.setattr(outputs.report, "build", lambda run, paths: Report("title"))
     key = SimpleNamespace(key="k")
@@ -166,6 +167,6 @@ def test_fit_summary_csv_is_neutralised(tmp_path, monkeypatch) -> None:
     )  # fmt: skip
     outputs.write_outputs(run, tmp_path)
     assert _cells(tmp_path / "summary.csv") == [
-        {"variant": "'-Smith 2020", "mu_median": "-0.7"},
-        {"variant": "all_studies", "mu_median": "-0.5"},
+        {"analysis": "'-Smith 2020", "effect_median": "0.5"},
+        {"analysis": "all_studies", "effect_median": "0.6"},
     ]

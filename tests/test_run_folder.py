@@ -193,12 +193,13 @@ def _only_targets() -> list[str]:
 def _check_only_targets(targets: list[str], folder: Path) -> None:
     from models.bayes.sampling import fit_binomial_normal
     from models.msc.options import only_problem
-    from models.msc.runner import Run, RunSettings, jobs
+    from models.msc.runner import jobs
+    from models.msc.state import Run, RunSettings
 
     data = load_dataset()
     for only in targets:
         todo = jobs(Run(data, RunSettings(only=only), folder, fit_binomial_normal))
-        has_work = any(label != "figures" for label, _ in todo)
+        has_work = any(job.label != "figures" for job in todo)
         assert (only_problem(data, only) is None) == has_work, only
 
 

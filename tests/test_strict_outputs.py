@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 
-import pandas as pd
 import pytest
 from scripts_loader import _load
 
 from models.frequentist import pool
 from models.msc.outputs import markdown_cell, strict_json
-from models.msc.reproduction import reproduction_markdown
+from models.msc.reproduction import Reproduction, reproduction_markdown
 from models.tables import BinaryTable
 
 pool_cli = _load("pool")
@@ -43,12 +42,13 @@ def test_strict_json_turns_nan_into_null() -> None:
 
 def test_reproduction_markdown_escapes_notes() -> None:
     """issue: reproduction.md copied HTML from the data's notes unescaped."""
-    row = {"document": "d<b>", "analysis": "a", "measure": "OR", "published_estimate": 1.0, "published_ci_low": 0.5,
-           "published_ci_high": 2.0, "recomputed_estimate": float("nan"), "recomputed_ci_low": float("nan"),
-           "recomputed_ci_high": float("nan"), "recomputed_i2": float("nan"), "published_i2": float("nan"),
-           "method": "", "k_used": 0, "status": "not reproducible",
-           "reason": "<script>alert(1)</script> & a|b\nc"}  # fmt: skip
-    text = reproduction_markdown(pd.DataFrame([row]))
+    nan = float("nan")
+    row = Reproduction(document="d<b>", analysis="a", measure="OR", published_model="fixed", published_estimate=1.0,
+                       published_ci_low=0.5, published_ci_high=2.0, published_i2=nan, published_k=nan, method="",
+                       k_used=0, studies_used="", studies_missing="", recomputed_estimate=nan, recomputed_ci_low=nan,
+                       recomputed_ci_high=nan, recomputed_i2=nan, recomputed_q_p=nan, difference=nan,
+                       status="not reproducible", reason="<script>alert(1)</script> & a|b\nc")  # fmt: skip
+    text = reproduction_markdown((row,))
     assert "<script>" not in text and "<b>" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; a\\|b c |" in text and "| d&lt;b&gt; |" in text
 

@@ -1,15 +1,19 @@
-"""One meta-analysis to its result rows: exact posteriors, REML, Bayes factors, under each stated prior pair.
+"""One meta-analysis to its results: exact posteriors, REML, Bayes factors, under each stated prior pair.
 
 The study file is read by the one study-file reader (:func:`models.reader.read_study_file`, as for ``fit`` and
-``pool``: the same layouts, default measures, checks and notes; the notes go into each row's ``message``). Models: the
-exact binomial-normal model (:mod:`models.bayes.exact_binomial`, log-OR) where arm counts are given, and the exact
-normal-normal model (:mod:`models.bayes.exact`) on the per-study effects in every case (2x2 files: escalc with the
-0.5 correction of zero cells and double-zero studies left out, as metafor). The frequentist pooled result
-is REML random effects on the same effects (:func:`models.frequentist.random_effects.rma`). Of the model averaging
-only the Bayes factors enter a row, so the averaged quantiles are not computed.
+``pool``: the same layouts, default measures, checks and notes; the notes go into each result's ``message``). Models:
+the exact binomial-normal model (:mod:`models.bayes.exact_binomial`, log-OR) where arm counts are given, and the
+exact normal-normal model (:mod:`models.bayes.exact`) on the per-study effects in every case (2x2 files: escalc with
+the 0.5 correction of zero cells and double-zero studies left out, as metafor). The frequentist pooled result is REML
+random effects on the same effects (:func:`models.results.summarise.random_effects`, as ``reanalyse fit``).
+Of the model averaging only the Bayes factors and averaged probabilities enter a result, so the averaged quantiles
+are not computed. Results are :class:`models.results.Result` objects written in the one column vocabulary
+(``docs/results-columns.md``).
 
 Faults never escape: a file that cannot be read or is refused by the reader (fewer than 2 studies included), or a
-failure of one engine gives an ``error`` row with the message, and the other models and priors still run.
+failure of one engine gives an ``error`` result with the message, and the other models and priors still run; a
+posterior that computed is kept when its Bayes factors or the REML fit fail (``partial``, the failure in the
+message).
 """
 
 from __future__ import annotations
@@ -20,18 +24,30 @@ from dataclasses import dataclass, replace
 
 from models.batch.corpus import Entry
 from models.batch.priors import PriorPair, prior_pairs
-from models.batch.results import NAN, ResultRow, error_row
 from models.bayes.exact import exact_normal_normal
 from models.bayes.exact_binomial import BinomialLikelihood
-from models.bayes.model_averaging import ModelAverage, average_binomial, average_normal
-from models.bayes.posterior import Posterior
+from models.bayes.model_averaging import average_binomial, average_normal
 from models.effects import EffectTable
-from models.frequentist.random_effects import rma
-from models.frequentist.result import PooledResult
 from models.reader import StudyFile, read_study_file
+from models.results import (
+    Context,
+    Direction,
+    Frequentist,
+    Kind,
+    Method,
+    PublishedFigure,
+    Result,
+    ResultKey,
+    Status,
+    error_result,
+    with_failure,
+)
+from models.results.summarise import evidence_of, random_effects, summarise
 from models.tables import BinaryTable
 
 MIN_STUDIES = 2
+BINOMIAL, NORMAL = "binomial_normal_exact", "normal_normal_exact"
+MODELS = (BINOMIAL, NORMAL)
 
 
 @dataclass(frozen=True)
@@ -74,103 +90,127 @@ def read_entry(entry: Entry) -> StudyFile:
     return read_study_file(entry.path, entry.measure)
 
 
-def _reported(x: float, ratio: bool) -> float:
-    return math.exp(x) if ratio else x
-
-
-def _row(entry: Entry, model: str, measure: str, pair: PriorPair, k: int, post: Posterior, bf: ModelAverage,
-         freq: PooledResult | None, options: Options, notes: list[str]) -> ResultRow:  # fmt: skip
-    null, thr = post.null_value, options.benefit_threshold(measure, entry.higher_is_benefit)
-    below_null, below_thr = post.prob_below(null), post.prob_below(thr)
-    cri, pred = post.interval(0.95), post.predictive_interval(0.95)
-    ratio = measure in ("OR", "RR")
-    f = freq
-    return ResultRow(
-        ma_id=entry.id, path=entry.path, model=model, measure=measure, tau_prior=pair.tau.key,
-        effect_prior=pair.effect.key, primary_priors=pair.primary, higher_is_benefit=entry.higher_is_benefit, k=k,
-        threshold=thr,
-        prob_benefit=1.0 - below_null if entry.higher_is_benefit else below_null,
-        prob_important=1.0 - below_thr if entry.higher_is_benefit else below_thr,
-        median=post.median(), cri_low=cri.low, cri_high=cri.high, tau_median=post.tau_median(),
-        pred_low=pred.low, pred_high=pred.high,
-        bf10_effect=bf.bf10_effect, bf10_heterogeneity=bf.bf10_heterogeneity,
-        freq_estimate=_reported(f.estimate, ratio) if f else NAN,
-        freq_ci_low=_reported(f.ci_low, ratio) if f else NAN,
-        freq_ci_high=_reported(f.ci_high, ratio) if f else NAN,
-        freq_p=f.p if f else NAN, freq_tau2=f.tau2 if f else NAN, freq_i2=f.i2 if f else NAN,
-        published_estimate=NAN if entry.published_estimate is None else entry.published_estimate,
-        message="; ".join(notes),
-    )  # fmt: skip
-
-
 def _fault(err: BaseException) -> str:
     text = " ".join(str(err).split())
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
-def analyse_entry(entry: Entry, options: Options) -> list[ResultRow]:
-    """The rows of one meta-analysis (see the module docstring); never raises for a bad meta-analysis."""
+@dataclass(frozen=True)
+class _Shared:
+    """What every result of one meta-analysis shares: the entry, options, seed, the frequentist result and notes."""
+
+    entry: Entry
+    options: Options
+    seed: int
+    frequentist: Frequentist | None
+    notes: tuple[str, ...]
+    partial: tuple[str, ...]
+    """Derived quantities that failed for the whole meta-analysis (e.g. REML): its results are ``partial``."""
+
+    def context(self, studies: tuple[str, ...]) -> Context:
+        pub = self.entry.published_estimate
+        return Context(source=self.entry.path, studies=studies,
+                       published=None if pub is None else PublishedFigure(pub))  # fmt: skip
+
+    def direction(self, measure: str) -> Direction:
+        higher = self.entry.higher_is_benefit
+        return Direction(measure, higher, self.options.benefit_threshold(measure, higher))
+
+    def key(self, model: str, pair: PriorPair) -> ResultKey:
+        return ResultKey(self.entry.id, model, pair.tau.key, pair.effect.key)
+
+    def error(self, message: str, model: str = "", measure: str = "", pair: PriorPair | None = None,
+              k: int = 0) -> Result:  # fmt: skip
+        """The ``error`` result of the meta-analysis (or of one model x prior of it)."""
+        key = ResultKey(self.entry.id, model, "", "") if pair is None else self.key(model, pair)
+        measure = measure or (self.entry.measure or "")
+        return error_result(key, kind=Kind.POOLED, measure=measure, direction=self.direction(measure),
+                            message=message, k=k, context=self.context(()), primary_priors=pair is None or pair.primary,
+                            method=None if pair is None else Method.EXACT_QUADRATURE)  # fmt: skip
+
+    def result(self, model: str, measure: str, pair: PriorPair, post, k: int, studies: tuple[str, ...],
+               average) -> Result:  # fmt: skip
+        """The result of one posterior, its Bayes factors computed by ``average()`` (kept when they fail)."""
+        direction = self.direction(measure)
+        result = summarise(
+            post,
+            self.key(model, pair),
+            direction,
+            method=Method.EXACT_QUADRATURE,
+            k=k,
+            context=self.context(studies),
+            primary_priors=pair.primary,
+            frequentist=self.frequentist,
+        )
+        status = Status.PARTIAL if self.partial else Status.OK
+        result = replace(result, status=status, message="; ".join([*self.notes, *self.partial]))  # fmt: skip
+        try:
+            return replace(result, evidence=evidence_of(average(), post.log_evidence, direction))
+        except Exception as err:  # noqa: BLE001 - an engine fault of a derived quantity keeps the posterior
+            return with_failure(result, "Bayes factors", err)
+
+
+def analyse_entry(entry: Entry, options: Options) -> list[Result]:
+    """The results of one meta-analysis (see the module docstring); never raises for a bad meta-analysis."""
+    bare = _Shared(entry, options, 0, None, (), ())
     try:
         data = read_entry(entry)
     except (ValueError, OSError) as err:
-        return [error_row(entry, " ".join(str(err).split()))]
+        return [bare.error(" ".join(str(err).split()))]
     published = entry.published_estimate
     if published is not None and data.measure in ("OR", "RR") and published <= 0:
-        return [error_row(entry, f"published_estimate {published:g} must be positive for {data.measure} (the "
-                                 "measure of this file)", measure=data.measure, k=data.k)]  # fmt: skip
-    seed = entry_seed(options.seed, entry.id)
-    notes = list(data.notes)
+        return [bare.error(f"published_estimate {published:g} must be positive for {data.measure} (the measure of "
+                           "this file)", measure=data.measure, k=data.k)]  # fmt: skip
     effects = data.effects
-    freq = None
+    freq, partial = None, ()
     if effects.k >= MIN_STUDIES:
-        try:
-            freq = rma(effects, "REML")
-        except (ValueError, RuntimeError) as err:
-            notes.append(f"REML failed: {_fault(err)}")
-    rows: list[ResultRow] = []
+        freq, failed = random_effects(effects, "REML")
+        partial = (failed,) if failed else ()
+    shared = _Shared(entry, options, entry_seed(options.seed, entry.id), freq, tuple(data.notes), partial)
+    results: list[Result] = []
     if data.counts is not None:
-        rows += _binomial_rows(entry, data.counts, options, seed, freq, notes)
-    rows += _normal_rows(entry, data, effects, options, seed, freq, notes)
-    return rows
+        results += _binomial_results(shared, data.counts)
+    results += _normal_results(shared, data, effects)
+    return results
 
 
-def _binomial_rows(entry: Entry, table: BinaryTable, options: Options, seed: int, freq: PooledResult | None,
-                   notes: list[str]) -> list[ResultRow]:  # fmt: skip
-    model, rows = "binomial-normal", []
+def _binomial_results(shared: _Shared, table: BinaryTable) -> list[Result]:
     try:
         lik = BinomialLikelihood(table)
-    except Exception as err:  # noqa: BLE001 - any engine fault becomes an error row
-        return [error_row(entry, _fault(err), model, "OR", k=table.k)]
-    for pair in prior_pairs(options.prior_set, "OR"):
+    except Exception as err:  # noqa: BLE001 - any engine fault becomes an error result
+        return [shared.error(_fault(err), BINOMIAL, "OR", k=table.k)]
+    results = []
+    for pair in prior_pairs(shared.options.prior_set, "OR"):
         try:
-            post = lik.posterior(pair.tau, pair.effect, seed=seed)
-            bf = average_binomial(lik, pair.tau, pair.effect, random_effects=post, quantiles=False)
-            row = _row(entry, model, "OR", pair, table.k, post, bf, freq, options, notes)
-            if entry.measure == "RR":  # frequentist columns are on RR; the binomial-normal model is on OR
-                row = replace(row, message="; ".join([*notes, "frequentist columns are RR, model is OR"]))
-            rows.append(row)
+            post = lik.posterior(pair.tau, pair.effect, seed=shared.seed)
         except Exception as err:  # noqa: BLE001
-            rows.append(error_row(entry, _fault(err), model, "OR", pair.tau.key, pair.effect.key, pair.primary,
-                                  table.k))  # fmt: skip
-    return rows
+            results.append(shared.error(_fault(err), BINOMIAL, "OR", pair, table.k))
+            continue
+        average = lambda post=post, pair=pair: average_binomial(  # noqa: E731
+            lik, pair.tau, pair.effect, random_effects=post, quantiles=False)  # fmt: skip
+        result = shared.result(BINOMIAL, "OR", pair, post, table.k, table.study, average)
+        if shared.entry.measure == "RR":  # frequentist columns are on RR; the binomial-normal model is on OR
+            note = "frequentist columns are RR, model is OR"
+            result = replace(result, message=f"{result.message}; {note}" if result.message else note)
+        results.append(result)
+    return results
 
 
-def _normal_rows(entry: Entry, data: StudyFile, effects: EffectTable, options: Options, seed: int,
-                 freq: PooledResult | None, notes: list[str]) -> list[ResultRow]:  # fmt: skip
-    model, rows = "normal-normal", []
-    for pair in prior_pairs(options.prior_set, data.measure):
+def _normal_results(shared: _Shared, data: StudyFile, effects: EffectTable) -> list[Result]:
+    results = []
+    for pair in prior_pairs(shared.options.prior_set, data.measure):
         if effects.k < MIN_STUDIES:
-            reason = "; ".join([*notes, f"{effects.k} estimable effect(s): needs at least {MIN_STUDIES}"])
-            rows.append(error_row(entry, reason, model, data.measure, pair.tau.key, pair.effect.key, pair.primary,
-                                  effects.k))  # fmt: skip
+            reason = "; ".join([*shared.notes, f"{effects.k} estimable effect(s): needs at least {MIN_STUDIES}"])
+            results.append(shared.error(reason, NORMAL, data.measure, pair, effects.k))
             continue
         try:
             post = exact_normal_normal(effects.yi, effects.vi, pair.tau, pair.effect, study=effects.study,
-                                       measure=data.measure, seed=seed)  # fmt: skip
-            bf = average_normal(effects.yi, effects.vi, pair.tau, pair.effect, measure=data.measure,
-                                random_effects=post, quantiles=False)  # fmt: skip
-            rows.append(_row(entry, model, data.measure, pair, effects.k, post, bf, freq, options, notes))
+                                       measure=data.measure, seed=shared.seed)  # fmt: skip
         except Exception as err:  # noqa: BLE001
-            rows.append(error_row(entry, _fault(err), model, data.measure, pair.tau.key, pair.effect.key,
-                                  pair.primary, effects.k))  # fmt: skip
-    return rows
+            results.append(shared.error(_fault(err), NORMAL, data.measure, pair, effects.k))
+            continue
+        average = lambda post=post, pair=pair: average_normal(  # noqa: E731
+            effects.yi, effects.vi, pair.tau, pair.effect, measure=data.measure, random_effects=post,
+            quantiles=False)  # fmt: skip
+        results.append(shared.result(NORMAL, data.measure, pair, post, effects.k, effects.study, average))
+    return results

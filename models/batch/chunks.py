@@ -24,11 +24,11 @@ import pyarrow.parquet as pq
 from models.atomic import write_atomic
 from models.batch.analyse import Options, analyse_entry
 from models.batch.corpus import Entry
-from models.batch.results import SCHEMA, ResultRow, to_table
 from models.bayes.exact_binomial import clear_cache
 from models.csv_safety import neutralise_formulas
+from models.results import Result, Status, arrow_schema, to_arrow
 
-FORMAT_VERSION = "batch-2"
+FORMAT_VERSION = "batch-3"
 """Bumped when the rows or their computation change, so that old chunk files are not reused."""
 KEY = "batch_key"
 MAX_CHUNK_SIZE = 200
@@ -129,15 +129,15 @@ def run_chunk(chunk: Chunk, options: Options, out: str, single_thread: bool = Fa
     if single_thread:
         numba.set_num_threads(1)
     try:
-        rows: list[ResultRow] = []
+        rows: list[Result] = []
         for entry in chunk.entries:
             rows.extend(analyse_entry(entry, options))
     finally:
         numba.set_num_threads(threads)
         clear_cache()
-    table = to_table(rows, {KEY: chunk.key})
+    table = to_arrow(rows, {KEY: chunk.key})
     write_atomic(chunk_path(Path(out), chunk.index), lambda tmp: pq.write_table(table, tmp))
-    errors = sum(r.status == "error" for r in rows)
+    errors = sum(r.status is Status.ERROR for r in rows)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     return ChunkDone(chunk.index, len(chunk.entries), len(rows), errors, peak_rss_mb=peak)
 
@@ -172,7 +172,7 @@ def combine(out: Path, n_chunks: int) -> Combined:
 
     def write_parquet(tmp: Path) -> None:
         nonlocal count, errors
-        with pq.ParquetWriter(tmp, SCHEMA) as writer:
+        with pq.ParquetWriter(tmp, arrow_schema()) as writer:
             for i in range(n_chunks):
                 table = pq.read_table(chunk_path(out, i)).replace_schema_metadata(None)
                 writer.write_table(table)
@@ -182,7 +182,7 @@ def combine(out: Path, n_chunks: int) -> Combined:
     parquet = write_atomic(out / RESULTS_PARQUET, write_parquet)
 
     def write_csv(tmp: Path) -> None:
-        with pacsv.CSVWriter(tmp, SCHEMA) as writer:
+        with pacsv.CSVWriter(tmp, arrow_schema()) as writer:
             for batch in pq.ParquetFile(parquet).iter_batches(batch_size=4096):
                 writer.write_batch(neutralise_formulas(batch))
 

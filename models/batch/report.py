@@ -23,11 +23,11 @@ import pyarrow.parquet as pq
 from matplotlib.figure import Figure
 
 from models.atomic import write_atomic, write_text
-from models.batch.results import MODELS
+from models.batch.analyse import MODELS
 from models.priors import PRIMARY_TAU_PRIOR, tau_prior
 
-COLUMNS = ["ma_id", "model", "measure", "primary_priors", "status", "message", "higher_is_benefit", "prob_benefit",
-           "prob_important", "threshold", "freq_p", "freq_estimate", "tau_median"]  # fmt: skip
+COLUMNS = ["analysis", "model", "measure", "primary_priors", "status", "message", "higher_is_benefit", "p_benefit",
+           "p_important", "important_threshold", "freq_p", "freq_estimate", "tau_median"]  # fmt: skip
 MAX_ERRORS_LISTED = 25
 
 
@@ -55,8 +55,8 @@ def _findings(model: str, t: dict[str, np.ndarray], prior_median: float) -> Mode
         model=model,
         n=int(t["freq_p"].size),
         significant_benefit=int(sig.sum()),
-        significant_not_important=int((sig & (t["prob_important"] < 0.5)).sum()),
-        prob_benefit_over_95_not_significant=int(((t["prob_benefit"] > 0.95) & ~(t["freq_p"] < 0.05)).sum()),
+        significant_not_important=int((sig & (t["p_important"] < 0.5)).sum()),
+        prob_benefit_over_95_not_significant=int(((t["p_benefit"] > 0.95) & ~(t["freq_p"] < 0.05)).sum()),
         tau_rows=int(tau.size),
         tau_median_of_medians=float(np.median(tau)) if tau.size else math.nan,
         tau_share_below_prior_median=float(np.mean(tau < prior_median)) if tau.size else math.nan,
@@ -72,7 +72,7 @@ def _figure_p(per_model: dict[str, dict[str, np.ndarray]], path: Path) -> None:
     axes = fig.subplots(1, len(per_model), squeeze=False)[0]
     for ax, (model, t) in zip(axes, per_model.items(), strict=True):
         p = np.clip(t["freq_p"], 1e-12, 1.0)
-        ax.scatter(p, t["prob_benefit"], s=12, alpha=0.7, color="#1f77b4")
+        ax.scatter(p, t["p_benefit"], s=12, alpha=0.7, color="#1f77b4")
         ax.set_xscale("log")
         ax.axvline(0.05, color="grey", ls="--", lw=1)
         ax.axhline(0.5, color="grey", ls=":", lw=1)
@@ -105,9 +105,10 @@ def write_report(out: Path, threshold: float) -> Path:
     """Write ``report.md``, ``prob_benefit_vs_p.png`` and ``tau_medians.png`` into ``out``; returns the Markdown."""
     table = pq.read_table(out / "results.parquet", columns=COLUMNS)
     status = table["status"]
-    n_ma = pc.count_distinct(table["ma_id"]).as_py()
+    n_ma = pc.count_distinct(table["analysis"]).as_py()
     errors = table.filter(pc.equal(status, "error"))
-    ok = table.filter(pc.and_(pc.equal(status, "ok"), table["primary_priors"]))
+    partial = table.filter(pc.equal(status, "partial")).num_rows
+    ok = table.filter(pc.and_(pc.not_equal(status, "error"), table["primary_priors"]))
     per_model = {}
     for model in MODELS:
         sub = ok.filter(pc.equal(ok["model"], model))
@@ -121,7 +122,8 @@ def write_report(out: Path, threshold: float) -> Path:
     lines = [
         "# Corpus report",
         "",
-        f"{n_ma} meta-analyses, {table.num_rows} result rows ({errors.num_rows} with status `error`). Primary "
+        f"{n_ma} meta-analyses, {table.num_rows} result rows ({errors.num_rows} with status `error`, {partial} "
+        "`partial`: the posterior computed, a derived quantity not, see results.csv). Primary "
         f"priors: {prior}. Clinically important benefit: beyond a ratio of {threshold:g} (1/{threshold:g} when higher "
         "is benefit) or the stated SMD. Frequentist: REML random effects, Wald interval and p-value.",
         "",
@@ -151,7 +153,7 @@ def write_report(out: Path, threshold: float) -> Path:
     else:
         lines += ["| id | model | message |", "|---|---|---|"]
         for row in errors.slice(0, MAX_ERRORS_LISTED).to_pylist():
-            lines.append(f"| {row['ma_id']} | {row['model'] or '-'} | {row['message'].replace('|', '/')} |")
+            lines.append(f"| {row['analysis']} | {row['model'] or '-'} | {row['message'].replace('|', '/')} |")
         if errors.num_rows > MAX_ERRORS_LISTED:
             lines.append(f"\n... and {errors.num_rows - MAX_ERRORS_LISTED} more rows (see results.csv).")
     return write_text(out / "report.md", "\n".join(lines) + "\n")

@@ -2,8 +2,9 @@
 
 A :class:`Fit` bundles the draws (an ``xarray.DataTree`` with groups posterior, prior, observed_data,
 constant_data, log_likelihood, sample_stats; padding already removed, studies labelled) with everything needed
-to say what was fitted: model, measure, priors, sampler settings, a hash of the input data and the convergence
-diagnostics. :meth:`Fit.save` writes it atomically to NetCDF (h5netcdf) with that provenance in the root attrs;
+to say what was fitted: model, measure, priors, sampler settings (with the convergence gates applied), a hash of the
+input data and the convergence diagnostics. :meth:`Fit.save` writes it atomically to NetCDF (h5netcdf) with that
+provenance in the root attrs, and the project version and git commit (:mod:`models.provenance`);
 :func:`load_fit` reads the file back.
 """
 
@@ -21,6 +22,7 @@ import xarray as xr
 
 from models.bayes.diagnostics import Diagnostics
 from models.priors import EffectPrior, TauPrior
+from models.provenance import git_commit, project_version
 
 if TYPE_CHECKING:
     from models.bayes.posterior import DrawsPosterior
@@ -103,9 +105,12 @@ class Fit:
             "effect_prior_key": self.effect_prior.key,
             "effect_prior_spec": json.dumps({"mean": self.effect_prior.mean, "sd": self.effect_prior.sd}),
             "settings": json.dumps(self.settings, sort_keys=True),
+            "gates": json.dumps(self.settings.get("gates"), sort_keys=True),
             "seed": int(self.settings.get("seed", -1)),
             "data_hash": self.data_hash,
             "package_versions": json.dumps(package_versions(), sort_keys=True),
+            "project_version": project_version(),
+            "git_commit": git_commit() or "",
             "diagnostics_passed": int(self.diagnostics.passed),
             "diagnostics_failures": json.dumps(list(self.diagnostics.failures)),
             "divergences": int(self.diagnostics.divergences),

@@ -356,7 +356,7 @@ def _assemble(
         study=study,
         tau_prior=tau_prior,
         effect_prior=effect_prior,
-        settings=settings,
+        settings={**settings, "gates": dict(gates)},  # the gates the fit was judged by, recorded with it
         data_hash=hash_,
         diagnostics=diagnose(posterior, stats, gates=gates),
         label=label,

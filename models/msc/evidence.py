@@ -1,25 +1,22 @@
 """The analyses of the evidence base's hierarchy: randomised first, non-randomised studies only through a bias model,
 the deaths the published totals imply for the studies without counts, absolute effects with Bayes factors, and
-small-study effects. One function per kind, on the run's shared state (:class:`models.msc.runner.Run`).
+small-study effects. One function per kind, on the run's shared state (:class:`models.msc.state.Run`).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from models.bayes.absolute import ControlRisk, absolute_effect, crude_control_risk
+from models.bayes.absolute import ControlRisk, crude_control_risk
 from models.bayes.model_averaging import average_binomial
-from models.bayes.small_study import SLOPE_SD_DEFAULT, small_study_comparison
+from models.bayes.small_study import KINDS, small_study_comparison
 from models.effects import escalc
 from models.frequentist.bias import egger_lm, harbord, peters
 from models.msc.absolute import RECOVERY_OXYGEN, RECOVERY_VENTILATED
-from models.msc.kinds import EXACT, set_result
 from models.msc.missing import missing_arm_sizes
-from models.msc.results import AnalysisResult, Kind, ResultKey
+from models.msc.records import Adjustment, BiasTest, SmallStudy
 from models.msc.specs import BINARY_TAU_PRESETS, EFFECT_PRESETS_GRID, EVIDENCE_BASE, PRIMARY_ANALYSIS, StudySet
+from models.msc.state import Run, crude_control, direction, set_context
 from models.msc.totals import TotalsScenario, allocations, implied_missing_deaths
 from models.priors import (
     BIAS_PRESETS,
@@ -30,9 +27,8 @@ from models.priors import (
     tau_prior,
 )
 from models.report.funnel import funnel_plot
-
-if TYPE_CHECKING:
-    from models.msc.runner import Run
+from models.results import Kind, McmcCheck, Method, ResultKey
+from models.results.summarise import at_control_risk, evidence_of
 
 SCRT_TOTALS = {"risk_t": 0.264, "risk_c": 0.319, "n_published": 1080}
 """Crude mortality of all 24 studies printed in the SCRT 2026 abstract (data/published.csv, scrt2026 mortality note):
@@ -42,22 +38,22 @@ MSC 26.4% vs control 31.9%, n = 1,080."""
 def design_bias(run: Run, base: StudySet) -> None:
     """RCT + NRS with each NRS's additive bias integrated out (:data:`models.priors.BIAS_PRESETS`), over the prior
     grid for the primary bias prior; and the control-arm parametrisation of the binomial-normal model."""
+    context = set_context(base)
     for key, bias in BIAS_PRESETS.items():
+        variant = replace(context, title=f"RCT + NRS, NRS through a bias model: {bias}")
         for tk in BINARY_TAU_PRESETS:
             for ek in EFFECT_PRESETS_GRID:
                 if key != PRIMARY_BIAS_PRIOR and (tk, ek) != (PRIMARY_TAU_PRIOR, PRIMARY_EFFECT_PRIOR):
                     continue
                 post = run.posterior(base.table, bias, tp=tau_prior(tk), ep=effect_prior(ek))
-                set_result(run, post, base, model="binomial_normal_exact", tp=tk, ep=ek, analysis=key, method=EXACT,
-                           title=f"RCT + NRS, NRS through a bias model: {bias}",
-                           log_evidence=post.log_evidence)  # fmt: skip
+                run.add(post, ResultKey(f"{base.document}/{key}", "binomial_normal_exact", tk, ek), variant,
+                        higher_is_benefit=base.higher_is_benefit, log_evidence=post.log_evidence)  # fmt: skip
     tp, ep = run.primary()
     for analysis in (PRIMARY_ANALYSIS, "all"):
         s = run.sets[f"{EVIDENCE_BASE}/{analysis}"]
         post = run.posterior(s.table, parametrisation="control")
-        set_result(run, post, s, model="binomial_normal_exact_control_arm", tp=tp.key, ep=ep.key,
-                   method="exact quadrature, control-arm parametrisation "
-                          "(logit p_c = a, logit p_t = a + t)")  # fmt: skip
+        run.add(post, ResultKey(s.key, "binomial_normal_exact_control_arm", tp.key, ep.key), set_context(s),
+                higher_is_benefit=s.higher_is_benefit)  # fmt: skip
 
 
 def published_totals(run: Run) -> None:
@@ -77,14 +73,15 @@ def published_totals(run: Run) -> None:
     bias = BIAS_PRESETS[PRIMARY_BIAS_PRIOR]
     spreads = allocations(base.table, base.missing, n_t, n_c, implied.deaths_t, implied.deaths_c)
     run.result.totals = TotalsScenario(implied, tuple(alloc.key for alloc in spreads), spreads[0].table)
+    context = replace(set_context(base), control=crude_control(scrt))
     for alloc in spreads:
         for model, b in (("binomial_normal_exact_nrs_bias", bias), ("binomial_normal_exact", None)):
             post = run.posterior(alloc.table, b)
             how = "NRS through the bias model" if b is not None else "all 24 exchangeable, as SCRT 2026 pooled"
-            set_result(run, post, base, model=model, tp=tp.key, ep=ep.key, analysis=f"published_totals/{alloc.key}",
-                       studies=alloc.table.study, missing=(), method=EXACT,
-                       title=f"All 24 studies, published-totals scenario: {alloc.label} ({how})",
-                       log_evidence=post.log_evidence)  # fmt: skip
+            variant = replace(context, title=f"All 24 studies, published-totals scenario: {alloc.label} ({how})",
+                              studies=tuple(alloc.table.study), missing=())  # fmt: skip
+            run.add(post, ResultKey(f"{base.document}/published_totals/{alloc.key}", model, tp.key, ep.key), variant,
+                    higher_is_benefit=base.higher_is_benefit, log_evidence=post.log_evidence)  # fmt: skip
 
 
 def control_risks(run: Run) -> tuple[ControlRisk, ...]:
@@ -114,20 +111,21 @@ def primary_summaries(run: Run) -> None:
     tp, ep = run.primary()
     controls = control_risks(run)
     all_studies = run.sets[f"{EVIDENCE_BASE}/all"]
-    for analysis_id, model, b, table in targets:
-        pooled = run.results.get(analysis_id, model)
+    for analysis, model, b, table in targets:
+        pooled = run.results.get(analysis, model)
         if pooled is None:
             continue
-        s = run.sets.get(analysis_id, all_studies)
+        s = run.sets.get(analysis, all_studies)
         post = run.posterior(s.table if table is None else table, b)
         averaged = average_binomial(post.lik, tp, ep, random_effects=post)
-        pooled = run.results.update(pooled.key, averaging=averaged)
+        run.result.averaging[analysis] = averaged
+        evidence = evidence_of(averaged, pooled.evidence.log_evidence, direction("OR", s.higher_is_benefit))
+        pooled = run.results.update(pooled.key, evidence=evidence)
         for control in controls:
-            effect = absolute_effect(post, control)
-            key = ResultKey(f"{analysis_id}/absolute_at_{control.key}", model, tp.key, ep.key)
-            context = replace(pooled.context, parent=analysis_id, variant=control.key)
-            run.results.add(AnalysisResult(key, Kind.ABSOLUTE, context, post, averaging=averaged,
-                                           log_evidence=pooled.log_evidence, absolute=effect))  # fmt: skip
+            key = ResultKey(f"{analysis}/absolute_at_{control.key}", model, tp.key, ep.key)
+            title = (f"{pooled.context.title}: at a control risk of {1000 * control.risk:.0f} per 1,000 "
+                     f"({control.label})")  # fmt: skip
+            run.results.add(at_control_risk(pooled, post, control, key=key, title=title))
 
 
 def small_study(run: Run) -> None:
@@ -137,37 +135,51 @@ def small_study(run: Run) -> None:
     tp, ep = run.primary()
     for analysis in (PRIMARY_ANALYSIS, "all"):
         s = run.sets[f"{EVIDENCE_BASE}/{analysis}"]
-        tests = []
-        for test in (egger_lm, peters, harbord):
-            try:
-                r = test(escalc(s.table, "OR") if test is egger_lm else s.table)
-            except ValueError as err:
-                tests.append({"test": test.__name__, "note": str(err)})
-                continue
-            tests.append({"test": r.method, "statistic": r.statistic, "df": r.df, "p": r.p, "k": r.k,
-                          "underpowered": r.underpowered, "dropped": ", ".join(r.dropped)})  # fmt: skip
+        files: dict[str, str] = {}
 
-        def fitter(table, tau_p, effect_p, *, seed: int, covariates=None, s: StudySet = s, **kw):
+        def fitter(table, tau_p, effect_p, *, seed: int, covariates=None, s: StudySet = s, files=files, **kw):
             kind = "unadjusted" if covariates is None else "_".join(covariates.columns)
-            return run.policy.fit(table, tau_p, effect_p, covariates=covariates, label=f"{s.key} small-study {kind}",
-                                  name=f"{s.file_stem}__small_study__{kind}", **kw).fit  # fmt: skip
+            saved = run.policy.fit(table, tau_p, effect_p, covariates=covariates, label=f"{s.key} small-study {kind}",
+                                   name=f"{s.file_stem}__small_study__{kind}", **kw)  # fmt: skip
+            files[kind] = saved.path
+            return saved.fit
 
         comp = small_study_comparison(s.table, tp, ep, fitter=fitter)
-        run.result.small_study[analysis] = (pd.DataFrame(tests), comp.table())
+        adjustments = [Adjustment.of("unadjusted", comp.unadjusted.posterior())]
+        for kind, f in comp.adjusted.items():
+            adjustments.append(Adjustment.of(kind.upper(), f.posterior(), f.slope_summary()))
+        run.result.small_study[analysis] = SmallStudy(_bias_tests(s), tuple(adjustments))
         for kind, fit in comp.adjusted.items():
-            set_result(run, fit.posterior(seed=run.settings.seed), s, model=f"binomial_normal_{kind}", tp=tp.key,
-                       ep=ep.key, analysis=f"{s.analysis}/small_study_{kind}", kind=Kind.SMALL_STUDY,
-                       studies=fit.fit.study, fit=fit.fit, parent=s.key, variant=kind,
-                       method=f"mcmc, {kind.upper()} meta-regression on the study SE (uncentred), slope ~ "
-                       f"Normal(0, {SLOPE_SD_DEFAULT:g})",
-                       title=f"{s.title}, adjusted for small-study effects ({kind.upper()})")  # fmt: skip
+            context = replace(set_context(s), title=f"{s.title}, adjusted for small-study effects ({kind.upper()})",
+                              studies=tuple(fit.fit.study), parent=s.key, subject=kind)  # fmt: skip
+            check = McmcCheck.of(fit.fit.diagnostics, files.get(KINDS[kind], ""))
+            run.add(fit.posterior(seed=run.settings.seed), ResultKey(f"{s.key}/small_study_{kind}",
+                    f"binomial_normal_{kind}", tp.key, ep.key), context, higher_is_benefit=s.higher_is_benefit,
+                    kind=Kind.SMALL_STUDY, method=Method.MCMC, mcmc=check)  # fmt: skip
         if analysis == "all":
-            effects = escalc(s.table, "OR")
-            design = run.dataset.studies["design"]
-            fig = funnel_plot(effects, design={x: str(design[x]) for x in effects.study},
-                              pooled=run.posterior(s.table).median(), pooled_label="Posterior median OR",
-                              title="All studies with known counts: contour-enhanced funnel plot")  # fmt: skip
-            run.figure("small_study", fig, run.fig_dir / "funnel.png",
-                       "Contour-enhanced funnel plot (Peters et al. 2008): each study's log OR (OR scale) against "
-                       "its standard error, shaded where its own test would give p < 0.01, 0.01-0.05 and 0.05-0.10; "
-                       "markers by design.")  # fmt: skip
+            _funnel(run, s)
+
+
+def _bias_tests(s: StudySet) -> tuple[BiasTest, ...]:
+    """Egger (t form, on the 0.5-corrected log OR), Peters and Harbord tests of the set; a note where one fails."""
+    tests = []
+    for test in (egger_lm, peters, harbord):
+        try:
+            r = test(escalc(s.table, "OR") if test is egger_lm else s.table)
+        except ValueError as err:
+            tests.append(BiasTest(test.__name__, note=str(err)))
+            continue
+        tests.append(BiasTest(r.method, r.statistic, r.df, r.p, r.k, r.underpowered, tuple(r.dropped)))
+    return tuple(tests)
+
+
+def _funnel(run: Run, s: StudySet) -> None:
+    effects = escalc(s.table, "OR")
+    design = run.dataset.studies["design"]
+    fig = funnel_plot(effects, design={x: str(design[x]) for x in effects.study},
+                      pooled=run.posterior(s.table).median(), pooled_label="Posterior median OR",
+                      title="All studies with known counts: contour-enhanced funnel plot")  # fmt: skip
+    run.figure("small_study", fig, run.fig_dir / "funnel.png",
+               "Contour-enhanced funnel plot (Peters et al. 2008): each study's log OR (OR scale) against its standard "
+               "error, shaded where its own test would give p < 0.01, 0.01-0.05 and 0.05-0.10; markers by "
+               "design.")  # fmt: skip

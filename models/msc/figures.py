@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -14,17 +13,17 @@ from models.bayes.fit import Fit
 from models.bayes.posterior import Posterior
 from models.effects import EffectTable
 from models.frequentist import cochran_q, i2_from_q
-from models.msc.specs import StudySet
+from models.msc.missing import missing_arm_sizes
+from models.msc.records import Subgroup
+from models.msc.specs import EVIDENCE_BASE, PRIMARY_ANALYSIS, StudySet
+from models.msc.state import Run
 from models.priors import EFFECT_PRESETS, TAU_PRESETS, TauPrior
 from models.report.densities import posterior_density, tau_prior_posterior
-from models.report.files import save_figure
 from models.report.forest import Heterogeneity, forest_plot, subgroup_effects
-from models.report.sensitivity import prior_sensitivity_heatmap, prior_sensitivity_table_figure
+from models.report.sensitivity import prior_sensitivity_heatmap
 from models.report.timeline import evidence_over_time
 from models.report.tipping import tipping_map as report_tipping_map
-
-if TYPE_CHECKING:
-    from models.msc.runner import Run
+from models.results import Result
 
 Z95 = 1.959963984540054
 
@@ -38,11 +37,6 @@ def _published(s: StudySet) -> dict | None:
     if pub is None or not pub.has_ci:
         return None
     return {"estimate": pub.estimate, "low": pub.ci_low, "high": pub.ci_high, "label": f"Published ({s.document})"}
-
-
-def save(fig: Figure, path: Path) -> Path:
-    """Write a figure atomically and close it."""
-    return save_figure(fig, path)
 
 
 def _heterogeneity(observed: EffectTable, post: Posterior) -> Heterogeneity | None:
@@ -142,32 +136,22 @@ def sensitivity(
     )
 
 
-def sensitivity_table(
-    frame: pd.DataFrame,
-    *,
-    title: str,
-    measure: str = "OR",
-    benefit_label: str = "P(benefit)",
-    important_label: str = "P(important benefit)",
-    labels: Mapping[str, str] | None = None,
-) -> Figure:
-    """Per prior combination: P(benefit), P(important benefit), tau median and 95% prediction interval.
-
-    frame: columns ``tau_prior, effect_prior, p_benefit, p_important, tau_median, pred_low, pred_high``.
-    """
-    return prior_sensitivity_table_figure(
-        frame, title=title, measure=measure, labels=prior_labels() if labels is None else labels,
-        benefit_label=benefit_label, important_label=important_label,
-    )  # fmt: skip
-
-
-def subgroups(frame: pd.DataFrame, *, title: str) -> Figure:
+def subgroups(groups: Sequence[Subgroup], *, title: str) -> Figure:
     """Posterior subgroup ORs from a meta-regression beside the published subgroup ORs."""
-    return subgroup_effects(frame, measure="OR", title=title, favours=("MSC", "control"))
+    rows = []
+    for g in groups:
+        r, pub = g.result, g.result.context.published
+        rows.append({"group": r.context.subject, "median": r.effect.median, "low": r.effect.low,
+                     "high": r.effect.high, "published": math.nan if pub is None else pub.estimate,
+                     "published_low": math.nan if pub is None else pub.low,
+                     "published_high": math.nan if pub is None else pub.high})  # fmt: skip
+    return subgroup_effects(pd.DataFrame(rows), measure="OR", title=title, favours=("MSC", "control"))
 
 
-def over_time(frame: pd.DataFrame, *, title: str) -> Figure:
-    """Cumulative pooled OR and P(OR < 1) by publication year."""
+def over_time(steps: Sequence[Result], *, title: str) -> Figure:
+    """Cumulative pooled OR and P(OR < 1) by publication year (one ``cumulative`` result per year)."""
+    frame = pd.DataFrame([{"year": int(r.context.subject), "k": r.k, "median": r.effect.median, "low": r.effect.low,
+                           "high": r.effect.high, "p_benefit": r.effect.p_benefit} for r in steps])  # fmt: skip
     return evidence_over_time(frame, measure="OR", title=title, favours=("MSC", "control"))
 
 
@@ -205,9 +189,6 @@ def set_figures(run: Run, s: StudySet, bn: Fit, bn_post: Posterior, nn: Posterio
     shows the binomial-normal pooled OR, and each says so in its title. ``bn_post`` is ``bn``'s posterior (already
     summarised by the caller), ``nn`` the exact normal-normal posterior on the paper's measure.
     """
-    from models.msc.missing import missing_arm_sizes
-    from models.msc.specs import EVIDENCE_BASE, PRIMARY_ANALYSIS
-
     post = nn if s.measure == "RR" else bn_post
     observed = run.effects(s, s.measure)
     design = run.dataset.studies["design"]
@@ -235,5 +216,9 @@ def set_figures(run: Run, s: StudySet, bn: Fit, bn_post: Posterior, nn: Posterio
                "and the published 95% CI marked.")  # fmt: skip
     if s.document == EVIDENCE_BASE and s.analysis in (PRIMARY_ANALYSIS, "all"):
         fig = tau(ds["tau"].values.reshape(-1), bn.tau_prior, title=f"{s.title}: heterogeneity")
-        run.figure(s.key, fig, run.fig_dir / f"{s.file_stem}__tau.png",
-                   f"Posterior of tau (binomial-normal) against its prior ({bn.tau_prior.label}).")
+        run.figure(
+            s.key,
+            fig,
+            run.fig_dir / f"{s.file_stem}__tau.png",
+            f"Posterior of tau (binomial-normal) against its prior ({bn.tau_prior.label}).",
+        )

@@ -17,15 +17,14 @@ Certainty of the evidence follows GRADE's domains, each judged by a stated rule 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import pandas as pd
 
 from models.bayes.absolute import IMPORTANT_ARR, AbsoluteEffect
-from models.msc.results import Kind, Results
+from models.msc.results import Results
 from models.msc.specs import EVIDENCE_BASE, PRIMARY_ANALYSIS
+from models.results import Kind, Result
 
 
 @dataclass(frozen=True)
@@ -92,15 +91,14 @@ def fmt_ci(est: float, low: float, high: float, digits: int = 2) -> str:
     return f"{est:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
-def primary_row(results: Results, analysis_id: str, model: str) -> dict[str, Any] | None:
-    """The summary row of the pooled result ``analysis_id`` x ``model`` under the primary priors, or None."""
-    hit = results.get(analysis_id, model)
-    return None if hit is None else hit.row
+def fmt_or(result: Result) -> str:
+    """A result's pooled effect with its 95% interval: ``0.75 [0.52, 1.06]``."""
+    return fmt_ci(result.effect.median, result.effect.low, result.effect.high)
 
 
-def participants(row: Mapping[str, Any], sizes: dict[str, int]) -> int:
-    """Patients in the studies of a summary row (arm sizes from ``sizes``)."""
-    return int(sum(sizes.get(s, 0) for s in str(row["studies"]).split(";")))
+def participants(result: Result, sizes: dict[str, int]) -> int:
+    """Patients in the studies of a result (arm sizes from ``sizes``)."""
+    return int(sum(sizes.get(s, 0) for s in result.context.studies))
 
 
 @dataclass(frozen=True)
@@ -114,7 +112,7 @@ class Certainty:
 LEVELS = ("very low", "low", "moderate", "high")
 
 
-def certainty(row: Mapping[str, Any], *, share_unblinded: float, share_unknown: float, has_nrs: bool) -> Certainty:
+def certainty(result: Result, *, share_unblinded: float, share_unknown: float, has_nrs: bool) -> Certainty:
     """GRADE certainty by stated rules (each rule names the number it looks at).
 
     * Risk of bias: -1 when open-label or blinding-not-reported trials hold >= 25% of the participants, or when
@@ -134,14 +132,15 @@ def certainty(row: Mapping[str, Any], *, share_unblinded: float, share_unknown: 
             "risk of bias: non-randomised studies included (bias model widens, cannot remove their bias)"
             if has_nrs else f"risk of bias: {share_unblinded:.0%} of participants in open-label or unblinded trials"
         )  # fmt: skip
-    if row["tau_median"] > 0.5:
+    tau, low, high = result.tau.median, result.effect.low, result.effect.high
+    if tau > 0.5:
         score -= 1
-        reasons.append(f"inconsistency: posterior median tau {row['tau_median']:.2f} > 0.5")
-    if row["low"] < 1 < row["high"]:
-        both = row["low"] < 0.8 and row["high"] > 1.25
+        reasons.append(f"inconsistency: posterior median tau {tau:.2f} > 0.5")
+    if low < 1 < high:
+        both = low < 0.8 and high > 1.25
         score -= 2 if both else 1
         reasons.append(
-            f"imprecision: 95% CrI {row['low']:.2f}-{row['high']:.2f} includes no effect"
+            f"imprecision: 95% CrI {low:.2f}-{high:.2f} includes no effect"
             + (" and both an important benefit and an important harm (-2)" if both else "")
         )
     if share_unknown >= 0.10:
@@ -166,17 +165,16 @@ def summary_of_findings(
     """
     rows, notes = [], []
     for tier in HIERARCHY:
-        row = primary_row(results, tier.analysis_id, tier.model)
+        result = results.get(tier.analysis_id, tier.model)
         effects = absolute.get(tier.analysis_id)
-        if row is None or not effects:
+        if result is None or not effects:
             continue
         eff = effects[0]
-        studies = str(row["studies"]).split(";")
-        n = participants(row, sizes)
-        intended_missing = [s for s in str(row["missing"]).split(";") if s]
-        n_missing = sum(missing_sizes.get(s, 0) for s in intended_missing)
+        studies = result.context.studies
+        n = participants(result, sizes)
+        n_missing = sum(missing_sizes.get(s, 0) for s in result.context.missing)
         share_unblinded = sum(sizes.get(s, 0) for s in studies if s in unblinded) / max(n, 1)
-        cert = certainty(row, share_unblinded=share_unblinded, share_unknown=n_missing / max(n + n_missing, 1),
+        cert = certainty(result, share_unblinded=share_unblinded, share_unknown=n_missing / max(n + n_missing, 1),
                          has_nrs=any(s in nrs for s in studies) or not tier.randomised_only)  # fmt: skip
         marks = []
         for reason in cert.downgrades:
@@ -186,13 +184,13 @@ def summary_of_findings(
             {
                 "Analysis": tier.short,
                 "Studies (participants)": f"{len(studies)} ({n})",
-                "Odds ratio (95% CrI)": fmt_ci(row["median"], row["low"], row["high"]),
+                "Odds ratio (95% CrI)": fmt_or(result),
                 "Control risk per 1,000": f"{eff.control_per_1000:.0f}",
                 "Risk with MSC per 1,000 (95% CrI)": fmt_ci(eff.deaths_median, eff.deaths_low, eff.deaths_high, 0),
                 "Difference per 1,000 (95% CrI)": fmt_ci(
                     eff.difference_median, eff.difference_low, eff.difference_high, 0
                 ),
-                "P(any benefit)": fmt_p(row["p_benefit"]),
+                "P(any benefit)": fmt_p(result.effect.p_benefit),
                 f"P(≥ {1000 * IMPORTANT_ARR:.0f} fewer deaths per 1,000)": fmt_p(eff.p_important),
                 "Certainty (GRADE, by rule)": cert.level + (f" ({', '.join(marks)})" if marks else ""),
             }
@@ -224,16 +222,15 @@ def absolute_table(absolute: dict[str, list[AbsoluteEffect]], tiers: tuple[Tier,
 def bottom_line(results: Results, absolute: dict[str, list[AbsoluteEffect]], certainty_level: str) -> str:
     """At most 150 words: the primary probability of benefit, the absolute effect, the published-totals scenario,
     what drives the uncertainty, and the certainty of the evidence."""
-    prim = primary_row(results, HIERARCHY[0].analysis_id, HIERARCHY[0].model)
-    totals = primary_row(results, HIERARCHY[3].analysis_id, HIERARCHY[3].model)
+    prim = results.get(HIERARCHY[0].analysis_id, HIERARCHY[0].model)
+    totals = results.get(HIERARCHY[3].analysis_id, HIERARCHY[3].model)
     effects = absolute.get(HIERARCHY[0].analysis_id, [])
     if prim is None or not effects:
         return ""
     vent = effects[-1]
     text = (
-        f"In the {int(prim['k'])} randomised trials with published death counts, the posterior probability that MSCs "
-        f"reduce mortality at all is {fmt_p(prim['p_benefit'])} (odds ratio "
-        f"{fmt_ci(prim['median'], prim['low'], prim['high'])}"
+        f"In the {prim.k} randomised trials with published death counts, the posterior probability that MSCs "
+        f"reduce mortality at all is {fmt_p(prim.effect.p_benefit)} (odds ratio {fmt_or(prim)}"
         f"). For ventilated patients (control risk {vent.control_per_1000:.0f} per 1,000) the estimate is "
         f"{-vent.difference_median:.0f} fewer deaths per 1,000 (95% CrI {-vent.difference_low:.0f} fewer to "
         f"{abs(vent.difference_high):.0f} {'more' if vent.difference_high > 0 else 'fewer'}); the probability of at "
@@ -242,8 +239,7 @@ def bottom_line(results: Results, absolute: dict[str, list[AbsoluteEffect]], cer
     if totals is not None:
         text += (
             f"If the studies without published counts had the deaths that SCRT 2026's own totals imply, the "
-            f"probability of any benefit is {fmt_p(totals['p_benefit'])} (odds ratio "
-            f"{fmt_ci(totals['median'], totals['low'], totals['high'])}). "
+            f"probability of any benefit is {fmt_p(totals.effect.p_benefit)} (odds ratio {fmt_or(totals)}). "
         )
     text += (
         "The uncertainty comes from few, small trials, the largest of which found little effect, and from the "
@@ -253,25 +249,30 @@ def bottom_line(results: Results, absolute: dict[str, list[AbsoluteEffect]], cer
     return text
 
 
-def readable_row(r: Mapping[str, Any]) -> dict[str, object]:
-    """One summary row with readable headers: model, studies, pooled ratio with 95% interval, P(benefit),
-    P(ratio < 0.8), tau, 95% prediction interval and the convergence gate."""
+def readable_row(r: Result) -> dict[str, object]:
+    """One result with readable headers: model, studies, pooled ratio with 95% interval, P(benefit), P(important
+    benefit) (ratio < 0.8, or > 1.25 where a ratio above 1 is a benefit), tau, 95% prediction interval and the
+    convergence gate."""
+    e, pred = r.effect, r.prediction
     return {
-        "Model": MODEL_LABELS.get(r["model"], r["model"]),
-        "Studies": int(r["k"]),
-        "Pooled ratio (95% interval)": f"{r['measure']} {fmt_ci(r['median'], r['low'], r['high'])}",
-        "P(benefit)": fmt_p(r["p_benefit"]),
-        "P(ratio < 0.8)": fmt_p(r["p_below_0.8"]),
-        "tau, median": "–" if pd.isna(r["tau_median"]) else f"{r['tau_median']:.2f}",
-        "95% prediction interval": "–" if pd.isna(r["pred_low"]) else f"[{r['pred_low']:.2f}, {r['pred_high']:.2f}]",
-        "Convergence gate": r["gate"],
+        "Model": MODEL_LABELS.get(r.key.model, r.key.model),
+        "Studies": r.k,
+        "Pooled ratio (95% interval)": f"{r.measure} {fmt_or(r)}",
+        "P(benefit)": fmt_p(e.p_benefit),
+        "P(important benefit)": fmt_p(math.nan if e.p_important is None else e.p_important),
+        "tau, median": "–" if r.tau is None or math.isnan(r.tau.median) else f"{r.tau.median:.2f}",
+        "95% prediction interval": "–" if pred is None else f"[{pred.low:.2f}, {pred.high:.2f}]",
+        "Convergence gate": str(r.gate),
     }
+
+
+DIGEST_KINDS = (Kind.POOLED, Kind.PUBLISHED, Kind.SMALL_STUDY, Kind.SUBGROUP)
 
 
 def summary_digest(results: Results) -> pd.DataFrame:
     """A readable digest of summary.csv: every pooled analysis under the primary priors, one row each, the hierarchy
     first (summary.csv keeps every prior, model, variant and column)."""
-    shown = [r for r in results if r.is_primary_prior and r.kind in (Kind.POOLED, Kind.SMALL_STUDY, Kind.SUBGROUP)]
+    shown = [r for r in results if r.primary_priors and r.kind in DIGEST_KINDS]
     order = {t.analysis_id: i for i, t in enumerate(HIERARCHY)}
-    shown.sort(key=lambda r: (order.get(r.key.analysis_id, len(order)), r.context.document, r.key.analysis_id))
-    return pd.DataFrame([{"Analysis": r.key.analysis_id, **readable_row(r.row)} for r in shown])
+    shown.sort(key=lambda r: (order.get(r.key.analysis, len(order)), r.context.source, r.key.analysis))
+    return pd.DataFrame([{"Analysis": r.key.analysis, **readable_row(r)} for r in shown])

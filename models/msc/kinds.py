@@ -1,9 +1,9 @@
 """The analyses of the MSC job that run per study set or per published estimate, one function per kind.
 
-Each function takes the run's shared state (:class:`models.msc.runner.Run`), adds typed results
-(:class:`models.msc.results.AnalysisResult`) to its store and registers its figures. The prior grid, leave-one-out,
-cumulative and summary-level analyses run through the toolkit's generic kinds (:mod:`models.toolkit.kinds`), as the
-``fit`` command's do; MCMC fits go through the run's fitting policy.
+Each function takes the run's shared state (:class:`models.msc.state.Run`), adds typed results
+(:class:`models.results.Result`) to its store and registers its figures. The prior grid, leave-one-out, cumulative
+and summary-level analyses run through the toolkit's generic kinds (:mod:`models.toolkit.kinds`), as the ``fit``
+command's do; MCMC fits go through the run's fitting policy.
 """
 
 from __future__ import annotations
@@ -11,20 +11,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from models.bayes.exact import exact_from_effects, exact_normal_normal
-from models.bayes.fit import Fit
 from models.bayes.policy import fit_seed
-from models.bayes.posterior import Posterior
 from models.msc import figures as figs
 from models.msc.followup import followup_results
 from models.msc.missing import describe_boundary, missing_arm_sizes, tipping_grid
+from models.msc.records import Slope, Subgroup
 from models.msc.regression import Regression, studies_in_group, subgroup_log_or
-from models.msc.results import AnalysisResult, Context, Kind, ResultKey, SubgroupDraws
 from models.msc.specs import (
     BINARY_TAU_PRESETS,
     EFFECT_PRESETS_GRID,
@@ -34,17 +31,15 @@ from models.msc.specs import (
     StudySet,
     published_of,
 )
+from models.msc.state import Run, crude_control, direction, published_figure, set_context
 from models.priors import EffectPrior, TauPrior, effect_prior, tau_prior
+from models.results import Context, Kind, McmcCheck, Method, ResultKey
+from models.results.summarise import summarise_draws
 from models.toolkit import kinds as generic
-
-if TYPE_CHECKING:
-    from models.msc.runner import Run
 
 MAP_CELLS = 600
 """Largest number of cells of a missing-study map; above it the map steps by the smallest integer that fits (stated
 in the caption)."""
-
-EXACT = "exact quadrature"
 
 MISSING_MAP = "missing_studies"
 """Kind of the missing-study maps among a set's figures (the report shows SCRT 2026's with the published totals)."""
@@ -54,74 +49,23 @@ def _grid_priors() -> tuple[list[TauPrior], list[EffectPrior]]:
     return [tau_prior(t) for t in BINARY_TAU_PRESETS], [effect_prior(e) for e in EFFECT_PRESETS_GRID]
 
 
-def set_result(
-    run: Run,
-    post: Posterior,
-    s: StudySet,
-    *,
-    model: str,
-    tp: str,
-    ep: str,
-    analysis: str | None = None,
-    analysis_id: str | None = None,
-    kind: Kind = Kind.POOLED,
-    title: str | None = None,
-    studies: tuple[str, ...] | None = None,
-    missing: tuple[str, ...] | None = None,
-    method: str = "",
-    fit: Fit | None = None,
-    fit_file: str = "",
-    log_evidence: float | None = None,
-    twin_mcse: float | None = None,
-    parent: str = "",
-    variant: str = "",
-) -> AnalysisResult:
-    """Add the result of ``post`` on (a variant of) study set ``s`` to the run's store and return it.
-
-    ``analysis`` names an analysis of the set's document other than the set's own (its id is then
-    ``document/analysis`` unless ``analysis_id`` says otherwise). Absolute-risk columns are at the set's crude
-    control risk: the binomial-normal model's internal baseline risk (expit of the mean control log-odds, pulled
-    down by zero-event studies) describes no patient population, so it is never the baseline of an absolute effect.
-    """
-    context = Context(
-        document=s.document,
-        analysis=s.analysis if analysis is None else analysis,
-        title=s.title if title is None else title,
-        studies=tuple(s.table.study if studies is None else studies),
-        missing=s.missing if missing is None else missing,
-        higher_is_benefit=s.higher_is_benefit,
-        baseline_risk=s.crude_control_risk if post.measure in ("OR", "RR") else None,
-        published=s.published,
-        method=method,
-        fit_file=fit_file,
-        baseline_source="crude control risk of the set",
-        parent=parent,
-        variant=variant,
-    )
-    if analysis_id is None:
-        analysis_id = s.key if analysis is None else f"{s.document}/{analysis}"
-    key = ResultKey(analysis_id, model, tp, ep)
-    return run.results.add(AnalysisResult(key, kind, context, post, fit=fit, log_evidence=log_evidence,
-                                          twin_mcse=twin_mcse))  # fmt: skip
-
-
 def summary_level(run: Run, document: str, analysis: str) -> None:
     """A published pooled ratio reanalysed at summary level over the whole prior grid: the published CI at face
-    value, and (fixed-effect estimates) the CI widened by tau^2/k with tau integrated over its prior."""
+    value (closed form), and (fixed-effect estimates) the CI widened by tau^2/k with tau integrated over its prior (a
+    normal mixture; ``k`` = the paper's k). Absolute effects at the crude control risk of the paper's set (else of all
+    studies with counts)."""
     pub = published_of(run.dataset, document, analysis)
     assert pub is not None
     s = run.sets.get(f"{document}/{analysis}") or run.sets.get(f"{document}/mortality")
-    baseline = s.crude_control_risk if s is not None else run.sets[f"{EVIDENCE_BASE}/all"].crude_control_risk
     higher = run.dataset.analysis_set(document, analysis).outcome in HIGHER_IS_BENEFIT
-    variants = [("summary_level", None, "closed form (conjugate normal), the published CI at face value; "
-                 "tau from its prior")]  # fmt: skip
+    variants: list[tuple[str, int | None, Method]] = [("summary_level", None, Method.CLOSED_FORM)]
     if pub.is_fixed_effect and pub.k:
-        variants.append(("summary_level_re", pub.k, f"fixed-effect CI widened by tau^2/k (k = {pub.k}), tau "
-                         "integrated over its prior (normal mixture)"))  # fmt: skip
+        variants.append(("summary_level_re", pub.k, Method.NORMAL_MIXTURE))
     taus, effects = _grid_priors()
     context = Context(
-        document=document, analysis=analysis, title=f"{document} {analysis.replace('_', ' ')} (published pooled "
-        "estimate)", studies=("published",), higher_is_benefit=higher, baseline_risk=baseline, published=pub,
+        source=document, title=f"{document} {analysis.replace('_', ' ')} (published pooled estimate)",
+        studies=("published",), published=published_figure(pub),
+        control=crude_control(s if s is not None else run.sets[f"{EVIDENCE_BASE}/all"]),
     )  # fmt: skip
     seed = fit_seed(run.settings.seed, f"summary {document}/{analysis}")
     for model, k, method in variants:
@@ -129,7 +73,7 @@ def summary_level(run: Run, document: str, analysis: str) -> None:
                                           fixed_effect_k=k, seed=seed)  # fmt: skip
         for tp, ep, post in grid:
             key = ResultKey(f"{document}/{analysis}", model, tp.key, ep.key)
-            run.results.add(AnalysisResult(key, Kind.POOLED, replace(context, method=method), post))
+            run.add(post, key, context, higher_is_benefit=higher, kind=Kind.PUBLISHED, method=method, k=k or 1)
 
 
 def exact_grids(run: Run, s: StudySet) -> None:
@@ -142,20 +86,22 @@ def exact_grids(run: Run, s: StudySet) -> None:
     """
     effects = run.effects(s)
     taus, priors = _grid_priors()
+    context, higher = set_context(s), s.higher_is_benefit
     normal = generic.prior_grid(taus, priors, lambda t, e: exact_from_effects(effects, t, e, n_draws=20_000))
     for tp, ep, post in normal:
-        set_result(run, post, s, model="normal_normal_exact", tp=tp.key, ep=ep.key, studies=effects.study,
-                   method=EXACT)  # fmt: skip
+        run.add(post, ResultKey(s.key, "normal_normal_exact", tp.key, ep.key),
+                replace(context, studies=tuple(effects.study)), higher_is_benefit=higher)  # fmt: skip
     for tp, ep, post in generic.prior_grid(taus, priors, lambda t, e: run.posterior(s.table, tp=t, ep=e)):
-        set_result(run, post, s, model="binomial_normal_exact", tp=tp.key, ep=ep.key, method=EXACT,
-                   log_evidence=post.log_evidence)  # fmt: skip
+        run.add(post, ResultKey(s.key, "binomial_normal_exact", tp.key, ep.key), context, higher_is_benefit=higher,
+                log_evidence=post.log_evidence)  # fmt: skip
 
 
 def study_level(run: Run, s: StudySet) -> None:
     """The binomial-normal MCMC fit under the primary priors beside its exact twin, with the set's figures.
 
-    The normal-normal model beside it is computed exactly (:func:`exact_grids`): MCMC would only reproduce the
-    quadrature within Monte Carlo error (checked by the oracle tests), at the cost of a fit per set.
+    The normal-normal model beside it is computed exactly by :func:`exact_grids`, the set's job before this one
+    (the job list says so: :func:`models.msc.runner.jobs`): MCMC would only reproduce the quadrature within Monte
+    Carlo error (checked by the oracle tests), at the cost of a fit per set.
     """
     tp, ep = run.primary()
     saved = run.policy.fit(s.table, tp, ep, label=f"{s.key} binomial-normal primary",
@@ -165,9 +111,12 @@ def study_level(run: Run, s: StudySet) -> None:
     mu = fit.idata["posterior"]["mu"].values.reshape(-1)
     mcse = float(np.std(mu, ddof=1)) / math.sqrt(float(fit.diagnostics.table.loc["mu", "ess_bulk"]))
     sampled = fit.posterior(seed=run.settings.seed)
-    set_result(run, sampled, s, model="binomial_normal", tp=tp.key, ep=ep.key, fit=fit, fit_file=saved.path,
-               twin_mcse=(float(np.mean(mu)) - exact.log_mean()) / mcse)  # fmt: skip
-    normal = run.results.get(s.key, "normal_normal_exact")  # computed by exact_grids, the set's job before this one
+    check = McmcCheck.of(fit.diagnostics, saved.path, (float(np.mean(mu)) - exact.log_mean()) / mcse)
+    run.add(sampled, ResultKey(s.key, "binomial_normal", tp.key, ep.key), set_context(s),
+            higher_is_benefit=s.higher_is_benefit, method=Method.MCMC, mcmc=check)  # fmt: skip
+    normal = run.results.get(s.key, "normal_normal_exact")
+    if normal is None:
+        raise RuntimeError(f"study_level({s.key}) needs the exact grid of the set: run exact_grids first")
     figs.set_figures(run, s, fit, sampled, normal.posterior)
 
 
@@ -212,12 +161,13 @@ def missing_studies(run: Run, s: StudySet) -> None:
 def leave_one_out(run: Run, s: StudySet) -> None:
     """Exact binomial-normal posterior without each study in turn (primary priors)."""
     tp, ep = run.primary()
+    context = set_context(s)
     without = generic.leave_one_out(s.table.study, lambda kept: run.posterior(s.table.subset(kept)))
     for omitted, kept, post in without:
-        set_result(run, post, s, model="binomial_normal_exact", tp=tp.key, ep=ep.key,
-                   analysis=f"{s.analysis}/without_{omitted}", analysis_id=f"{s.key}/without_{omitted}",
-                   kind=Kind.LEAVE_ONE_OUT, title=f"{s.title}, without {omitted}", studies=kept, method=EXACT,
-                   parent=s.key, variant=omitted)  # fmt: skip
+        variant = replace(context, title=f"{s.title}, without {omitted}", studies=tuple(kept), parent=s.key,
+                          subject=omitted)  # fmt: skip
+        run.add(post, ResultKey(f"{s.key}/without_{omitted}", "binomial_normal_exact", tp.key, ep.key), variant,
+                higher_is_benefit=s.higher_is_benefit, kind=Kind.LEAVE_ONE_OUT)  # fmt: skip
 
 
 def regression(run: Run, base: StudySet, make: Callable[[pd.DataFrame], Regression]) -> None:
@@ -229,43 +179,51 @@ def regression(run: Run, base: StudySet, make: Callable[[pd.DataFrame], Regressi
                            name=f"{base.file_stem}__regression__{reg.key}")  # fmt: skip
     ds = saved.fit.idata["posterior"].to_dataset()
     tau = ds["tau"].values.reshape(-1)
-    frame_rows = []
+    check = McmcCheck.of(saved.fit.diagnostics, saved.path)
+    subgroups = []
     for group, log_or in subgroup_log_or(reg, ds).items():
         pub_key = reg.published.get(group)
         pub = published_of(run.dataset, *pub_key) if pub_key else None
-        context = Context(
-            document=EVIDENCE_BASE, analysis=f"regression_{reg.key}", title=f"{reg.title}: {group}",
-            studies=tuple(table.study), missing=tuple(reg.dropped), published=pub, method="mcmc",
-            fit_file=saved.path, parent=base.key, variant=group,
-        )  # fmt: skip
+        context = Context(source=EVIDENCE_BASE, title=f"{reg.title}: {group}", studies=tuple(table.study),
+                          missing=tuple(reg.dropped), parent=base.key, subject=group,
+                          published=published_figure(pub))  # fmt: skip
         key = ResultKey(f"{base.key}/regression_{reg.key}/{group}", "binomial_normal_regression", tp.key, ep.key)
-        result = run.results.add(AnalysisResult(key, Kind.SUBGROUP, context, SubgroupDraws(log_or, tau),
-                                                fit=saved.fit))  # fmt: skip
-        row = result.row
-        frame_rows.append(
-            {"group": group, "median": row["median"], "low": row["low"], "high": row["high"],
-             "p_benefit": row["p_benefit"], "k": studies_in_group(reg.covariates, reg.subgroups[group]),
-             "published": row["published_estimate"], "published_low": row["published_low"],
-             "published_high": row["published_high"],
-             "published_source": f"{pub.document} {pub.analysis}" if pub else ""}
-        )  # fmt: skip
-    frame = pd.DataFrame(frame_rows)
-    run.result.regressions[reg.key] = frame
+        result = summarise_draws(
+            log_or,
+            tau,
+            key,
+            direction("OR", False),
+            measure="OR",
+            method=Method.MCMC,
+            k=table.k,
+            kind=Kind.SUBGROUP,
+            context=context,
+            primary_priors=True,
+            mcmc=check,
+        )
+        run.results.add(result)  # fmt: skip
+        subgroups.append(Subgroup(result, studies_in_group(reg.covariates, reg.subgroups[group]),
+                                  f"{pub.document} {pub.analysis}" if pub else ""))  # fmt: skip
+    run.result.subgroups[reg.key] = tuple(subgroups)
+    run.result.slopes[reg.key] = _slopes(reg, ds)
+    caption = f"{reg.title}: posterior OR by subgroup (95% CrI) beside the published subgroup OR where one exists."
+    if reg.dropped:
+        caption += f" Left out (covariate unknown): {', '.join(reg.dropped)}."
+    fig = figs.subgroups(run.result.subgroups[reg.key], title=reg.title + " (binomial-normal, primary priors)")
+    run.figure("regression", fig, run.fig_dir / f"regression_{reg.key}.png", caption)
+
+
+def _slopes(reg: Regression, ds) -> tuple[Slope, ...]:
+    """Each covariate's slope as a ratio of ORs (median, 95% CrI), P(ratio < 1) and the studies with the feature."""
     beta = ds["beta"].transpose("chain", "draw", "covariate")
     slopes = []
     for j, name in enumerate(reg.covariates.columns):
         b = beta.values[..., j].reshape(-1)
         lo, med, hi = np.exp(np.quantile(b, [0.025, 0.5, 0.975]))
         binary = set(reg.covariates[name].unique()) <= {0.0, 1.0}
-        slopes.append({"covariate": name, "ratio_of_ors": med, "low": lo, "high": hi,
-                       "p_below_1": float(np.mean(b < 0)),
-                       "k_with": int((reg.covariates[name] > 0).sum()) if binary else len(reg.covariates)})  # fmt: skip
-    run.result.regression_slopes[reg.key] = pd.DataFrame(slopes)
-    caption = f"{reg.title}: posterior OR by subgroup (95% CrI) beside the published subgroup OR where one exists."
-    if reg.dropped:
-        caption += f" Left out (covariate unknown): {', '.join(reg.dropped)}."
-    fig = figs.subgroups(frame, title=reg.title + " (binomial-normal, primary priors)")
-    run.figure("regression", fig, run.fig_dir / f"regression_{reg.key}.png", caption)
+        k_with = int((reg.covariates[name] > 0).sum()) if binary else len(reg.covariates)
+        slopes.append(Slope(str(name), float(med), float(lo), float(hi), float(np.mean(b < 0)), k_with))
+    return tuple(slopes)
 
 
 def downweight_nrs(run: Run, base: StudySet) -> None:
@@ -275,9 +233,10 @@ def downweight_nrs(run: Run, base: StudySet) -> None:
     factor = np.where(cov["design"].to_numpy() == "NRS", 2.0, 1.0)
     tp, ep = run.primary()
     post = exact_normal_normal(effects.yi, effects.vi * factor, tp, ep, study=effects.study, measure="OR")
-    set_result(run, post, base, model="normal_normal_exact", tp=tp.key, ep=ep.key, analysis="nrs_half_weight",
-               method=EXACT, studies=effects.study,
-               title="All studies, non-randomised studies at half weight (variance x2)")  # fmt: skip
+    context = replace(set_context(base), title="All studies, non-randomised studies at half weight (variance x2)",
+                      studies=tuple(effects.study))  # fmt: skip
+    run.add(post, ResultKey(f"{base.document}/nrs_half_weight", "normal_normal_exact", tp.key, ep.key), context,
+            higher_is_benefit=base.higher_is_benefit)  # fmt: skip
 
 
 def over_time(run: Run, base: StudySet) -> None:
@@ -287,17 +246,14 @@ def over_time(run: Run, base: StudySet) -> None:
     steps = generic.cumulative(base.table.study, [int(years[s]) for s in base.table.study],
                                lambda kept: run.posterior(base.table.subset(list(kept))), by="year",
                                min_studies=2)  # fmt: skip
-    frame_rows = []
+    context, results = set_context(base), []
     for step in steps:
-        post: Posterior = step.posterior
-        ci = post.interval(0.95)
-        frame_rows.append({"year": step.year, "k": len(step.studies), "median": post.median(), "low": ci.low,
-                           "high": ci.high, "p_benefit": post.prob_below(1.0)})  # fmt: skip
-        set_result(run, post, base, model="binomial_normal_exact", tp=tp.key, ep=ep.key,
-                   analysis=f"up_to_{step.year}", kind=Kind.CUMULATIVE, studies=step.studies, method=EXACT,
-                   title=f"Studies published up to {step.year}", parent=base.key, variant=str(step.year))  # fmt: skip
-    run.result.cumulative = pd.DataFrame(frame_rows)
-    fig = figs.over_time(run.result.cumulative, title="Evidence over time (binomial-normal, primary priors)")
+        variant = replace(context, title=f"Studies published up to {step.year}", studies=tuple(step.studies),
+                          parent=base.key, subject=str(step.year))  # fmt: skip
+        key = ResultKey(f"{base.document}/up_to_{step.year}", "binomial_normal_exact", tp.key, ep.key)
+        results.append(run.add(step.posterior, key, variant, higher_is_benefit=base.higher_is_benefit,
+                               kind=Kind.CUMULATIVE))  # fmt: skip
+    fig = figs.over_time(results, title="Evidence over time (binomial-normal, primary priors)")
     run.figure("evidence", fig, run.fig_dir / "evidence_over_time.png",
                "Pooled OR and P(OR < 1) as the studies with known counts accumulated, by publication "
                "year.")  # fmt: skip
@@ -314,11 +270,11 @@ def prior_heatmaps(run: Run) -> None:
         (f"{EVIDENCE_BASE}/{PRIMARY_ANALYSIS}", "Randomised trials (primary)"),
         (f"{EVIDENCE_BASE}/nrs_bias", "RCT + NRS through the bias model"),
     ):
-        grid = run.results.select(kind=Kind.POOLED, analysis_id=key, model="binomial_normal_exact")
+        grid = run.results.select(kinds=(Kind.POOLED,), analysis=key, model="binomial_normal_exact")
         if len({r.key.tau_prior for r in grid}) < 2:
             continue
         table = pd.DataFrame([{"tau_prior": r.key.tau_prior, "effect_prior": r.key.effect_prior,
-                               "p_benefit": r.row["p_benefit"]} for r in grid])  # fmt: skip
+                               "p_benefit": r.effect.p_benefit} for r in grid])  # fmt: skip
         table = table.pivot_table(index="tau_prior", columns="effect_prior", values="p_benefit")
         table = table.reindex(index=[t for t in BINARY_TAU_PRESETS if t in table.index],
                               columns=[e for e in EFFECT_PRESETS_GRID if e in table.columns])  # fmt: skip

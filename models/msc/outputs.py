@@ -18,14 +18,14 @@ from pathlib import Path
 import pandas as pd
 
 from models.atomic import write_text
-from models.bayes.diagnostics import GATES
 from models.bayes.fit import package_versions
 from models.csv_safety import neutralise_formulas
 from models.msc.datasets import Dataset
 from models.msc.findings import summary_digest
 from models.msc.report import build_report
-from models.msc.reproduction import reproduction_markdown, reproduction_table
-from models.msc.runner import RunResult
+from models.msc.reproduction import Reproduction, reproduction_frame, reproduction_markdown, reproduction_table
+from models.msc.state import RunResult
+from models.provenance import provenance
 
 
 def markdown_cell(value: object) -> str:
@@ -67,29 +67,33 @@ def file_hashes(out: Path, exclude: tuple[str, ...] = ("run_info.json",)) -> dic
     return hashes
 
 
-def write_reproduction(dataset: Dataset, out: Path) -> tuple[pd.DataFrame, list[Path]]:
-    """Write reproduction.csv and reproduction.md; return the table and the paths."""
+def write_reproduction(dataset: Dataset, out: Path) -> tuple[tuple[Reproduction, ...], list[Path]]:
+    """Write reproduction.csv and reproduction.md; return the records and the paths."""
     out.mkdir(parents=True, exist_ok=True)
-    table = reproduction_table(dataset)
+    records = reproduction_table(dataset)
     paths = [
-        write_text(out / "reproduction.csv", neutralise_formulas(table).to_csv(index=False)),
-        write_text(out / "reproduction.md", reproduction_markdown(table)),
+        write_text(out / "reproduction.csv", neutralise_formulas(reproduction_frame(records)).to_csv(index=False)),
+        write_text(out / "reproduction.md", reproduction_markdown(records)),
     ]
-    return table, paths
+    return records, paths
 
 
 def write_outputs(result: RunResult, out: Path, *, run_id: str = "", started: str = "") -> list[Path]:
     """Write reproduction.{csv,md}, summary.{csv,md}, report.{md,html} and, last, run_info.json; return the paths.
 
-    ``run_info.json`` records ``run_id``, ``started``, the finish time and ``"complete": true`` and lists the
+    ``run_info.json`` records ``run_id``, ``started``, the finish time and ``"complete": true``, the settings, the
+    convergence gates the run applied (relaxed for ``--quick``), the project version and git commit, and lists the
     sha256 of every other file in ``out`` (fits and figures included), so it is written after everything else.
     """
     reproduction, paths = write_reproduction(result.dataset, out)
     summary = result.summary
     paths += [
         write_text(out / "summary.csv", neutralise_formulas(summary).to_csv(index=False, float_format="%.6g")),
-        write_text(out / "summary.md", "# Summary digest (primary priors; 95% intervals; summary.csv holds every "
-                   "prior, model and column)\n\n" + _markdown_table(summary_digest(result.results))),
+        write_text(
+            out / "summary.md",
+            "# Summary digest (primary priors; 95% intervals; summary.csv holds every "
+            "prior, model and column)\n\n" + _markdown_table(summary_digest(result.results)),
+        ),
     ]
     paths.extend(build_report(result, reproduction, out))
     info = {
@@ -101,7 +105,8 @@ def write_outputs(result: RunResult, out: Path, *, run_id: str = "", started: st
         "quick": result.settings.quick,
         "only": result.settings.only,
         "data_hash": result.dataset.data_hash,
-        "gates": GATES,
+        "gates": result.settings.gates,
+        **provenance(),
         "packages": package_versions(),
         "python": platform.python_version(),
         "n_mcmc_fits": len(result.fits),

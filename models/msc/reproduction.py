@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import html
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
@@ -157,54 +157,73 @@ def _reason(aset: AnalysisSet, rec: Recomputation, status: str) -> str:
     return "; ".join(parts)
 
 
-def reproduction_table(dataset: Dataset) -> pd.DataFrame:
-    """One row per published result: published vs recomputed, difference, status and reason."""
-    rows = []
-    for _, pub in dataset.published.iterrows():
-        document, analysis = pub["document"], pub["analysis"]
-        aset = dataset.analysis_set(document, analysis)
-        rec = recompute(dataset, document, analysis)
-        published = (float(pub["estimate"]), float(pub["ci_low"]), float(pub["ci_high"]))
-        row = {
-            "document": document,
-            "analysis": analysis,
-            "measure": pub["measure"],
-            "published_model": pub["model"],
-            "published_estimate": published[0],
-            "published_ci_low": published[1],
-            "published_ci_high": published[2],
-            "published_i2": pub["i2_percent"],
-            "published_k": pub["k_studies"],
-            "method": rec.method or "",
-            "k_used": rec.result.k if rec.result is not None else 0,
-            "studies_used": ";".join(s for s in rec.studies_requested if s not in rec.studies_missing),
-            "studies_missing": ";".join(rec.studies_missing),
-        }
-        if rec.result is not None:
-            ours = _reported(rec.result)
-            row.update(
-                recomputed_estimate=ours[0],
-                recomputed_ci_low=ours[1],
-                recomputed_ci_high=ours[2],
-                recomputed_i2=rec.result.i2,
-                recomputed_q_p=rec.result.q_p,
-                difference=ours[0] - published[0] if not math.isnan(published[0]) else np.nan,
-            )
-            status = classify(published, ours, rec.set_known, not rec.studies_missing)
-        else:
-            row.update(
-                recomputed_estimate=np.nan,
-                recomputed_ci_low=np.nan,
-                recomputed_ci_high=np.nan,
-                recomputed_i2=np.nan,
-                recomputed_q_p=np.nan,
-                difference=np.nan,
-            )
-            status = "not reproducible"
-        row["status"] = status
-        row["reason"] = _reason(aset, rec, status)
-        rows.append(row)
-    return pd.DataFrame(rows)
+@dataclass(frozen=True)
+class Reproduction:
+    """One published pooled result beside our recomputation (a row of ``reproduction.csv``; reported scale).
+
+    ``published_i2`` (percent) and ``published_k`` are NaN where the paper gave none; the ``recomputed_*`` fields
+    and ``difference`` (recomputed minus published estimate) are NaN where nothing could be recomputed.
+    """
+
+    document: str
+    analysis: str
+    measure: str
+    published_model: str
+    published_estimate: float
+    published_ci_low: float
+    published_ci_high: float
+    published_i2: float
+    published_k: float
+    method: str
+    k_used: int
+    studies_used: str
+    studies_missing: str
+    recomputed_estimate: float
+    recomputed_ci_low: float
+    recomputed_ci_high: float
+    recomputed_i2: float
+    recomputed_q_p: float
+    difference: float
+    status: str
+    reason: str
+
+
+def reproduce(dataset: Dataset, document: str, analysis: str) -> Reproduction:
+    """The reproduction record of one published analysis."""
+    aset = dataset.analysis_set(document, analysis)
+    pub = dataset.published_result(document, analysis)
+    rec = recompute(dataset, document, analysis)
+    published = (float(pub["estimate"]), float(pub["ci_low"]), float(pub["ci_high"]))
+    ours = _reported(rec.result) if rec.result is not None else (np.nan, np.nan, np.nan)
+    if rec.result is not None:
+        status = classify(published, ours, rec.set_known, not rec.studies_missing)
+        difference = ours[0] - published[0] if not math.isnan(published[0]) else np.nan
+    else:
+        status, difference = "not reproducible", np.nan
+    return Reproduction(
+        document=document, analysis=analysis, measure=pub["measure"], published_model=pub["model"],
+        published_estimate=published[0], published_ci_low=published[1], published_ci_high=published[2],
+        published_i2=pub["i2_percent"], published_k=pub["k_studies"], method=rec.method or "",
+        k_used=rec.result.k if rec.result is not None else 0,
+        studies_used=";".join(s for s in rec.studies_requested if s not in rec.studies_missing),
+        studies_missing=";".join(rec.studies_missing), recomputed_estimate=ours[0], recomputed_ci_low=ours[1],
+        recomputed_ci_high=ours[2], recomputed_i2=rec.result.i2 if rec.result is not None else np.nan,
+        recomputed_q_p=rec.result.q_p if rec.result is not None else np.nan, difference=difference, status=status,
+        reason=_reason(aset, rec, status),
+    )  # fmt: skip
+
+
+def reproduction_table(dataset: Dataset) -> tuple[Reproduction, ...]:
+    """One record per published result: published vs recomputed, difference, status and reason."""
+    return tuple(
+        reproduce(dataset, str(d), str(a))
+        for d, a in zip(dataset.published["document"], dataset.published["analysis"], strict=True)
+    )
+
+
+def reproduction_frame(records: tuple[Reproduction, ...]) -> pd.DataFrame:
+    """The records as ``reproduction.csv``'s table (one column per field, in field order)."""
+    return pd.DataFrame([asdict(r) for r in records])
 
 
 def _fmt_ci(est: float, low: float, high: float) -> str:
@@ -221,13 +240,13 @@ def _cell(value: object) -> str:
     return html.escape(" ".join(str(value).split()), quote=False).replace("|", "\\|")
 
 
-def reproduction_markdown(table: pd.DataFrame) -> str:
-    """The table as Markdown for ``results/reproduction.md`` (counts by status first)."""
-    counts = table["status"].value_counts()
+def reproduction_markdown(records: tuple[Reproduction, ...]) -> str:
+    """The records as Markdown for ``results/reproduction.md`` (counts by status first)."""
+    counts = {s: sum(r.status == s for r in records) for s in STATUSES}
     lines = [
         "# Reproduction of the published pooled results",
         "",
-        "Status counts: " + ", ".join(f"{s}: {int(counts.get(s, 0))}" for s in STATUSES) + ".",
+        "Status counts: " + ", ".join(f"{s}: {counts[s]}" for s in STATUSES) + ".",
         "",
         "Recomputed values use the paper's study list where it is known, else the best candidate set (shown for",
         "information only), and the paper's method (see `models/reproduction.py` for the mapping).",
@@ -235,13 +254,13 @@ def reproduction_markdown(table: pd.DataFrame) -> str:
         "| document | analysis | measure | published | recomputed | method | k used | status | reason |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for _, r in table.iterrows():
-        pub = _fmt_ci(r["published_estimate"], r["published_ci_low"], r["published_ci_high"])
-        ours = _fmt_ci(r["recomputed_estimate"], r["recomputed_ci_low"], r["recomputed_ci_high"])
-        if not math.isnan(r["recomputed_i2"]):
-            ours += f", I² {r['recomputed_i2']:.0f}%"
-        if not pd.isna(r["published_i2"]):
-            pub += f", I² {r['published_i2']:.0f}%"
-        cells = [r["document"], r["analysis"], r["measure"], pub, ours, r["method"], r["k_used"], r["status"]]
-        lines.append("| " + " | ".join(_cell(c) for c in [*cells, r["reason"]]) + " |")
+    for r in records:
+        pub = _fmt_ci(r.published_estimate, r.published_ci_low, r.published_ci_high)
+        ours = _fmt_ci(r.recomputed_estimate, r.recomputed_ci_low, r.recomputed_ci_high)
+        if not math.isnan(r.recomputed_i2):
+            ours += f", I² {r.recomputed_i2:.0f}%"
+        if not pd.isna(r.published_i2):
+            pub += f", I² {r.published_i2:.0f}%"
+        cells = [r.document, r.analysis, r.measure, pub, ours, r.method, r.k_used, r.status, r.reason]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"

@@ -12,7 +12,6 @@ spread, which nobody outside the paper's authors knows.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -195,8 +194,3 @@ def allocations(
         out.append(Allocation(key, label, with_rows(labels, _fill(deaths_t, n_t, order_t), n_t,
                                                       _fill(deaths_c, n_c, order_c), n_c)))  # fmt: skip
     return out
-
-
-def crude_risk_ratio(deaths_t: int, n_t: int, deaths_c: int, n_c: int) -> float:
-    """Crude risk ratio of two pooled arms (for the report's arithmetic)."""
-    return (deaths_t / n_t) / (deaths_c / n_c) if deaths_c and n_t and n_c else math.nan

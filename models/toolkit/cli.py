@@ -26,7 +26,7 @@ from models.cli import Interrupts, OneLineParser, error, int_at_least, run_scrip
 from models.effects import MEASURES
 from models.report.sensitivity import fmt_probability
 from models.toolkit.prior_grid import PriorError, list_priors, parse_tau_prior, primary_priors, prior_grid
-from models.toolkit.spec import Direction, MetaAnalysisSpec, PublishedEstimate, SpecError
+from models.toolkit.spec import MetaAnalysisSpec, PublishedEstimate, SpecError
 from models.validation import DataValidationError
 
 COMMANDS = ("fit", "published", "pool", "run", "batch")
@@ -130,6 +130,7 @@ def build_spec(args: argparse.Namespace) -> MetaAnalysisSpec:
     tau, effect = primary_priors(measure, args.tau_prior, args.effect_prior)
     return MetaAnalysisSpec(
         title=args.title or Path(args.file).name,
+        source=Path(args.file).name,
         effects=study_file.effects,
         measure=measure,
         tau_prior=tau,
@@ -214,14 +215,16 @@ def published_main(argv: list[str]) -> int:
         primary = primary_priors(published.measure, args.tau_prior, args.effect_prior)
     except (SpecError, PriorError) as err:
         return error(str(err))
+    from models.results import Direction, to_record
     from models.toolkit.analyses import published_results
-    from models.toolkit.results import to_record
 
     direction = Direction(
         published.measure, args.higher_is_benefit, _important(published.measure, args.important, args.higher_is_benefit)
     )
     taus, effects = prior_grid(published.measure, primary)
-    results = list(published_results(published, direction, taus, effects, fixed_effect_k=args.fixed_effect_k))
+    primary_keys = (primary[0].key, primary[1].key)
+    results = list(published_results(published, direction, taus, effects, fixed_effect_k=args.fixed_effect_k,
+                                     primary=primary_keys))  # fmt: skip
     records = [to_record(r) for r in results]
     if args.json:
         _strict_print({"published": str(published), "fixed_effect_k": args.fixed_effect_k, "results": records})
@@ -239,8 +242,6 @@ def published_main(argv: list[str]) -> int:
             "pred_high",
         ]
     ]
-    if published.is_ratio:
-        table[["pred_low", "pred_high"]] = table[["pred_low", "pred_high"]].map(math.exp)
     for column in ("p_benefit", "p_important"):  # probabilities with the precision they have ("> 0.999")
         table[column] = [fmt_probability(p) if p is not None else "n/a" for p in table[column]]
     how = "" if args.fixed_effect_k is None else f" (fixed-effect CI, k = {args.fixed_effect_k})"

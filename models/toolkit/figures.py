@@ -11,9 +11,9 @@ import pandas as pd
 from models.bayes.exact import exact_from_effects
 from models.bayes.exact_binomial import exact_binomial_normal
 from models.report import evidence_over_time, forest_plot, posterior_density, prior_sensitivity_heatmap, save_figure
+from models.results import ALL_STUDIES, find
 from models.toolkit import analyses
 from models.toolkit.pipeline import Reanalysis
-from models.toolkit.results import ALL_STUDIES, find
 
 
 def _primary_posterior(run: Reanalysis):
@@ -55,9 +55,8 @@ def forest(run: Reanalysis, folder: Path) -> Path:
                 "total_control": c.n_c[i],
             }
         rows.append(row)
-    pooled = {"median": primary.reported(primary.mu_median), "low": primary.reported(primary.mu_low)}
-    pooled["high"] = primary.reported(primary.mu_high)
-    pred = {"low": primary.reported(primary.pred_low), "high": primary.reported(primary.pred_high)}
+    pooled = {"median": primary.effect.median, "low": primary.effect.low, "high": primary.effect.high}
+    pred = {"low": primary.prediction.low, "high": primary.prediction.high}
     model = primary.key.model.replace("_exact", "").replace("_", "-")
     fig = forest_plot(
         pd.DataFrame(rows),
@@ -100,8 +99,8 @@ def prior_heatmap(run: Reanalysis, folder: Path) -> Path:
     """P(benefit) of the primary model over the tau x effect prior grid."""
     model = analyses.primary_model(run.spec)
     table = pd.DataFrame(index=[t.key for t in run.taus], columns=[e.key for e in run.effects], dtype=float)
-    for r in find(run.results, model=model, variant=ALL_STUDIES):
-        table.loc[r.key.tau_prior, r.key.effect_prior] = r.p_benefit
+    for r in find(run.results, model=model, analysis=ALL_STUDIES):
+        table.loc[r.key.tau_prior, r.key.effect_prior] = r.effect.p_benefit
     labels = {t.key: t.label for t in run.taus} | {e.key: e.label for e in run.effects}
     fig = prior_sensitivity_heatmap(
         table, title=f"{run.spec.title}: P(benefit) by prior ({model.replace('_', '-')})", labels=labels
@@ -118,10 +117,10 @@ def timeline(run: Reanalysis, folder: Path) -> Path | None:
             "year": [s.year for s in run.cumulative],
             "study": [s.study for s in run.cumulative],
             "k": [s.result.k for s in run.cumulative],
-            "median": [s.result.reported(s.result.mu_median) for s in run.cumulative],
-            "low": [s.result.reported(s.result.mu_low) for s in run.cumulative],
-            "high": [s.result.reported(s.result.mu_high) for s in run.cumulative],
-            "p_benefit": [s.result.p_benefit for s in run.cumulative],
+            "median": [s.result.effect.median for s in run.cumulative],
+            "low": [s.result.effect.low for s in run.cumulative],
+            "high": [s.result.effect.high for s in run.cumulative],
+            "p_benefit": [s.result.effect.p_benefit for s in run.cumulative],
         }
     )
     measure = run.primary.measure

@@ -11,7 +11,6 @@ the background).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -23,8 +22,9 @@ from models.bayes.fit import Fit
 from models.bayes.policy import FitPolicy
 from models.bayes.sampling import fit_binomial_normal, fit_normal_normal
 from models.reader import Covariate
-from models.toolkit.analyses import uses_counts
-from models.toolkit.results import ALL_STUDIES, Kind, Result, ResultKey, summarise
+from models.results import ALL_STUDIES, Gate, Kind, McmcCheck, Method, Result, ResultKey
+from models.results.summarise import summarise, summarise_draws
+from models.toolkit.analyses import context, uses_counts
 from models.toolkit.spec import MetaAnalysisSpec
 
 QUICK = {"draws": 300, "tune": 300, "chains": 2, "gates": {"rhat_max": 1.05, "ess_min": 100, "divergences_max": 0}}
@@ -41,8 +41,8 @@ class SampledFit:
     results: tuple[Result, ...]
 
     @property
-    def gate(self) -> str:
-        return "passed" if self.fit.diagnostics.passed else "failed"
+    def gate(self) -> Gate:
+        return Gate.PASS if self.fit.diagnostics.passed else Gate.FAIL
 
 
 def policy(out: Path, *, quick: bool, seed: int) -> FitPolicy:
@@ -63,16 +63,13 @@ def primary_fit(spec: MetaAnalysisSpec, fits: FitPolicy, *, seed: int) -> Sample
     """The model under the primary priors, all studies; saved as ``fits/<model>__primary.nc``."""
     saved = _fit(spec, None, fits, f"{spec.title}: primary priors", "primary")
     fit, path = saved.fit, saved.path
-    gate = "passed" if fit.diagnostics.passed else "failed"
-    key = ResultKey(fit.model, spec.tau_prior.key, spec.effect_prior.key, ALL_STUDIES)
-    k = spec.k if fit.model == "binomial_normal" else spec.effects.k
-    result = summarise(fit.posterior(seed=seed), key, spec.direction, k, gate=gate, fit_file=path)
+    key = ResultKey(ALL_STUDIES, fit.model, spec.tau_prior.key, spec.effect_prior.key)
+    counts = fit.model == "binomial_normal"
+    k, studies = (spec.k, spec.study) if counts else (spec.effects.k, spec.effects.study)
+    result = summarise(fit.posterior(seed=seed), key, spec.direction, method=Method.MCMC, k=k,
+                       context=context(spec, studies), primary_priors=True,
+                       mcmc=McmcCheck.of(fit.diagnostics, path))  # fmt: skip
     return SampledFit(fit, path, (result,))
-
-
-def _quantiles(x: np.ndarray) -> tuple[float, float, float]:
-    lo, med, hi = np.quantile(x, [0.025, 0.5, 0.975])
-    return float(med), float(lo), float(hi)
 
 
 def _with_every_covariate(spec: MetaAnalysisSpec) -> MetaAnalysisSpec:
@@ -92,7 +89,8 @@ def _with_every_covariate(spec: MetaAnalysisSpec) -> MetaAnalysisSpec:
 
 
 def regression_fit(spec: MetaAnalysisSpec, fits: FitPolicy, *, seed: int) -> SampledFit:
-    """Meta-regression on the spec's covariates: the pooled effect at the covariates' mean and one slope each.
+    """Meta-regression on the spec's covariates: the pooled effect at the covariates' mean and one slope each (a
+    ratio of ORs per SD of the covariate for ratio measures; 0/1 covariates only centred).
 
     Studies without a value of every covariate are left out of this fit only (the reader's note names them)."""
     spec = _with_every_covariate(spec)
@@ -102,46 +100,21 @@ def regression_fit(spec: MetaAnalysisSpec, fits: FitPolicy, *, seed: int) -> Sam
     covariates = pd.DataFrame(columns, index=list(studies))
     saved = _fit(spec, covariates, fits, f"{spec.title}: meta-regression", "regression")
     fit, path = saved.fit, saved.path
-    gate = "passed" if fit.diagnostics.passed else "failed"
     model = f"{fit.model}_regression"
-    at_mean = summarise(
-        fit.posterior(seed=seed),
-        ResultKey(model, spec.tau_prior.key, spec.effect_prior.key, "at covariate means"),
-        spec.direction,
-        len(studies),
-        gate=gate,
-        fit_file=path,
-        kind=Kind.REGRESSION,
-        subject="at covariate means",
-    )
+    check = McmcCheck.of(fit.diagnostics, path)
+    subject = "at covariate means"
+    at_mean = summarise(fit.posterior(seed=seed), ResultKey(subject, model, spec.tau_prior.key, spec.effect_prior.key),
+                        spec.direction, method=Method.MCMC, k=len(studies), kind=Kind.REGRESSION,
+                        context=context(spec, studies, subject), primary_priors=True, mcmc=check)  # fmt: skip
     posterior = fit.idata["posterior"].to_dataset()
     tau = posterior["tau"].to_numpy().ravel()
-    tau_med, tau_lo, tau_hi = _quantiles(tau)
+    slope_direction = replace(spec.direction, measure=fit.measure, important=None)
     results = [at_mean]
     for name in columns:
         beta = posterior["beta"].sel(covariate=name).to_numpy().ravel()
-        med, lo, hi = _quantiles(beta)
-        p_below = float(np.mean(beta < 0))
-        results.append(
-            Result(
-                key=ResultKey(model, spec.tau_prior.key, spec.effect_prior.key, f"slope per SD of {name}"),
-                measure=fit.measure,
-                k=len(studies),
-                mu_median=med,
-                mu_low=lo,
-                mu_high=hi,
-                p_mu_below_0=p_below,
-                p_benefit=spec.direction.benefit_side(p_below),
-                p_important=None,
-                tau_median=tau_med,
-                tau_low=tau_lo,
-                tau_high=tau_hi,
-                pred_low=math.nan,
-                pred_high=math.nan,
-                gate=gate,
-                fit_file=path,
-                kind=Kind.REGRESSION,
-                subject=f"slope per SD of {name}",
-            )
-        )
+        subject = f"slope per SD of {name}"
+        results.append(summarise_draws(beta, tau, ResultKey(subject, model, spec.tau_prior.key, spec.effect_prior.key),
+                                       slope_direction, measure=fit.measure, method=Method.MCMC, k=len(studies),
+                                       kind=Kind.REGRESSION, context=context(spec, studies, subject),
+                                       primary_priors=True, mcmc=check))  # fmt: skip
     return SampledFit(fit, path, tuple(results))

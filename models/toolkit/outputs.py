@@ -7,16 +7,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from models.atomic import write_text
-from models.bayes.absolute import AbsoluteEffect
 from models.bayes.fit import package_versions
 from models.csv_safety import neutralise_formulas
+from models.provenance import provenance
+from models.results import frame, to_record
 from models.toolkit import figures, report
+from models.toolkit.mcmc import FULL, QUICK
 from models.toolkit.pipeline import Reanalysis
-from models.toolkit.results import summary_frame, to_record
 
 
 def json_object(run: Reanalysis, results_dir: Path) -> dict:
-    """The object ``fit --json`` prints: the primary result and every result (strict JSON: null, never NaN)."""
+    """The object ``fit --json`` prints: the primary result and every result, each a record of the one column
+    vocabulary (``docs/results-columns.md``; strict JSON: null, never NaN). Absolute effects are the results of kind
+    ``absolute``; the frequentist random-effects result is in the ``freq_*`` fields of the pooled rows."""
     return {
         "title": run.spec.title,
         "measure": run.spec.measure,
@@ -25,30 +28,13 @@ def json_object(run: Reanalysis, results_dir: Path) -> dict:
         "primary": to_record(run.primary),
         "failed_fits": [f.path for f in run.failed_fits],
         "results": [to_record(r) for r in sorted(run.results, key=lambda r: r.key)],
-        "absolute": [absolute_record(a) for a in run.absolute],
-    }
-
-
-def absolute_record(effect: AbsoluteEffect) -> dict:
-    """An absolute effect as JSON: the control risk and its source, events per 1,000 with treatment and the
-    difference per 1,000 (median, 95% CrI), P(at least 10/20/50 fewer per 1,000)."""
-    return {
-        "control_risk": effect.control.risk,
-        "control_risk_label": effect.control.label,
-        "control_risk_source": effect.control.source,
-        "events_per_1000": effect.deaths_median,
-        "events_per_1000_low": effect.deaths_low,
-        "events_per_1000_high": effect.deaths_high,
-        "difference_per_1000": effect.difference_median,
-        "difference_per_1000_low": effect.difference_low,
-        "difference_per_1000_high": effect.difference_high,
-        **{f"p_at_least_{1000 * x:.0f}_fewer_per_1000": p for x, p in effect.p_arr.items()},
     }
 
 
 def write_outputs(run: Reanalysis, folder: Path) -> None:
     """Everything but the fits (saved while sampling) into ``folder``."""
-    write_text(folder / "summary.csv", neutralise_formulas(summary_frame(run.results)).to_csv(index=False))
+    summary = frame(sorted(run.results, key=lambda r: r.key))
+    write_text(folder / "summary.csv", neutralise_formulas(summary).to_csv(index=False))
     paths = figures.draw_all(run, folder)
     document = report.build(run, paths)
     document.write_markdown(folder / "report.md")
@@ -66,7 +52,9 @@ def write_outputs(run: Reanalysis, folder: Path) -> None:
         "n_results": len(run.results),
         "fits": [f.path for f in run.fits],
         "failed_fits": [f.path for f in run.failed_fits],
+        "gates": (QUICK if run.settings.quick else FULL)["gates"] if run.settings.mcmc else None,
         "wall_seconds": round(run.wall_seconds, 1),
+        **provenance(),
         "package_versions": package_versions(),
     }
     write_text(folder / "run_info.json", json.dumps(info, indent=2, allow_nan=False))

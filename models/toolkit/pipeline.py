@@ -16,9 +16,10 @@ from tqdm import tqdm
 
 from models.bayes.absolute import AbsoluteEffect
 from models.priors import EffectPrior, TauPrior
+from models.results import ALL_STUDIES, Frequentist, Kind, Result, find
+from models.results.summarise import random_effects
 from models.toolkit import analyses, mcmc
 from models.toolkit.prior_grid import prior_grid
-from models.toolkit.results import ALL_STUDIES, Result, find
 from models.toolkit.spec import MetaAnalysisSpec
 
 
@@ -46,8 +47,10 @@ class Reanalysis:
     wall_seconds: float
     retried: tuple[tuple[str, tuple[str, ...], bool], ...] = ()
     """Fits that failed their gates at the first attempt: (label, failures, whether the retry passed)."""
-    absolute: tuple[AbsoluteEffect, ...] = ()
-    """The primary model's pooled effect at each stated control risk (events per 1,000)."""
+    frequentist: Frequentist | None = None
+    """The frequentist random-effects result on the effect table (REML, Wald interval), None for one study."""
+    frequentist_note: str = ""
+    """Why there is no frequentist result (empty when there is one)."""
 
     @property
     def primary(self) -> Result:
@@ -57,9 +60,14 @@ class Reanalysis:
             model=analyses.primary_model(self.spec),
             tau_prior=self.spec.tau_prior.key,
             effect_prior=self.spec.effect_prior.key,
-            variant=ALL_STUDIES,
+            analysis=ALL_STUDIES,
         )
         return result
+
+    @property
+    def absolute(self) -> tuple[AbsoluteEffect, ...]:
+        """The primary model's pooled effect at each stated control risk (events per 1,000)."""
+        return tuple(r.absolute for r in self.results if r.kind is Kind.ABSOLUTE and r.absolute is not None)
 
     @property
     def failed_fits(self) -> tuple[mcmc.SampledFit, ...]:
@@ -73,18 +81,24 @@ def reanalyse(spec: MetaAnalysisSpec, settings: RunSettings, out: Path) -> Reana
     n_mcmc = (1 + bool(spec.covariates)) if settings.mcmc else 0
     total = len(taus) * len(effects) + spec.k + (spec.k if spec.year is not None else 0) + n_mcmc
     results: list[Result] = []
+    frequentist, note = random_effects(spec.effects)
+    primary = (spec.tau_prior.key, spec.effect_prior.key)
     with tqdm(total=total, desc="reanalyse", unit="step", file=sys.stderr, disable=not settings.progress) as bar:
         tick = bar.update
-        results += analyses.prior_grid_results(spec, taus, effects, tick)
+        results += analyses.prior_grid_results(spec, taus, effects, tick, frequentist)
         results += analyses.leave_one_out(spec, tick)
         steps = tuple(analyses.cumulative(spec, tick))
         results += [s.result for s in steps]
         if spec.published is not None:
-            results += analyses.published_results(spec.published, spec.direction, taus, effects)
+            about = analyses.context(spec, ())
+            results += analyses.published_results(spec.published, spec.direction, taus, effects, primary=primary,
+                                                  about=about)  # fmt: skip
             if spec.published_fixed_effect:
                 results += analyses.published_results(spec.published, spec.direction, taus, effects,
-                                                      fixed_effect_k=spec.k)  # fmt: skip
-        absolute = analyses.absolute_effects(spec)
+                                                      fixed_effect_k=spec.k, primary=primary, about=about)  # fmt: skip
+        (pooled,) = find(results, model=analyses.primary_model(spec), tau_prior=primary[0], effect_prior=primary[1],
+                         analysis=ALL_STUDIES)  # fmt: skip
+        results += analyses.absolute_results(spec, pooled)
         fits = []
         if settings.mcmc:
             with mcmc.policy(out, quick=settings.quick, seed=settings.seed) as policy:
@@ -101,4 +115,4 @@ def reanalyse(spec: MetaAnalysisSpec, settings: RunSettings, out: Path) -> Reana
         for fit in fits:
             results += fit.results
     return Reanalysis(spec, settings, taus, effects, tuple(results), steps, tuple(fits), time.perf_counter() - started,
-                      retried, absolute)  # fmt: skip
+                      retried, frequentist, note)  # fmt: skip

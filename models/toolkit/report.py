@@ -1,8 +1,9 @@
 """The report of a reanalysis (Markdown and self-contained HTML via :class:`models.report.Report`).
 
 Bottom line first: P(benefit), the 95% credible interval, P(important effect), tau and the 95% prediction
-interval under the primary model and priors; then the MCMC check, the prior grid, leave-one-out, cumulative and
-published-estimate tables, the figures, and the priors with their sources.
+interval under the primary model and priors; beside it the frequentist random-effects result (metafor's REML, Wald
+interval); then the MCMC check, the prior grid, leave-one-out, cumulative and published-estimate tables, the figures,
+and the priors with their sources.
 """
 
 from __future__ import annotations
@@ -11,17 +12,21 @@ from pathlib import Path
 
 import pandas as pd
 
+from models.bayes.normal_normal import BETA_SD_DEFAULT
 from models.report import Report
 from models.report.sensitivity import fmt_probability
+from models.results import ALL_STUDIES, Frequentist, Kind, Result, find
 from models.toolkit import analyses
 from models.toolkit.pipeline import Reanalysis
-from models.toolkit.results import ALL_STUDIES, Kind, Result, find
 
 
 def _effect(r: Result) -> str:
-    return (
-        f"{r.measure} {r.reported(r.mu_median):.2f} (95% CrI {r.reported(r.mu_low):.2f} to {r.reported(r.mu_high):.2f})"
-    )
+    e = r.effect
+    return f"{r.measure} {e.median:.2f} (95% CrI {e.low:.2f} to {e.high:.2f})"
+
+
+def _interval(low: float, high: float) -> str:
+    return "–" if low != low or high != high else f"{low:.2f} to {high:.2f}"  # NaN: not defined
 
 
 def _benefit_word(run: Reanalysis) -> str:
@@ -34,16 +39,16 @@ def bottom_line(run: Reanalysis) -> str:
     """The first paragraph: what the primary analysis says, in numbers with their model and priors."""
     r, spec = run.primary, run.spec
     important = ""
-    if r.p_important is not None:
+    if r.effect.p_important is not None:
         op = ">" if spec.higher_is_benefit else "<"
-        p_important = fmt_probability(r.p_important)
+        p_important = fmt_probability(r.effect.p_important)
         important = f" P(important benefit, {r.measure} {op} {spec.important:g}) = **{p_important}**."
     favours = f"{spec.favours[0]}" if not spec.higher_is_benefit else f"{spec.favours[1]}"
     return (
         f"Across {r.k} studies, the probability that the pooled effect favours {favours} (P({_benefit_word(run)})) is "
-        f"**{fmt_probability(r.p_benefit)}**; pooled {_effect(r)}.{important} Between-study SD tau {r.tau_median:.2f} "
-        f"(95% CrI {r.tau_low:.2f} to {r.tau_high:.2f}); the true effect in a new setting lies in "
-        f"{r.reported(r.pred_low):.2f} to {r.reported(r.pred_high):.2f} (95% prediction interval)."
+        f"**{fmt_probability(r.effect.p_benefit)}**; pooled {_effect(r)}.{important} Between-study SD tau "
+        f"{r.tau.median:.2f} (95% CrI {r.tau.low:.2f} to {r.tau.high:.2f}); the true effect in a new setting lies in "
+        f"{r.prediction.low:.2f} to {r.prediction.high:.2f} (95% prediction interval)."
         f"{_absolute_sentence(run)} "
         f"Model: {r.key.model.replace('_', '-')}; priors: {spec.tau_prior.label}, {spec.effect_prior.label}."
     )
@@ -88,21 +93,114 @@ def absolute_table(run: Reanalysis) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _p_value(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def frequentist_sentence(run: Reanalysis) -> str:
+    """The frequentist random-effects result on the same effect table, as metafor's ``rma`` reports it."""
+    f: Frequentist | None = run.frequentist
+    if f is None:
+        return f"Frequentist random effects: none ({run.frequentist_note})."
+    scale = f"log {f.measure}" if f.measure in ("OR", "RR") else f.measure
+    return (
+        f"Frequentist random effects beside it (metafor's rma, {f.method} estimate of tau², Wald 95% CI, {f.k} "
+        f"studies): {f.measure} {f.estimate:.2f} (95% CI {f.ci_low:.2f} to {f.ci_high:.2f}), {_p_value(f.p)}; "
+        f"tau² {f.tau2:.3g} ({scale} scale), I² {f.i2:.0f}%, Q {f.q:.2f} ({_p_value(f.q_p)})."
+    )
+
+
 def _table(results: list[Result], first: str, label) -> pd.DataFrame:
     rows = []
     for r in results:
+        e, pred = r.effect, r.prediction
         rows.append(
             {
                 first: label(r),
                 "k": r.k,
-                "median": r.reported(r.mu_median),
-                "95% CrI": f"{r.reported(r.mu_low):.2f} to {r.reported(r.mu_high):.2f}",
-                "P(benefit)": fmt_probability(r.p_benefit),
-                "tau": r.tau_median,
-                "95% PI": f"{r.reported(r.pred_low):.2f} to {r.reported(r.pred_high):.2f}",
+                "median": e.median,
+                "95% CrI": _interval(e.low, e.high),
+                "P(benefit)": fmt_probability(e.p_benefit),
+                "tau": r.tau.median,
+                "95% PI": "–" if pred is None else _interval(pred.low, pred.high),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _mcmc_check(report: Report, run: Reanalysis) -> None:
+    if not run.fits:
+        return
+    report.add_heading("MCMC check")
+    rows = [
+        {
+            "fit": f.path,
+            "model": f.fit.model,
+            "gate": str(f.gate),
+            "divergences": f.fit.diagnostics.divergences,
+            "estimate": _effect(f.results[0]),
+        }
+        for f in run.fits
+    ]
+    report.add_table(pd.DataFrame(rows), "MCMC fits under the primary priors (ArviZ NetCDF files)")
+    for label, failures, passed in run.retried:
+        report.add_paragraph(
+            f"{label}: the first attempt failed its gates ({'; '.join(failures)}) and was not used; the fit above "
+            f"is a retry with a new seed, twice the draws and target_accept 0.99, which "
+            f"{'passed' if passed else 'FAILED as well'}."
+        )
+
+
+def _by_prior(r: Result) -> str:
+    return f"{r.key.tau_prior} / {r.key.effect_prior}"
+
+
+def _exact_tables(report: Report, run: Reanalysis) -> None:
+    """The prior grid, the normal-normal model beside the binomial-normal one, leave-one-out and cumulative."""
+    spec, model = run.spec, analyses.primary_model(run.spec)
+    report.add_heading("Prior sensitivity")
+    grid = find(run.results, model=model, analysis=ALL_STUDIES)
+    report.add_table(_table(grid, "tau prior / effect prior", _by_prior),
+                     f"{model} under every prior pair (exact); P(benefit) = P({_benefit_word(run)})")  # fmt: skip
+    if spec.counts is not None and model != analyses.NORMAL_EXACT:
+        nn = find(run.results, model=analyses.NORMAL_EXACT, tau_prior=spec.tau_prior.key,
+                  effect_prior=spec.effect_prior.key, analysis=ALL_STUDIES)  # fmt: skip
+        report.add_table(_table(nn, "model", lambda r: r.key.model),
+                         "Normal-normal model on the effect table, primary priors")  # fmt: skip
+    loo = find(run.results, model=model, kind=Kind.LEAVE_ONE_OUT)
+    if loo:
+        report.add_heading("Leave one out")
+        report.add_table(_table(loo, "left out", lambda r: r.context.subject), "Primary model and priors")
+    if run.cumulative:
+        report.add_heading("Evidence over time")
+        steps = [s.result for s in run.cumulative]
+        report.add_table(_table(steps, "up to", lambda r: r.context.subject), "Cumulative by year")
+
+
+def _published(report: Report, run: Reanalysis) -> None:
+    spec = run.spec
+    pub = find(run.results, kind=Kind.PUBLISHED, model=analyses.SUMMARY_LEVEL)
+    if pub:
+        report.add_heading("The published estimate, reanalysed")
+        report.add_paragraph(f"{spec.published} taken at face value as the pooled effect (summary-level posterior).")
+        report.add_table(_table(pub, "tau prior / effect prior", _by_prior),
+                         "Summary-level posterior under every prior pair")  # fmt: skip
+    widened = find(run.results, kind=Kind.PUBLISHED, model=analyses.SUMMARY_LEVEL_RE)
+    if spec.published_fixed_effect and widened:
+        report.add_paragraph(
+            f"The published CI is a fixed-effect CI over {spec.k} studies, which leaves out the variation between "
+            f"studies; with tau^2/{spec.k} added back (tau integrated over its prior):"
+        )
+        report.add_table(_table(widened, "tau prior / effect prior", _by_prior),
+                         "Summary-level posterior, between-study variance added")  # fmt: skip
+
+
+FIGURE_CAPTIONS = {
+    "forest": "Observed and shrunken study effects, pooled effect, 95% prediction interval",
+    "density": "Posterior of the pooled effect; the benefit side is shaded",
+    "priors": "P(benefit) by heterogeneity and effect prior",
+    "evidence_over_time": "Cumulative pooled effect and P(benefit) by year",
+}
 
 
 def build(run: Reanalysis, figures: dict[str, Path]) -> Report:
@@ -110,6 +208,7 @@ def build(run: Reanalysis, figures: dict[str, Path]) -> Report:
     spec, primary = run.spec, run.primary
     report = Report(f"Bayesian reanalysis: {spec.title}")
     report.add_paragraph(bottom_line(run), anchor="bottom-line")
+    report.add_paragraph(frequentist_sentence(run), anchor="frequentist")
     if spec.notes:
         report.add_callout("Data as read: " + " ".join(f"{n}." for n in spec.notes), "note")
     if run.settings.quick:
@@ -119,77 +218,20 @@ def build(run: Reanalysis, figures: dict[str, Path]) -> Report:
     if run.absolute:
         report.add_heading("Absolute effects")
         report.add_table(absolute_table(run), f"{analyses.primary_model(spec)}, primary priors; 95% CrI")
-    if run.fits:
-        report.add_heading("MCMC check")
-        rows = [
-            {
-                "fit": f.path,
-                "model": f.fit.model,
-                "gate": f.gate,
-                "divergences": f.fit.diagnostics.divergences,
-                "estimate": _effect(f.results[0]),
-            }
-            for f in run.fits
-        ]
-        report.add_table(pd.DataFrame(rows), "MCMC fits under the primary priors (ArviZ NetCDF files)")
-        for label, failures, passed in run.retried:
-            report.add_paragraph(
-                f"{label}: the first attempt failed its gates ({'; '.join(failures)}) and was not used; the fit above "
-                f"is a retry with a new seed, twice the draws and target_accept 0.99, which "
-                f"{'passed' if passed else 'FAILED as well'}."
-            )
-    model = analyses.primary_model(spec)
-    report.add_heading("Prior sensitivity")
-    grid = find(run.results, model=model, variant=ALL_STUDIES)
-    report.add_table(
-        _table(grid, "tau prior / effect prior", lambda r: f"{r.key.tau_prior} / {r.key.effect_prior}"),
-        f"{model} under every prior pair (exact); P(benefit) = P({_benefit_word(run)})",
-    )
-    if spec.counts is not None and model != analyses.NORMAL_EXACT:
-        nn = find(run.results, model=analyses.NORMAL_EXACT, tau_prior=spec.tau_prior.key,
-                  effect_prior=spec.effect_prior.key, variant=ALL_STUDIES)  # fmt: skip
-        report.add_table(
-            _table(nn, "model", lambda r: r.key.model), "Normal-normal model on the effect table, primary priors"
-        )
-    loo = find(run.results, model=model, kind=Kind.LEAVE_ONE_OUT)
-    if loo:
-        report.add_heading("Leave one out")
-        report.add_table(_table(loo, "left out", lambda r: r.subject), "Primary model and priors")
-    if run.cumulative:
-        report.add_heading("Evidence over time")
-        steps = [s.result for s in run.cumulative]
-        report.add_table(_table(steps, "up to", lambda r: r.subject), "Cumulative by year")
-    pub = find(run.results, kind=Kind.PUBLISHED, model=analyses.SUMMARY_LEVEL)
-    if pub:
-        report.add_heading("The published estimate, reanalysed")
-        report.add_paragraph(f"{spec.published} taken at face value as the pooled effect (summary-level posterior).")
-        report.add_table(
-            _table(pub, "tau prior / effect prior", lambda r: f"{r.key.tau_prior} / {r.key.effect_prior}"),
-            "Summary-level posterior under every prior pair",
-        )
-    widened = find(run.results, kind=Kind.PUBLISHED, model=analyses.published_model(spec.k))
-    if spec.published_fixed_effect and widened:
-        report.add_paragraph(
-            f"The published CI is a fixed-effect CI over {spec.k} studies, which leaves out the variation between "
-            f"studies; with tau^2/{spec.k} added back (tau integrated over its prior):"
-        )
-        report.add_table(
-            _table(widened, "tau prior / effect prior", lambda r: f"{r.key.tau_prior} / {r.key.effect_prior}"),
-            "Summary-level posterior, between-study variance added",
-        )
+    _mcmc_check(report, run)
+    _exact_tables(report, run)
+    _published(report, run)
     reg = find((r for f in run.fits for r in f.results), kind=Kind.REGRESSION)
     if reg:
         report.add_heading("Meta-regression")
-        report.add_table(_table(reg, "term", lambda r: r.subject), "Covariates standardised; slopes per SD")
+        caption = (
+            "Covariates standardised (0/1 covariates only centred); a slope is the ratio of "
+            f"{primary.measure}s per SD of its covariate; slope prior Normal(0, {BETA_SD_DEFAULT:g}²)"
+        )
+        report.add_table(_table(reg, "term", lambda r: r.context.subject), caption)
     report.add_heading("Figures")
-    captions = {
-        "forest": "Observed and shrunken study effects, pooled effect, 95% prediction interval",
-        "density": "Posterior of the pooled effect; the benefit side is shaded",
-        "priors": "P(benefit) by heterogeneity and effect prior",
-        "evidence_over_time": "Cumulative pooled effect and P(benefit) by year",
-    }
     for name, path in figures.items():
-        report.add_figure(path, captions[name])
+        report.add_figure(path, FIGURE_CAPTIONS[name])
     report.add_heading("Priors and their sources")
     report.add_paragraph("\n".join([f"- {p}" for p in (*run.taus, *run.effects)]))
     report.add_paragraph(

@@ -16,6 +16,7 @@ from models.bayes.absolute import ControlRisk, crude_control_risk
 from models.effects import MEASURES, RATIO_MEASURES, EffectTable
 from models.priors import EffectPrior, TauPrior
 from models.reader import Covariate
+from models.results import Direction
 from models.tables import BinaryTable
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -68,19 +69,6 @@ class PublishedEstimate:
 
 
 @dataclass(frozen=True)
-class Direction:
-    """Which side of an effect is a benefit, and the smallest important effect (reported scale) of ``measure``."""
-
-    measure: str
-    higher_is_benefit: bool = False
-    important: float | None = None
-
-    def benefit_side(self, p_below: float) -> float:
-        """P(benefit) from P(effect below a threshold): itself, or its complement when higher is benefit."""
-        return 1.0 - p_below if self.higher_is_benefit else p_below
-
-
-@dataclass(frozen=True)
 class MetaAnalysisSpec:
     """One meta-analysis to reanalyse.
 
@@ -110,6 +98,8 @@ class MetaAnalysisSpec:
     published_fixed_effect : bool
         The published CI came from a fixed-effect model over the file's studies: the summary-level reanalysis is also
         run with the between-study variance added back (tau^2/k, tau from its prior).
+    source : str
+        Where the data come from (the study file's name), written in every result's ``source`` column.
     control_risks : tuple of ControlRisk
         Control-arm risks stated by the user (``--control-risk``) at which absolute effects are given, besides the
         crude control risk of the data (see :attr:`absolute_control_risks`).
@@ -134,6 +124,7 @@ class MetaAnalysisSpec:
     control_risks: tuple[ControlRisk, ...] = ()
     published_fixed_effect: bool = False
     notes: tuple[str, ...] = ()
+    source: str = ""
 
     def __post_init__(self) -> None:
         if self.measure not in MEASURES:

@@ -30,29 +30,30 @@ def test_rows_are_the_exact_engines_answers():
     bn = exact_binomial_normal(table, tp, ep)
     eff = escalc(table, "OR")
     nn = exact_normal_normal(eff.yi, eff.vi, tp, ep, measure="OR")
-    assert [r.model for r in rows] == ["binomial-normal", "normal-normal"]
+    assert [r.key.model for r in rows] == ["binomial_normal_exact", "normal_normal_exact"]
     for row, post in zip(rows, (bn, nn), strict=True):
-        assert row.prob_benefit == post.prob_below(1.0)
-        assert row.prob_important == post.prob_below(0.8)
-        assert (row.cri_low, row.cri_high) == (post.interval().low, post.interval().high)
-        assert row.tau_median == post.tau_median()
-        assert row.published_estimate == 1.2 and row.status == "ok"
-    assert rows[0].bf10_effect == average_binomial(table, tp, ep).bf10_effect
+        assert row.effect.p_benefit == post.prob_below(1.0)
+        assert row.effect.p_important == post.prob_below(0.8)
+        assert (row.effect.low, row.effect.high) == (post.interval().low, post.interval().high)
+        assert row.tau.median == post.tau_median()
+        assert row.context.published.estimate == 1.2 and row.status == "ok"
+    assert rows[0].evidence.log_bf10_effect == pytest.approx(math.log(average_binomial(table, tp, ep).bf10_effect),
+                                                             rel=1e-12)  # fmt: skip
 
 
 def test_higher_is_benefit_mirrors_probabilities_and_threshold():
     path = str(CORPUS / "hine1989.csv")
     low = analyse_entry(Entry("a", path, None, False, None), Options())[1]
     high = analyse_entry(Entry("a", path, None, True, None), Options())[1]
-    assert high.threshold == pytest.approx(1.25) and low.threshold == 0.8
-    assert high.prob_benefit == pytest.approx(1.0 - low.prob_benefit, abs=1e-12)
-    assert math.isclose(high.median, low.median)
+    assert high.effect.important_threshold == pytest.approx(1.25) and low.effect.important_threshold == 0.8
+    assert high.effect.p_benefit == pytest.approx(1.0 - low.effect.p_benefit, abs=1e-12)
+    assert math.isclose(high.effect.median, low.effect.median)
 
 
 def test_grid_priors_give_one_row_per_pair():
     rows = analyse_entry(Entry("bcg", str(CORPUS / "bcg.csv"), None, False, None), Options(prior_set="grid"))
     assert len(rows) == 12 and sum(r.primary_priors for r in rows) == 2
-    assert len({(r.model, r.tau_prior, r.effect_prior) for r in rows}) == 12
+    assert len({r.key for r in rows}) == 12
 
 
 def test_effects_file_without_measure_is_an_error_row(tmp_path):
@@ -61,7 +62,7 @@ def test_effects_file_without_measure_is_an_error_row(tmp_path):
     (row,) = analyse_entry(Entry("e", str(path), None, False, None), Options())
     assert row.status == "error" and "an effects file does not say its measure: give one of" in row.message
     ok = analyse_entry(Entry("e", str(path), "SMD", True, None), Options())
-    assert [r.tau_prior for r in ok] == ["rhodes2015_smd_general"] and ok[0].threshold == 0.2
+    assert [r.key.tau_prior for r in ok] == ["rhodes2015_smd_general"] and ok[0].effect.important_threshold == 0.2
 
 
 def test_seed_of_a_meta_analysis_depends_on_seed_and_id_only():
@@ -76,3 +77,16 @@ def test_synthetic_corpus_is_reproducible(tmp_path):
     assert any((a.parent / f).read_bytes() != (c.parent / f).read_bytes() for f in files)
     k = [len((a.parent / f).read_text().splitlines()) - 1 for f in files if f != "manifest.csv"]
     assert all(1 <= x <= 30 for x in k)
+
+
+def test_a_failed_bayes_factor_keeps_the_posterior(monkeypatch):
+    """issue 18: a posterior that computed is never discarded because a derived quantity failed."""
+    import models.batch.analyse as analyse
+
+    def broken(*args, **kwargs):
+        raise FloatingPointError("evidence overflow")
+
+    monkeypatch.setattr(analyse, "average_binomial", broken)
+    bn, nn = analyse_entry(Entry("hine1989", str(CORPUS / "hine1989.csv"), None, False, None), Options())
+    assert bn.status == "partial" and "Bayes factors not computed: FloatingPointError: evidence overflow" in bn.message
+    assert bn.effect is not None and bn.evidence is None and nn.status == "ok"

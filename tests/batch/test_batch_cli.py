@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from batch_support import read_results
 
 from models.batch.cli import main
 from models.batch.corpus import ManifestError, read_manifest
+from models.results import COLUMN_NAMES, arrow_schema
 
 CORPUS = Path(__file__).resolve().parents[2] / "data" / "corpus"
 
@@ -86,13 +88,17 @@ def test_folder_input_and_bcg_against_metafor(tmp_path):
     out = tmp_path / "out"
     assert main([str(folder), "--out", str(out), "--workers", "0", "--quiet"]) == 0
     table = read_results(out)
-    assert list(table["model"]) == ["binomial-normal", "normal-normal"]
+    assert list(table["model"]) == ["binomial_normal_exact", "normal_normal_exact"]
     ref = json.loads((Path(__file__).resolve().parents[1] / "reference" / "bcg.metafor.json").read_text())
     reml = ref["results"]["REML_OR"]
     row = table.iloc[1]
     assert row["freq_estimate"] == pytest.approx(2.718281828459045 ** reml["estimate"], rel=1e-6)
     assert row["freq_tau2"] == pytest.approx(reml["tau2"], rel=1e-5)
     assert row["freq_i2"] == pytest.approx(reml["I2"], rel=1e-5)
+    assert (row["freq_method"], row["freq_k"]) == ("REML", reml["k"])
+    # the one column vocabulary (docs/results-columns.md) in results.parquet and results.csv
+    assert pq.read_schema(out / "results.parquet").equals(arrow_schema())
+    assert (out / "results.csv").read_text().splitlines()[0] == ",".join(f'"{c}"' for c in COLUMN_NAMES)
     assert (out / "report.md").is_file() and (out / "tau_medians.png").is_file()
 
 

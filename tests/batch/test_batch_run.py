@@ -22,13 +22,15 @@ from models.batch.chunks import chunk_path, default_chunk_size, is_done, make_ch
 from models.batch.corpus import read_manifest
 from models.batch.runner import run_batch
 from models.bayes import exact_binomial
+from models.results import COLUMN_NAMES
 
 
 def test_serial_run_is_complete(serial_run):
     out, summary = serial_run
     table = read_results(out)
     assert summary.complete and summary.n_chunks == 5 and summary.computed == 5
-    assert table["ma_id"].nunique() == N_GOOD + N_BROKEN
+    assert table["analysis"].nunique() == N_GOOD + N_BROKEN
+    assert tuple(table.columns) == COLUMN_NAMES
     # good meta-analyses: binomial-normal and normal-normal under the primary priors
     assert (table["status"] == "ok").sum() == 2 * N_GOOD
     assert summary.n_rows == len(table) and summary.n_error_rows == N_BROKEN
@@ -38,7 +40,7 @@ def test_serial_run_is_complete(serial_run):
 
 def test_malformed_meta_analyses_give_error_rows_naming_the_cell(serial_run):
     table = read_results(serial_run[0])
-    errors = table[table["status"] == "error"].set_index("ma_id")["message"]
+    errors = table[table["status"] == "error"].set_index("analysis")["message"]
     assert len(errors) == N_BROKEN
     text = " | ".join(errors)
     assert "row 3, column 'e_t': e_t (" in text and "exceeds n_t" in text  # second study, count above its arm
@@ -46,7 +48,7 @@ def test_malformed_meta_analyses_give_error_rows_naming_the_cell(serial_run):
     assert "has 1 study; a meta-analysis needs at least 2" in text
     assert "the header matches no layout: closest is 2x2 (e_t,n_t,e_c,n_c), which lacks n_c" in text
     ok = table[table["status"] == "ok"]
-    assert ok[["prob_benefit", "median", "tau_median", "bf10_effect", "freq_p"]].notna().all().all()
+    assert ok[["p_benefit", "effect_median", "tau_median", "log_bf10_effect", "freq_p"]].notna().all().all()
 
 
 def test_distributed_equals_in_process(corpus, serial_run, tmp_path):

@@ -4,6 +4,7 @@ Fits are built without MCMC: the suite's fake sampler (tests/conftest.py) is inj
 """
 
 import json
+from importlib import metadata
 
 import numpy as np
 import pymc as pm
@@ -11,6 +12,7 @@ import pytest
 import xarray as xr
 
 from models.bayes import sampling
+from models.bayes.diagnostics import GATES
 from models.bayes.fit import Fit, load_fit
 from models.priors import effect_prior, tau_prior
 from models.tables import BinaryTable
@@ -43,6 +45,8 @@ def test_round_trip_keeps_draws_labels_and_provenance(fit, tmp_path):
     assert attrs["data_hash"] == fit.data_hash
     assert json.loads(attrs["package_versions"])["pymc"] == pm.__version__
     assert json.loads(attrs["study"]) == list(TABLE.study)
+    assert json.loads(attrs["gates"]) == GATES  # the gates the fit was judged by (the default gates here)
+    assert attrs["project_version"] == metadata.version("msc-reanalysis")
 
 
 def test_failed_write_leaves_no_file(fit, tmp_path, monkeypatch):

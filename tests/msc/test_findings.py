@@ -2,16 +2,17 @@
 
 import math
 
-import pandas as pd
 import pytest
 
 from models.bayes.exact import exact_normal_normal
 from models.msc.datasets import load_dataset
 from models.msc.findings import HIERARCHY, bottom_line, certainty, fmt_p
-from models.msc.report import _hierarchy_table
-from models.msc.results import AnalysisResult, Context, Kind, ResultKey, Results
+from models.msc.report_evidence import hierarchy_table
+from models.msc.results import Results
 from models.msc.specs import PRIMARY_ANALYSIS, is_blinded_or_placebo, study_sets
 from models.priors import PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR, effect_prior, tau_prior
+from models.results import Context, Direction, EffectSummary, Kind, Method, Result, ResultKey, TauSummary
+from models.results.summarise import summarise
 
 
 @pytest.mark.parametrize(("p", "text"), [(0.9996, "> 0.999"), (1.0, "> 0.999"), (0.0004, "< 0.001"),
@@ -20,10 +21,10 @@ def test_probabilities_are_printed_with_the_precision_they_have(p, text):
     assert fmt_p(p) == text
 
 
-def _row(**kw):
-    base = {"tau_median": 0.2, "low": 0.5, "high": 0.9, "median": 0.7}
-    base.update(kw)
-    return pd.Series(base)
+def _row(tau_median: float = 0.2, low: float = 0.5, high: float = 0.9) -> Result:
+    key = ResultKey("a", "binomial_normal_exact", PRIMARY_TAU_PRIOR, PRIMARY_EFFECT_PRIOR)
+    return Result(key, Kind.POOLED, Method.EXACT_QUADRATURE, "OR", 2, Direction("OR"),
+                  effect=EffectSummary(0.7, low, high, 0.9, 0.9), tau=TauSummary(tau_median))  # fmt: skip
 
 
 def test_certainty_rules_each_take_one_level_and_say_why():
@@ -47,15 +48,15 @@ def _hierarchy_results() -> Results:
     tp, ep = tau_prior(PRIMARY_TAU_PRIOR), effect_prior(PRIMARY_EFFECT_PRIOR)
     for tier, log_or in zip(HIERARCHY, [-0.4, -0.35, -0.6, -0.25], strict=True):
         post = exact_normal_normal([log_or, log_or + 0.1], [0.05, 0.08], tp, ep, study=["a", "b"], measure="OR")
-        context = Context(document="evidence_base", analysis=tier.analysis_id.split("/", 1)[1], title=tier.label,
-                          studies=("a", "b"))  # fmt: skip
+        context = Context(source="evidence_base", title=tier.label, studies=("a", "b"))
         key = ResultKey(tier.analysis_id, tier.model, PRIMARY_TAU_PRIOR, PRIMARY_EFFECT_PRIOR)
-        results.add(AnalysisResult(key, Kind.POOLED, context, post))
+        results.add(summarise(post, key, Direction("OR", False, 0.8), method=Method.EXACT_QUADRATURE, k=2,
+                              context=context, primary_priors=True, keep_posterior=True))  # fmt: skip
     return results
 
 
 def test_new_setting_probability_is_worded_as_a_true_effect_not_a_new_study():
-    table = _hierarchy_table(_hierarchy_results())
+    table = hierarchy_table(_hierarchy_results())
     assert "P(true OR in a new setting < 1)" in table.columns
     assert not any("new study" in c for c in table.columns)
 
@@ -71,7 +72,7 @@ def test_bottom_line_quotes_the_randomised_result_and_published_totals_first():
     text = bottom_line(results, {HIERARCHY[0].analysis_id: [effect]}, "low")
     assert len(text.split()) <= 150
     assert text.index("randomised trials") < text.index("SCRT 2026") < text.index("Non-randomised")
-    p_primary, p_totals = fmt_p(primary.row["p_benefit"]), fmt_p(totals.row["p_benefit"])
+    p_primary, p_totals = fmt_p(primary.effect.p_benefit), fmt_p(totals.effect.p_benefit)
     assert p_primary != p_totals  # the two tiers differ, so each quote below is the right tier's
     assert p_primary in text and p_totals in text and "Certainty of the evidence: low" in text
 

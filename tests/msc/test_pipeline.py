@@ -4,7 +4,9 @@ Covers the promises of the main job: every output written, fits readable by Arvi
 same seed gives an identical summary.csv, an interrupted write leaves no partial file, bad input exits with 2.
 """
 
+import json
 import shutil
+from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +15,8 @@ import xarray as xr
 from scripts_loader import reanalyse_main
 
 import models.msc.outputs as outputs
-from models.msc.runner import QUICK_GATES
+from models.msc.state import QUICK_GATES
+from models.results import COLUMN_NAMES
 
 ONLY = "crosscheck_scrt2023/mortality"
 
@@ -34,6 +37,9 @@ def test_quick_run_writes_every_output(first_run):
     assert {p.name.rsplit("__", 1)[-1] for p in (out / "figures").glob("*.png")} == {"forest.png", "density.png"}
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and "Quick mode" in html
+    info = json.loads((out / "run_info.json").read_text())
+    assert info["gates"] == QUICK_GATES  # the gates the quick run applied, not the full ones
+    assert info["project_version"] == metadata.version("msc-reanalysis") and "git_commit" in info
 
 
 def test_fits_are_netcdf_with_the_arviz_groups(first_run):
@@ -51,21 +57,26 @@ def test_fits_are_netcdf_with_the_arviz_groups(first_run):
 def test_summary_rows_carry_published_figure_and_gates(first_run):
     _, out = first_run
     summary = pd.read_csv(out / "summary.csv")
-    bn = summary[(summary["model"] == "binomial_normal") & (summary["analysis_id"] == ONLY)]
+    bn = summary[(summary["model"] == "binomial_normal") & (summary["analysis"] == ONLY)]
     assert len(bn) == 1
     row = bn.iloc[0]
     assert row["published_estimate"] == 0.58  # Stem Cell Res Ther 2023, RR 0.58 [0.38, 0.87]
     gates = QUICK_GATES
     passed = row["rhat_max"] <= gates["rhat_max"] and min(row["ess_bulk_min"], row["ess_tail_min"]) >= gates[
         "ess_min"] and row["divergences"] <= gates["divergences_max"]  # fmt: skip
-    assert row["gate"] == ("pass" if passed else "FAIL")  # the verdict follows the row's own diagnostics
-    exact = summary[(summary["model"] == "binomial_normal_exact") & (summary["analysis_id"] == ONLY)
-                    & (summary["tau_prior"] == row["tau_prior"]) & (summary["effect_prior"] == row["effect_prior"])]
+    assert row["gate"] == ("pass" if passed else "fail")  # the verdict follows the row's own diagnostics
+    exact = summary[
+        (summary["model"] == "binomial_normal_exact")
+        & (summary["analysis"] == ONLY)
+        & (summary["tau_prior"] == row["tau_prior"])
+        & (summary["effect_prior"] == row["effect_prior"])
+    ]
     # the quick MCMC fit (600 draws) and the exact quadrature of the same model agree within Monte Carlo error
     # (binomial SE of P(OR < 1) at ESS >= 100 is at most 0.05)
     assert abs(row["p_benefit"] - exact["p_benefit"].iloc[0]) < 0.1
     assert abs(row["exact_twin_diff_mcse"]) < 4
     assert set(summary["model"]) >= {"summary_level", "normal_normal_exact", "binomial_normal"}
+    assert tuple(summary.columns) == COLUMN_NAMES
 
 
 def test_same_seed_gives_identical_summary(first_run, tmp_path):

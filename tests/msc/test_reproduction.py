@@ -10,12 +10,17 @@ import math
 import pytest
 
 from models.msc.datasets import load_dataset
-from models.msc.reproduction import classify, reproduction_markdown, reproduction_table
+from models.msc.reproduction import classify, reproduction_frame, reproduction_markdown, reproduction_table
 
 
 @pytest.fixture(scope="module")
-def table():
-    return reproduction_table(load_dataset()).set_index(["document", "analysis"])
+def records():
+    return reproduction_table(load_dataset())
+
+
+@pytest.fixture(scope="module")
+def table(records):
+    return reproduction_frame(records).set_index(["document", "analysis"])
 
 
 def test_every_published_row_has_a_status_and_reason(table):
@@ -81,8 +86,8 @@ def test_status_rule(published, ours, set_known, complete, expected):
     assert classify(published, ours, set_known, complete) == expected
 
 
-def test_markdown_counts_statuses(table):
-    md = reproduction_markdown(table.reset_index())
+def test_markdown_counts_statuses(table, records):
+    md = reproduction_markdown(records)
     counts = table["status"].value_counts()
     assert f"reproduced: {counts.get('reproduced', 0)}" in md
     assert md.count("\n| ") == len(table) + 1

@@ -19,6 +19,7 @@ from tolerances import TOLERANCE
 
 from models.bayes.exact import exact_normal_normal
 from models.priors import EFFECT_PRESETS, TAU_PRESETS
+from models.results import COLUMN_NAMES
 from models.toolkit.cli import main
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
@@ -47,24 +48,24 @@ def _fit(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict:
     return json.loads(out, parse_constant=lambda token: pytest.fail(f"not strict JSON: {token}"))
 
 
-def _row(payload: dict, model: str, tau: str, effect: str, variant: str = "all_studies") -> dict:
+def _row(payload: dict, model: str, tau: str, effect: str, analysis: str = "all_studies") -> dict:
     (row,) = [
         r
         for r in payload["results"]
-        if (r["model"], r["tau_prior"], r["effect_prior"], r["variant"]) == (model, tau, effect, variant)
+        if (r["model"], r["tau_prior"], r["effect_prior"], r["analysis"]) == (model, tau, effect, analysis)
     ]
     return row
 
 
 def _check_against_oracle(row: dict, yi, vi, tau: str, effect: str, measure: str) -> None:
     post = exact_normal_normal(yi, vi, TAU_PRESETS[tau], EFFECT_PRESETS[effect], measure=measure)
-    to_log = math.log if measure in ("OR", "RR") else float
     ci = post.interval(0.95)
-    assert row["mu_median"] == pytest.approx(to_log(post.median()), rel=TOL["posterior"])
-    assert row["mu_low"] == pytest.approx(to_log(ci.low), rel=TOL["posterior"])
-    assert row["mu_high"] == pytest.approx(to_log(ci.high), rel=TOL["posterior"])
+    assert row["effect_median"] == pytest.approx(post.median(), rel=TOL["posterior"])
+    assert row["effect_low"] == pytest.approx(ci.low, rel=TOL["posterior"])
+    assert row["effect_high"] == pytest.approx(ci.high, rel=TOL["posterior"])
+    assert row["scale"] == ("ratio" if measure in ("OR", "RR") else "difference")
     null = 1.0 if measure in ("OR", "RR") else 0.0
-    assert row["p_mu_below_0"] == pytest.approx(post.prob_below(null), rel=TOL["posterior"])
+    assert row["p_below_null"] == pytest.approx(post.prob_below(null), rel=TOL["posterior"])
     assert row["tau_median"] == pytest.approx(post.tau_median(), rel=TOL["posterior"])
     assert row["k"] == len(yi)
 
@@ -81,14 +82,17 @@ def test_bcg_2x2_normal_normal_rows_equal_the_exact_posterior(tmp_path, capsys, 
     assert (primary["model"], primary["tau_prior"], primary["gate"]) == (
         "binomial_normal_exact",
         "turner2015_general",
-        None,
+        "not sampled",
     )
+    # the one column vocabulary (docs/results-columns.md) in summary.csv and in every JSON record
+    with open(tmp_path / "out" / "summary.csv", newline="") as handle:
+        assert tuple(next(csv.reader(handle))) == COLUMN_NAMES
+    assert tuple(primary) == COLUMN_NAMES and all(tuple(r) == COLUMN_NAMES for r in payload["results"])
     grid = {(r["tau_prior"], r["effect_prior"]) for r in payload["results"] if r["model"] == "binomial_normal_exact"}
     assert len(grid) == 8 * 4  # the 8 x 4 grid (the primary pair is in it)
-    loo = [r for r in payload["results"] if r["variant"].startswith("without ")]
-    assert sorted(r["variant"].removeprefix("without ") for r in loo) == sorted(study) and all(
-        r["k"] == 12 for r in loo
-    )
+    loo = [r for r in payload["results"] if r["kind"] == "leave_one_out"]
+    assert sorted(r["subject"] for r in loo) == sorted(study) and all(r["k"] == 12 for r in loo)
+    assert all(r["analysis"] == f"without {r['subject']}" and r["parent"] == "all_studies" for r in loo)
 
 
 def test_bcg_effects_layout_gives_the_same_posterior(tmp_path, capsys) -> None:
@@ -123,23 +127,38 @@ def test_cumulative_by_year_ends_with_all_studies(tmp_path, capsys) -> None:
     lines += [f'"{r["study"]}",{r["e_t"]},{r["n_t"]},{r["e_c"]},{r["n_c"]},{r["study"][-4:]}' for r in rows]
     path.write_text("\n".join(lines) + "\n")
     payload = _fit([str(path), "--results", str(tmp_path / "out")], capsys)
-    steps = sorted((r for r in payload["results"] if r["variant"].startswith("cumulative")), key=lambda r: r["variant"])
+    steps = sorted((r for r in payload["results"] if r["kind"] == "cumulative"), key=lambda r: r["analysis"])
     assert [r["k"] for r in steps] == list(range(1, 14))
-    assert "1948" in steps[0]["variant"]
+    assert "1948" in steps[0]["subject"]
     last, primary = steps[-1], payload["primary"]
-    assert last["mu_median"] == pytest.approx(primary["mu_median"], rel=1e-9)
+    assert last["effect_median"] == pytest.approx(primary["effect_median"], rel=1e-9)
     assert (tmp_path / "out" / "figures" / "evidence_over_time.png").is_file()
 
 
-def test_report_opens_with_the_bottom_line(tmp_path, capsys) -> None:
+def test_report_opens_with_the_bottom_line_and_the_frequentist_result_beside_it(tmp_path, capsys) -> None:
+    """The frequentist result's reference: R metafor 3.8-1 ``rma(yi, vi, method="REML")`` on bcg's log OR
+    (tests/reference/bcg.metafor.json)."""
     argv = [str(BCG), "--favours", "BCG,no vaccine", "--published", "OR 0.49 [0.34, 0.70]"]
-    _fit([*argv, "--results", str(tmp_path / "o")], capsys)
+    payload = _fit([*argv, "--results", str(tmp_path / "o")], capsys)
     text = (tmp_path / "o" / "report.md").read_text().splitlines()
     assert text[0] == "# Bayesian reanalysis: bcg.csv"
     assert re.match(
         r"Across 13 studies, the probability that the pooled effect favours BCG \(P\(OR < 1\)\) is \*\*", text[2]
     )
     assert "P(important benefit, OR < 0.8)" in text[2] and "prediction interval" in text[2]
+    assert text[4].startswith("Frequentist random effects beside it (metafor's rma, REML estimate of tau², Wald 95% CI")
+    assert "OR 0.47 (95% CI 0.33 to 0.68)" in text[4]
+    ref = json.loads((REFERENCE / "bcg.metafor.json").read_text())["results"]["REML_OR"]
+    primary = payload["primary"]
+    assert (primary["freq_method"], primary["freq_measure"], primary["freq_k"]) == ("REML", "OR", ref["k"])
+    for field, key in (("freq_estimate", "estimate"), ("freq_ci_low", "ci_lb"), ("freq_ci_high", "ci_ub")):
+        assert math.log(primary[field]) == pytest.approx(ref[key], rel=TOL["metafor"])
+    for field, key in (("freq_tau2", "tau2"), ("freq_i2", "I2"), ("freq_q", "Q")):
+        assert primary[field] == pytest.approx(ref[key], rel=TOL["metafor"])
+    with open(tmp_path / "o" / "summary.csv", newline="") as handle:
+        pooled = [r for r in csv.DictReader(handle) if r["analysis"] == "all_studies" and r["kind"] == "pooled"]
+    assert pooled and {r["freq_method"] for r in pooled} == {"REML"}
+    assert float(pooled[0]["freq_estimate"]) == primary["freq_estimate"]
 
 
 @pytest.mark.parametrize("entry", ["REML_OR", "DL_RR", "EE_OR"])
@@ -166,23 +185,25 @@ def test_absolute_effects_follow_the_pooled_or_at_each_stated_control_risk(tmp_p
     payload = _fit([str(BCG), "--results", str(tmp_path / "r"), "--control-risk", "0.3:stated"], capsys)
     rows = _rows(BCG)
     crude = sum(float(r["e_c"]) for r in rows) / sum(float(r["n_c"]) for r in rows)
-    first, stated = payload["absolute"]
+    first, stated = [r for r in payload["results"] if r["kind"] == "absolute"]
     assert first["control_risk"] == pytest.approx(crude, rel=TOLERANCE["closed_form"])
     assert stated["control_risk"] == 0.3 and stated["control_risk_label"] == "stated"
     primary = payload["primary"]
     for a in (first, stated):
         p_c = a["control_risk"]
-        for field, mu in (("", "mu_median"), ("_low", "mu_low"), ("_high", "mu_high")):
-            expected = 1000 / (1 + math.exp(-(math.log(p_c / (1 - p_c)) + primary[mu])))
+        assert a["parent"] == "all_studies" and a["effect_median"] == primary["effect_median"]
+        for field in ("", "_low", "_high"):
+            log_or = math.log(primary[f"effect{field or '_median'}"])
+            expected = 1000 / (1 + math.exp(-(math.log(p_c / (1 - p_c)) + log_or)))
             assert a[f"events_per_1000{field}"] == pytest.approx(expected, rel=1e-6)
             assert a[f"difference_per_1000{field}"] == pytest.approx(expected - 1000 * p_c, abs=1e-6)
         # P(at least 20 fewer per 1,000) cannot exceed P(any benefit)
-        assert a["p_at_least_20_fewer_per_1000"] <= primary["p_benefit"] + 1e-12
+        assert a["p_arr_at_least_2pct"] <= primary["p_benefit"] + 1e-12
 
 
 def test_no_absolute_effects_when_higher_is_benefit(tmp_path, capsys) -> None:
     payload = _fit([str(BCG), "--results", str(tmp_path / "r"), "--higher-is-benefit"], capsys)
-    assert payload["absolute"] == []
+    assert not [r for r in payload["results"] if r["kind"] == "absolute" or r["control_risk"] is not None]
 
 
 @pytest.mark.parametrize("risk", ["1.5", "0", "x", "nan"])
@@ -204,10 +225,11 @@ def test_published_fixed_effect_ci_is_also_widened_by_the_between_study_variance
                     "--published-fixed-effect"], capsys)  # fmt: skip
     tau, effect = payload["primary"]["tau_prior"], payload["primary"]["effect_prior"]
     face = _row(payload, "summary_level", tau, effect, "published")
-    widened = _row(payload, "summary_level_fixed_effect_k13", tau, effect, "published")
+    widened = _row(payload, "summary_level_re", tau, effect, "published")
     direct = SummaryLevelPosterior(0.49, 0.45, 0.54, "OR", TAU_PRESETS[tau], EFFECT_PRESETS[effect], fixed_effect_k=13)
-    assert widened["mu_median"] == pytest.approx(math.log(direct.median()), rel=TOL["posterior"])
-    assert widened["mu_low"] < face["mu_low"] and widened["mu_high"] > face["mu_high"]
+    assert widened["effect_median"] == pytest.approx(direct.median(), rel=TOL["posterior"])
+    assert widened["effect_low"] < face["effect_low"] and widened["effect_high"] > face["effect_high"]
+    assert (widened["k"], widened["method"], face["method"]) == (13, "normal_mixture", "closed_form")
 
 
 def test_published_fixed_effect_without_published_is_one_line_exit_2(tmp_path, capsys) -> None:

@@ -24,9 +24,9 @@ def test_published_or_equals_conjugate_normal(capsys) -> None:
         prior = EFFECT_PRESETS[row["effect_prior"]]
         precision = 1 / se**2 + 1 / prior.sd**2
         mean, sd = (y / se**2 + prior.mean / prior.sd**2) / precision, precision**-0.5
-        assert row["mu_median"] == pytest.approx(mean, rel=1e-9)
-        assert row["mu_low"] == pytest.approx(mean - stats.norm.ppf(0.975) * sd, rel=1e-9)
-        assert row["p_mu_below_0"] == pytest.approx(stats.norm.cdf(0, mean, sd), rel=1e-9)
+        assert row["effect_median"] == pytest.approx(math.exp(mean), rel=1e-9)
+        assert row["effect_low"] == pytest.approx(math.exp(mean - stats.norm.ppf(0.975) * sd), rel=1e-9)
+        assert row["p_below_null"] == pytest.approx(stats.norm.cdf(0, mean, sd), rel=1e-9)
         assert row["p_important"] == pytest.approx(stats.norm.cdf(math.log(0.8), mean, sd), rel=1e-9)
 
 
@@ -35,8 +35,8 @@ def test_fixed_effect_k_widens_the_interval(capsys) -> None:
     plain = json.loads(capsys.readouterr().out)["results"][0]
     assert main(["published", "OR 0.74 [0.55, 0.99]", "--fixed-effect-k", "5", "--json"]) == 0
     fixed = json.loads(capsys.readouterr().out)["results"][0]
-    assert fixed["model"] == "summary_level_fixed_effect_k5"
-    assert fixed["mu_high"] - fixed["mu_low"] > plain["mu_high"] - plain["mu_low"]
+    assert (fixed["model"], fixed["k"]) == ("summary_level_re", 5)
+    assert fixed["effect_high"] / fixed["effect_low"] > plain["effect_high"] / plain["effect_low"]
 
 
 @pytest.mark.parametrize(
