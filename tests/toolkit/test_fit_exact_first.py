@@ -44,7 +44,7 @@ def test_the_readme_prior_example_runs_and_is_the_preset(run) -> None:
     primary = payload["primary"]
     assert (primary["tau_prior"], primary["effect_prior"]) == ("halfnormal_0.5", "weakly_informative")
     grid = [(r["tau_prior"], r["effect_prior"]) for r in payload["results"] if r["model"] == primary["model"]
-            and r["variant"] == "all_studies"]  # fmt: skip
+            and r["analysis"] == "all_studies" and r["kind"] == "pooled"]  # fmt: skip
     assert len(grid) == len(set(grid)) == 32
     assert payload["priors"]["tau_prior"] == "halfnormal_0.5"
     assert "given with --tau-prior/--effect-prior" in payload["priors"]["statement"]
@@ -52,14 +52,14 @@ def test_the_readme_prior_example_runs_and_is_the_preset(run) -> None:
 
 def test_nothing_is_sampled_and_pymc_is_not_imported(run) -> None:
     payload, out, loaded = run
-    assert loaded == [] and payload["mcmc"] == [] and payload["failed_fits"] == []
-    assert all(r["gate"] is None for r in payload["results"])
+    assert loaded == [] and payload["failed_fits"] == []
+    assert {r["gate"] for r in payload["results"]} == {"not sampled"}
     assert sorted(p.name for p in (out / "fits").iterdir()) == ["binomial_normal_exact__primary.nc"]
 
 
 def test_the_arviz_file_opens_and_summarises_as_the_readme_shows(run) -> None:
     payload, out, _ = run
-    assert payload["exact_file"] == payload["primary"]["fit_file"] == "fits/binomial_normal_exact__primary.nc"
+    assert payload["exact_file"] == "fits/binomial_normal_exact__primary.nc"
     tree = az.from_netcdf(out / payload["exact_file"])
     summary = az.summary(tree, var_names=["mu", "tau"], ci_prob=0.95, ci_kind="eti")
     assert list(summary.index) == ["mu", "tau"]
@@ -68,7 +68,7 @@ def test_the_arviz_file_opens_and_summarises_as_the_readme_shows(run) -> None:
     assert set(post.data_vars) == {"mu", "tau", "theta", "theta_new"}
     primary = payload["primary"]  # exact; the draws' median within Monte Carlo error (SE ~ 1.25 sd / sqrt(20000))
     mu = post["mu"].to_numpy().ravel()
-    assert abs(np.median(mu) - primary["mu_median"]) < 4 * 1.25 * np.std(mu) / np.sqrt(mu.size)
+    assert abs(np.median(mu) - np.log(primary["effect_median"])) < 4 * 1.25 * np.std(mu) / np.sqrt(mu.size)
     assert tree.attrs["tau_prior_key"] == "halfnormal_0.5" and tree.attrs["model"] == "binomial_normal_exact"
     assert "no MCMC" in tree.attrs["draws"] and tree.attrs["rhat"].startswith("not needed")
     assert "independently of one another" in tree.attrs["joint"]
@@ -90,7 +90,7 @@ def test_summary_csv_marks_the_primary_pair(run) -> None:
 
     _, out, _ = run
     table = pd.read_csv(out / "summary.csv")
-    marked = table[table["primary_priors"]]
+    marked = table[table["primary_priors"] & (table["kind"] == "pooled")]
     assert set(zip(marked["tau_prior"], marked["effect_prior"], strict=True)) == {
         ("halfnormal_0.5", "weakly_informative")
     }
