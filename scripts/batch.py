@@ -1,6 +1,6 @@
 """Reanalyse a corpus of meta-analyses at once (thin entry point of ``reanalyse batch``; see :mod:`models.batch.cli`).
 
-    python scripts/batch.py data/corpus/manifest.csv --results corpus_batch
+python scripts/batch.py data/corpus/manifest.csv --results corpus_batch
 """
 
 from __future__ import annotations
