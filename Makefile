@@ -11,11 +11,12 @@ STAMP := $(VENV)/.installed
 
 setup: $(STAMP)
 
+# requirements.lock pins every package, the batch extra (Dask, pyarrow) and the dev tools included: the tests need them.
 $(STAMP): pyproject.toml requirements.lock
 	@test -n "$(PYTHON312)" || { echo "error: Python >= 3.12 not found (PyMC 6 needs it)"; exit 1; }
 	@test -x $(PY) || $(PYTHON312) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.lock
-	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e ".[batch,dev]"
 	@touch $(STAMP)
 
 reanalysis: $(STAMP)

@@ -57,7 +57,8 @@ def _divergences(idata) -> int:
 def compile_and_refit(table, seed: int) -> dict[str, Any]:
     """Section 2: first fit of the structure (with compile), refits with new priors/data, recompile on a warm cache."""
     from models.bayes.sampling import clear_cache, compiled_structures, fit_binomial_normal
-    from models.priors import PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR, effect_prior, tau_prior
+    from models.msc.priors import PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR
+    from models.priors import effect_prior, tau_prior
 
     tau0, eff0 = tau_prior(PRIMARY_TAU_PRIOR), effect_prior(PRIMARY_EFFECT_PRIOR)
     with nutpie_timers() as timers:
@@ -101,7 +102,8 @@ def exact_timing(table) -> dict[str, Any]:
     """Section 3: median wall time of ``exact_normal_normal`` on the set's log ORs (escalc, 0.5 added to zero cells)."""
     from models.bayes.exact import exact_normal_normal
     from models.effects import escalc
-    from models.priors import PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR, effect_prior, tau_prior
+    from models.msc.priors import PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR
+    from models.priors import effect_prior, tau_prior
 
     es = escalc(table, "OR")
     tau0, eff0 = tau_prior(PRIMARY_TAU_PRIOR), effect_prior(PRIMARY_EFFECT_PRIOR)
@@ -175,7 +177,8 @@ def ess_per_second(table, seed: int) -> dict[str, Any]:
     """
     from models.bayes.binomial_normal import build_binomial_normal
     from models.bayes.sampling import fit_binomial_normal
-    from models.priors import PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR, effect_prior, tau_prior
+    from models.msc.priors import PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR
+    from models.priors import effect_prior, tau_prior
 
     tau0, eff0 = tau_prior(PRIMARY_TAU_PRIOR), effect_prior(PRIMARY_EFFECT_PRIOR)
     fit_binomial_normal(table, tau0, eff0, seed=seed, draws=10, tune=10, prior_draws=10)

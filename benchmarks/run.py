@@ -3,7 +3,8 @@
 Sections: (1) wall time of the main job on cold and warm compile caches; (2) compile and refit times of the
 binomial-normal model on the tang2024 mortality set; (3) the exact normal-normal posterior on that set; (4) ESS per
 second, the toolkit against ``pm.sample`` defaults on the same model; (5) synthetic meta-analyses of 100 to 10,000
-studies. Every measured section runs in a child process with empty compile caches. See benchmarks/README.md for what
+studies; (6) the exact binomial-normal engine; (7) the installed ``reanalyse`` command (``benchmarks/cli.py``). Every
+measured section runs in a child process with empty compile caches. See benchmarks/README.md for what
 each line means and how to compare runs (``--json`` to save one, ``--compare`` to print an earlier one beside it).
 """
 
@@ -34,6 +35,9 @@ TARGETS = {
     "exact_bn_k15_ms": 20.0,
     "exact_bn_k1000_ms": 1000.0,
     "exact_bn_prior_swap_ms": 5.0,
+    "fit_cli_k10_cold_s": 15.0,
+    "fit_cli_k10_warm_s": 3.0,
+    "cli_error_s": 1.0,
 }
 """Upper targets from the "Speed and scale" issue."""
 DEFAULT_SEED = 20240
@@ -247,6 +251,23 @@ def section_exact_bn(table: Table, work: Path, seed: int) -> None:
         table.add(Row(parts[0], float(parts[1]), parts[2], note, target))
 
 
+def section_cli(table: Table) -> None:
+    """Section 7: the lines of ``benchmarks/cli.py`` (the installed command; it makes its own empty caches)."""
+    from benchmarks.common import ROOT
+
+    table.comment("[7] the installed reanalyse command on a 10-study 2x2 CSV: first answer of fit, a refusal")
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.cli"], cwd=ROOT, capture_output=True, text=True)
+    if proc.returncode != 0:
+        table.add(Row("cli_error", "failed", note=(proc.stderr or proc.stdout).strip().replace("\n", " | ")[-300:]))
+        return
+    for line in proc.stdout.splitlines():
+        if line.startswith("#"):
+            continue
+        head, _, note = line.partition("  # ")
+        parts = head.split()
+        table.add(Row(parts[0], float(parts[1]), parts[2], note, TARGETS.get(parts[0])))
+
+
 def section_scale(table: Table, work: Path, sizes: list[int], seed: int) -> None:
     from benchmarks.scale import loglog_slope, run_scale
 
@@ -313,6 +334,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick-main", action="store_true", help="pass --quick to the main job")
     parser.add_argument("--skip-micro", action="store_true", help="skip sections 2-4")
     parser.add_argument("--skip-exact-bn", action="store_true", help="skip section 6 (exact binomial-normal)")
+    parser.add_argument("--skip-cli", action="store_true", help="skip section 7 (the installed command)")
     parser.add_argument(
         "--scale-sizes",
         default=None,
@@ -371,6 +393,10 @@ def main(argv: list[str] | None = None) -> int:
             table.comment("[6] exact binomial-normal skipped")
         else:
             section_exact_bn(table, work, args.seed)
+        if args.skip_cli:
+            table.comment("[7] the installed command skipped")
+        else:
+            section_cli(table)
     finally:
         if args.keep_temp:
             table.comment(f"temporary files kept in {work}")

@@ -69,7 +69,8 @@ def worker(k: int, seed: int, settings: dict[str, int]) -> dict[str, Any]:
     from models.bayes import sampling
     from models.bayes.binomial_normal import build_binomial_normal
     from models.bayes.sampling import fit_binomial_normal, n_slots_for
-    from models.priors import PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR, effect_prior, tau_prior
+    from models.msc.priors import PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR
+    from models.priors import effect_prior, tau_prior
 
     import_s = time.perf_counter() - t0
     rss_import = peak_rss_mb()

@@ -1,8 +1,9 @@
 """Pieces shared by the command-line scripts: options checked before any work, loading with a clear error, and
 interrupts that end a run with one line.
 
-Exit codes of every script: 0 success; 1 a fit failed its convergence gates (reanalyse.py); 2 bad input (options
-or data), reported in one line naming the option, or the file, row and column, before anything is written;
+Exit codes of every script: 0 success; 1 a fit failed its convergence gates (reanalyse.py), or an unexpected error
+(one line naming the command, the step and the file; ``--debug`` shows the traceback); 2 bad input (options or
+data), reported in one line naming the option, or the file, row and column, before anything is written;
 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 """
 
@@ -145,14 +146,85 @@ def exit_quietly_on_signals() -> None:
         signal.signal(signum, _at_shutdown)
 
 
-def run_script(main: Callable[[], int]) -> int:
-    """Call a script's ``main``; a Ctrl-C that reaches here (outside :class:`Interrupts`) is one line, exit 130.
-
-    Once ``main`` is done, a signal during the interpreter's shutdown (joining worker threads) is one line too."""
+def run_script(main: Callable[[list[str]], int]) -> int:
+    """Call a script's ``main`` on ``sys.argv[1:]`` through :func:`run_command` (one line for Ctrl-C or an unexpected
+    error; ``--debug`` shows the traceback). Once ``main`` is done, a signal during the interpreter's shutdown
+    (joining worker threads) is one line too."""
     try:
-        return main()
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return INTERRUPTED[signal.SIGINT]
+        return run_command(main, sys.argv[1:], Path(sys.argv[0]).name)
     finally:
         exit_quietly_on_signals()
+
+
+# -- the top level of every command: one line for an unexpected error -------------------------------------------------
+
+DEBUG_OPTION = "--debug"
+"""Given anywhere on a command line, an unexpected error shows its traceback instead of the one line."""
+UNEXPECTED = 1
+
+
+class Stage:
+    """What a command is doing now, for the one line an unexpected error prints: the step, the file it works on and
+    what became of the output folder (set with :meth:`at` and :meth:`output`; one per process: :data:`stage`)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the start of a command: checking its options, no file, no output."""
+        self.step = "checking the options"
+        self.file: str | None = None
+        self.note: str | None = None
+
+    def at(self, step: str, file: str | os.PathLike[str] | None = None) -> None:
+        """Enter ``step`` (e.g. "reading the study file"), on ``file`` when given (else the file stays)."""
+        self.step = step
+        if file is not None:
+            self.file = str(file)
+
+    def output(self, note: str | None) -> None:
+        """What an error now leaves of the output (e.g. "out/ left unchanged; partial output in ..."), or None."""
+        self.note = note
+
+    def describe(self, command: str, err: BaseException) -> str:
+        """The one line: command, step, file, the error, the output's state, and the hint to rerun with --debug."""
+        on = f" ({self.file})" if self.file else ""
+        text = " ".join(str(err).split())
+        what = f"{type(err).__name__}: {text}" if text else type(err).__name__
+        note = f"; {self.note}" if self.note else ""
+        return (
+            f"{command}: unexpected error while {self.step}{on}: {what}{note}. "
+            f"Rerun with {DEBUG_OPTION} to see the traceback."
+        )
+
+
+stage = Stage()
+"""The stage of this process's command."""
+
+
+def without_debug(argv: list[str]) -> tuple[list[str], bool]:
+    """``argv`` without the ``--debug`` option (before any ``--``), and whether it was given."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    kept = [a for a in argv[:end] if a != DEBUG_OPTION] + argv[end:]
+    return kept, len(kept) != len(argv)
+
+
+def run_command(main: Callable[[list[str]], int], argv: list[str], command: str) -> int:
+    """Run a command's ``main(argv)`` as its top level: the exit code it returns; Ctrl-C that reaches here is one
+    line and exit 130; any other exception is the one line of :meth:`Stage.describe` and exit 1, or with
+    ``--debug`` in ``argv`` its traceback (re-raised). A closed stdout (``| head``) ends the command quietly."""
+    argv, debug = without_debug(argv)
+    stage.reset()
+    try:
+        return main(argv)
+    except KeyboardInterrupt:
+        print(f"{command}: interrupted while {stage.step}", file=sys.stderr)
+        return INTERRUPTED[signal.SIGINT]
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes stdout
+        return UNEXPECTED
+    except Exception as err:
+        if debug:
+            raise
+        print(stage.describe(command, err), file=sys.stderr)
+        return UNEXPECTED

@@ -42,12 +42,9 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from models.measures import BINARY_MEASURES, CONTINUOUS_MEASURES, MEASURES, RATIO_MEASURES
 from models.tables import BinaryTable, ContinuousTable
 
-BINARY_MEASURES = ("OR", "RR", "RD")
-CONTINUOUS_MEASURES = ("MD", "SMD")
-MEASURES = BINARY_MEASURES + CONTINUOUS_MEASURES
-RATIO_MEASURES = ("OR", "RR")
 CORRECTIONS = ("none", "only0", "all")
 
 

@@ -9,18 +9,24 @@ it used (no data-dependent defaults). Two kinds:
   change-of-variables Jacobian included.
 * :class:`EffectPrior` -- a normal prior on the pooled effect ``mu`` (log-OR/log-RR scale, or MD/SMD scale).
 
-Presets with their sources are in :data:`TAU_PRESETS` and :data:`EFFECT_PRESETS`; the primary choices for the
-MSC/COVID-19 mortality reanalysis are :data:`PRIMARY_TAU_PRIOR` and :data:`PRIMARY_EFFECT_PRIOR`.
+Presets with their sources are in :data:`TAU_PRESETS`, :data:`EFFECT_PRESETS` and :data:`BIAS_PRESETS`. Which of
+them a reanalysis of a user's data uses by default is :mod:`models.prior_policy`'s decision; the MSC job's own choice
+and its reasons are in :mod:`models.msc.priors`.
+
+Importing this module loads neither numpy nor scipy (the densities, distribution functions and quantiles import them
+when first called), so that a command can check a prior option and list the presets' names before it loads them.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import statistics
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-from scipy import special
+if TYPE_CHECKING:
+    import numpy as np
 
 TAU_FAMILIES: dict[str, tuple[str, ...]] = {
     "lognormal_tau2": ("m", "s"),
@@ -100,6 +106,8 @@ def _base_logpdf(family: str, params: tuple[tuple[str, float], ...], x: np.ndarr
     its ``logpdf`` within rounding, checked in the tests): a scipy call costs about 95 microseconds of overhead, and
     the exact engines evaluate priors a dozen times per meta-analysis. Defined for ``x >= 0`` on tau families
     (callers mask ``x < 0``); ``invgamma`` is ``-inf`` at ``x <= 0``."""
+    import numpy as np
+
     c = _log_density_terms(family, params)
     if family == "lognormal_tau2":
         m, sd, const = c
@@ -141,6 +149,9 @@ def _base_cdf(family: str, params: tuple[tuple[str, float], ...], x: np.ndarray,
     scipy.stats itself calls (``ndtr``, ``stdtr``, ``erf``, ``arctan``, ``gammainc(c)``; equal to scipy within
     rounding, checked in the tests) without its argument handling, which costs about 50 microseconds a call.
     Defined for ``x >= 0`` on tau families (callers mask ``x < 0``)."""
+    import numpy as np
+    from scipy import special
+
     loc, scale = _standard(family, params)
     z = (x - loc) / scale
     if family == "lognormal_tau2":
@@ -162,6 +173,9 @@ def _base_quantile(family: str, params: tuple[tuple[str, float], ...], q: np.nda
     """Quantile (``upper``: inverse survival function) of the distribution :func:`_frozen` freezes, by the
     special functions scipy.stats calls (``ndtri``, ``stdtrit``, ``tan``, ``gammaincinv``/``gammainccinv``); the
     half-Cauchy upper quantile as ``cot(pi q / 2)``, where scipy's ``tan(pi (1 - q) / 2)`` loses digits for small q."""
+    import numpy as np
+    from scipy import special
+
     loc, scale = _standard(family, params)
     if family == "lognormal_tau2":
         z = -special.ndtri(q) if upper else special.ndtri(q)
@@ -238,6 +252,8 @@ class TauPrior:
 
     def logpdf(self, tau: np.ndarray | float) -> np.ndarray:
         """Log density of ``tau`` (``-inf`` for ``tau < 0``; Jacobian ``log(2/tau)`` included for tau^2 families)."""
+        import numpy as np
+
         tau = np.asarray(tau, dtype=float)
         if not self._on_log_tau2():
             return np.where(tau < 0, -np.inf, _base_logpdf(self.family, self.params, np.maximum(tau, 0.0)))
@@ -249,6 +265,8 @@ class TauPrior:
 
     def pdf(self, tau: np.ndarray | float) -> np.ndarray:
         """Density of ``tau``."""
+        import numpy as np
+
         return np.exp(self.logpdf(tau))
 
     def cdf(self, tau: np.ndarray | float) -> np.ndarray:
@@ -260,6 +278,8 @@ class TauPrior:
         return self._tail(tau, upper=True)
 
     def _tail(self, tau: np.ndarray | float, upper: bool) -> np.ndarray:
+        import numpy as np
+
         tau = np.asarray(tau, dtype=float)
         below = 1.0 if upper else 0.0  # the value at tau <= 0 (tau < 0 for the families on tau itself)
         if not self._on_log_tau2():
@@ -270,11 +290,15 @@ class TauPrior:
 
     def ppf(self, q: np.ndarray | float) -> np.ndarray:
         """Quantile function of ``tau``."""
+        import numpy as np
+
         x = _base_quantile(self.family, self.params, np.asarray(q, dtype=float), upper=False)
         return np.exp(x / 2.0) if self._on_log_tau2() else x
 
     def isf(self, q: np.ndarray | float) -> np.ndarray:
         """Inverse survival function of ``tau`` (upper quantile ``P(tau' > x) = q``), accurate for small ``q``."""
+        import numpy as np
+
         x = _base_quantile(self.family, self.params, np.asarray(q, dtype=float), upper=True)
         return np.exp(x / 2.0) if self._on_log_tau2() else x
 
@@ -291,6 +315,8 @@ class TauPrior:
 
     def rvs(self, size: int, rng: np.random.Generator) -> np.ndarray:
         """``size`` independent draws of ``tau`` from the seeded generator ``rng``."""
+        import numpy as np
+
         x = _frozen(self.family, self.params).rvs(size=size, random_state=rng)
         return np.exp(x / 2.0) if self._on_log_tau2() else np.asarray(x, dtype=float)
 
@@ -346,15 +372,23 @@ class EffectPrior:
 
     def logpdf(self, x: np.ndarray | float) -> np.ndarray:
         """Log density of ``mu`` at ``x`` (analysis scale)."""
+        import numpy as np
+
         z = (np.asarray(x, dtype=float) - self.mean) / self.sd
         return -0.5 * z * z - math.log(self.sd) - 0.5 * math.log(2.0 * math.pi)
 
     def cdf(self, x: np.ndarray | float) -> np.ndarray:
         """``P(mu <= x)`` (``x`` on the analysis scale, e.g. ``log(0.8)``)."""
+        import numpy as np
+        from scipy import special
+
         return special.ndtr((np.asarray(x, dtype=float) - self.mean) / self.sd)
 
     def ppf(self, q: np.ndarray | float) -> np.ndarray:
         """Quantile of ``mu`` (analysis scale)."""
+        import numpy as np
+        from scipy import special
+
         return self.mean + self.sd * special.ndtri(np.asarray(q, dtype=float))
 
     def interval(self, prob: float = 0.95) -> tuple[float, float]:
@@ -391,7 +425,9 @@ def _design_log(design_ratio: float, tail_prob: float) -> tuple[float, float]:
     if not 0.0 < tail_prob < 0.5:
         raise ValueError(f"tail_prob must be strictly between 0 and 0.5, got {tail_prob!r}")
     log_d = math.log(design_ratio)
-    return log_d, abs(log_d) / float(-special.ndtri(tail_prob))
+    # the normal quantile of the standard library (Wichura's AS241, relative error about 1e-16), so that building the
+    # presets at import loads no scipy
+    return log_d, abs(log_d) / -statistics.NormalDist().inv_cdf(tail_prob)
 
 
 def sceptical_prior(design_ratio: float, tail_prob: float = 0.05) -> EffectPrior:
@@ -530,23 +566,6 @@ EFFECT_PRESETS: dict[str, EffectPrior] = {
 }
 """Effect priors on the log-OR/log-RR scale by key; sceptical/enthusiastic use :data:`DEFAULT_DESIGN_RATIO`."""
 
-PRIMARY_TAU_PRIOR: str = "halfnormal_0.5"
-"""Primary heterogeneity prior: ``tau ~ HalfNormal(0.5)`` on the log-OR scale (median 0.34, 95% range 0.02-1.12).
-
-Why not Turner 2015's pharmacological-vs-control mortality prior (median tau 0.14, P(tau > 0.5) about 3%)? It was
-derived from Cochrane meta-analyses of one drug against placebo or control. The MSC studies pool cell products from
-five tissues, doses spanning a ten-fold range, one to three infusions, patients from moderate disease to ventilated
-ARDS, and trial designs from open-label pilots to sham-controlled trials: more between-study variation is expected
-than among trials of one drug, and a prior that rules most of it out would make the pooled estimate look more
-certain than the studies allow. HalfNormal(0.5) (Friede, Röver et al. 2017; Röver et al. 2021) is the weakly
-informative default for log-OR: it allows substantial heterogeneity (P(tau > 0.5) = 0.32) while giving little mass to
-values above 1.2. Turner's priors (pharmacological, non-pharmacological, general), HalfNormal(1), HalfCauchy(1) and
-the RoBMA inverse-gamma are sensitivity analyses, reported with tau's median and the prediction interval under
-each. Applied to log-RR it is the same weakly informative statement on that scale."""
-
-PRIMARY_EFFECT_PRIOR: str = "weakly_informative"
-"""Primary effect prior: ``mu ~ Normal(0, 1)`` on the log-OR/log-RR scale."""
-
 
 def tau_prior(key: str) -> TauPrior:
     """The heterogeneity preset ``key``; KeyError lists the valid keys."""
@@ -606,14 +625,14 @@ BIAS_PRESETS: dict[str, BiasPrior] = {
             "Non-randomised studies exaggerate benefit",
             math.log(0.8),
             0.5,
-            "sensitivity: NRS taken to overstate the benefit by a ratio of odds ratios of 0.8 on average (the "
-            "direction of the design meta-regression here, NRS OR 0.35 vs RCT 0.57)",
+            "Turner et al. 2009 (additive bias model); sensitivity: non-randomised studies taken to overstate the "
+            "benefit by a ratio of odds ratios of 0.8 on average (a stated assumption of direction and size, not an "
+            "estimate)",
         ),
     )
 }
-"""Bias models for non-randomised studies; ``nrs_bias`` is the primary one (the RCT+NRS analysis)."""
-
-PRIMARY_BIAS_PRIOR: str = "nrs_bias"
+"""Bias models for non-randomised studies: direction unknown (``nrs_bias``), or towards benefit
+(``nrs_bias_optimistic``)."""
 
 
 BASELINE_SD_DEFAULT = 2.5

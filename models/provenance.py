@@ -1,21 +1,29 @@
-"""What produced an output: the project's version (from the installed package's metadata) and, when the code runs
-from a git checkout, the commit it was at and whether tracked files differed from it.
+"""What produced an output: the project's version (from the installed package's metadata), when the code runs
+from a git checkout the commit it was at and whether tracked files differed from it, the versions of the packages
+behind the numbers, and the priors as a posterior file states them.
 
-Recorded in every ``run_info.json`` and in the attributes of every NetCDF fit, so a result can be traced to the
-code that computed it. No heavy imports (layer 1).
+Recorded in every ``run_info.json`` and in the attributes of every NetCDF file (MCMC fits and exact draws), so a
+result can be traced to the code that computed it. Standard library only (layer 1).
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import shutil
 import subprocess
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from models.priors import EffectPrior, TauPrior
 
 DISTRIBUTION = "msc-reanalysis"
 """The distribution name in ``pyproject.toml``."""
 SOURCE_ROOT = Path(__file__).resolve().parents[1]
+VERSIONED_PACKAGES = ("pymc", "pytensor", "nutpie", "arviz", "arviz-base", "arviz-stats", "numpy", "xarray")
+"""Packages whose versions are recorded in a saved fit."""
 
 
 def project_version() -> str:
@@ -51,3 +59,26 @@ def git_commit() -> str | None:
 def provenance() -> dict[str, str | None]:
     """``{"project_version": ..., "git_commit": ...}`` for a run record."""
     return {"project_version": project_version(), "git_commit": git_commit()}
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of :data:`VERSIONED_PACKAGES` ("not installed" when absent)."""
+    out = {}
+    for name in VERSIONED_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def prior_attrs(tau_prior: TauPrior, effect_prior: EffectPrior) -> dict[str, str]:
+    """The priors as a posterior file's attributes: each printed with its source, its key, and its parameters (JSON)."""
+    return {
+        "tau_prior": str(tau_prior),
+        "tau_prior_key": tau_prior.key,
+        "tau_prior_spec": json.dumps({"family": tau_prior.family, "params": dict(tau_prior.params)}),
+        "effect_prior": str(effect_prior),
+        "effect_prior_key": effect_prior.key,
+        "effect_prior_spec": json.dumps({"mean": effect_prior.mean, "sd": effect_prior.sd}),
+    }

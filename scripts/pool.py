@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import sys
 
+from models.cli import run_script
 from models.toolkit.pool import USAGE_ERROR, main
 
 __all__ = ["USAGE_ERROR", "main"]
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

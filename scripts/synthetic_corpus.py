@@ -1,6 +1,6 @@
 """Write a seeded synthetic corpus for `reanalyse batch` (thin entry point; see :mod:`models.batch.synthetic`).
 
-    python scripts/synthetic_corpus.py 10000 results/synthetic --seed 1
+python scripts/synthetic_corpus.py 10000 synthetic --seed 1
 """
 
 from __future__ import annotations

@@ -63,7 +63,8 @@ def fake_job(fits: int = FITS, delay: float = DELAY, announce: bool = False) -> 
     return {"run_reanalysis": fake_run, "build_report": fake_report}
 
 
-def script() -> int:
+def script(argv: list[str]) -> int:
+    """The main job's script with the fakes; ``argv`` is the command line after this helper's name ("script" first)."""
     from scripts_loader import _load
 
     import models.msc.outputs as outputs
@@ -72,7 +73,7 @@ def script() -> int:
     fakes = fake_job(announce=True)
     runner.run_reanalysis = fakes["run_reanalysis"]
     outputs.build_report = fakes["build_report"]
-    return _load("reanalyse").main(sys.argv[2:])
+    return _load("reanalyse").main(argv[1:])
 
 
 def write_fake_run(folder: Path, seed: int, fits: int = FITS, delay: float = 0.0) -> None:
@@ -140,7 +141,7 @@ def _threads(n: int) -> list[threading.Thread]:
 def shutdown() -> int:
     from models.cli import run_script
 
-    def main() -> int:
+    def main(argv: list[str]) -> int:
         threading.Thread(target=time.sleep, args=(5,)).start()  # joined at interpreter shutdown
         print("ready", flush=True)
         return 0

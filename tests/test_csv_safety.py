@@ -106,7 +106,7 @@ def test_batch_results_csv_quotes_ids_and_keeps_parquet_raw(tmp_path, capsys) ->
             ["@missing", tmp_path / "missing.csv", "", "false"],
         ])  # fmt: skip
     out = tmp_path / "out"
-    assert main([str(manifest), "--out", str(out), "--workers", "0", "--quiet", "--no-report"]) == 0
+    assert main([str(manifest), "--results", str(out), "--workers", "0", "--quiet", "--no-report"]) == 0
     release_output_folder(out)
     rows = _cells(out / "results.csv")
     assert {r["analysis"] for r in rows} == {"'" + HOSTILE, "'-normand", "'@missing"}
@@ -153,17 +153,19 @@ def test_main_job_summary_and_reproduction_csv_are_neutralised(tmp_path, monkeyp
 def test_fit_summary_csv_is_neutralised(tmp_path, monkeypatch) -> None:
     """``reanalyse fit``'s writer, with the run's tables, figures and report replaced by small stand-ins."""
     import models.toolkit.outputs as outputs
+    from models.prior_policy import primary_pair
     from models.report.document import Report
+    from models.settings import Settings
 
+    pair = primary_pair("OR")
     frame = pd.DataFrame({"analysis": ["-Smith 2020", "all_studies"], "effect_median": [0.5, 0.6]})
     monkeypatch.setattr(outputs, "frame", lambda results: frame)
     monkeypatch.setattr(outputs.figures, "draw_all", lambda run, folder: [])
     monkeypatch.setattr(outputs.report, "build", lambda run, paths: Report("title"))
-    key = SimpleNamespace(key="k")
     run = SimpleNamespace(
-        results=[], fits=[], failed_fits=[], wall_seconds=0.0,
-        spec=SimpleNamespace(title="title", tau_prior=key, effect_prior=key, notes=()),
-        settings=SimpleNamespace(seed=1, quick=True, mcmc=False),
+        results=[], fits=[], failed_fits=[], wall_seconds=0.0, primary_pair=pair, settings=Settings(seed=1),
+        spec=SimpleNamespace(title="title", measure="OR", tau_prior=pair.tau, effect_prior=pair.effect, notes=()),
+        quick=True, mcmc=False, exact_file="fits/binomial_normal_exact__primary.nc",
     )  # fmt: skip
     outputs.write_outputs(run, tmp_path)
     assert _cells(tmp_path / "summary.csv") == [

@@ -12,10 +12,9 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
+from models.msc.priors import PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR
 from models.priors import (
     EFFECT_PRESETS,
-    PRIMARY_EFFECT_PRIOR,
-    PRIMARY_TAU_PRIOR,
     TAU_FAMILIES,
     TAU_PRESETS,
     EffectPrior,

@@ -226,9 +226,9 @@ def _batch(argv: list[str]) -> int:
 
 
 def _fit(argv: list[str]) -> int:
-    from models.toolkit.cli import main
+    from models.command import main
 
-    return main(["fit", str(ROOT / "tests" / "reference" / "bcg.csv"), "--exact-only", "--no-progress", *argv])
+    return main(["fit", str(ROOT / "tests" / "reference" / "bcg.csv"), "--no-progress", *argv])
 
 
 def _manifest(tmp_path: Path) -> Path:
@@ -240,7 +240,7 @@ def _manifest(tmp_path: Path) -> Path:
 COMMANDS = {
     "run": lambda folder, tmp: reanalyse_main(["--results", str(folder), "--no-progress"]),
     "fit": lambda folder, tmp: _fit(["--results", str(folder)]),
-    "batch": lambda folder, tmp: _batch([str(_manifest(tmp)), "--out", str(folder), "--workers", "0", "--quiet"]),
+    "batch": lambda folder, tmp: _batch([str(_manifest(tmp)), "--results", str(folder), "--workers", "0", "--quiet"]),
     "reproduce": lambda folder, tmp: _load("reproduce").main(["--results", str(folder)]),
 }
 
@@ -296,7 +296,7 @@ def test_a_results_folder_of_an_earlier_version_rotates(tmp_path, fake_job) -> N
 
 def test_batch_marks_its_folder_and_resumes_in_it(tmp_path, capsys) -> None:
     out = tmp_path / "out"
-    argv = [str(_manifest(tmp_path)), "--out", str(out), "--workers", "0", "--quiet", "--no-report"]
+    argv = [str(_manifest(tmp_path)), "--results", str(out), "--workers", "0", "--quiet", "--no-report"]
     assert _batch(argv) == 0
     assert (out / MARKER).is_file() and (out / "results.csv").is_file()
     assert lock_file(out).exists()  # held until the command's process ends (atexit)

@@ -1,4 +1,8 @@
-"""One meta-analysis to its results: exact posteriors, REML, Bayes factors, under each stated prior pair.
+"""One meta-analysis to its results: exact posteriors, REML, Bayes factors, under each prior pair of the policy.
+
+Priors: the primary pair of :mod:`models.prior_policy` for the row's measure (the binomial-normal model's is OR), the
+same pair ``reanalyse fit`` uses on the same file, or the policy's whole sensitivity grid with ``--priors grid``
+(32 pairs for ratios, 8 for SMD: about that many times the work of ``primary``).
 
 The study file is read by the one study-file reader (:func:`models.reader.read_study_file`, as for ``fit`` and
 ``pool``: the same layouts, default measures, checks and notes; the notes go into each result's ``message``). Models:
@@ -19,15 +23,15 @@ message).
 from __future__ import annotations
 
 import math
-import zlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
+from models.batch import PRIOR_SETS
 from models.batch.corpus import Entry
-from models.batch.priors import PriorPair, prior_pairs
 from models.bayes.exact import exact_normal_normal
 from models.bayes.exact_binomial import BinomialLikelihood
 from models.bayes.model_averaging import average_binomial, average_normal
 from models.effects import EffectTable
+from models.prior_policy import PriorOptions, PriorPair, grid_pairs
 from models.reader import StudyFile, read_study_file
 from models.results import (
     Context,
@@ -43,6 +47,7 @@ from models.results import (
     with_failure,
 )
 from models.results.summarise import evidence_of, random_effects, summarise
+from models.settings import DEFAULT_SEED, derive_seed
 from models.tables import BinaryTable
 
 MIN_STUDIES = 2
@@ -52,36 +57,41 @@ MODELS = (BINOMIAL, NORMAL)
 
 @dataclass(frozen=True)
 class Options:
-    """What every meta-analysis is analysed with: the prior set, the clinical thresholds and the seed.
+    """What every meta-analysis is analysed with: the priors, the prior set, the clinical thresholds and the seed.
 
-    ``threshold`` is a ratio (default 0.8: a 20% relative reduction; mirrored to 1/0.8 when higher is benefit);
-    ``threshold_smd`` an SMD magnitude (default 0.2, Cohen's small effect). ``seed`` seeds the simulated draws of
-    the exact posteriors (per meta-analysis, from the seed and the id); the quantities in the table are exact and
-    do not use draws.
+    ``priors`` are ``--tau-prior``/``--effect-prior`` (the policy's defaults when not written), ``prior_set`` is
+    ``primary`` (that pair) or ``grid`` (the policy's sensitivity grid). ``threshold`` is a ratio (default 0.8: a
+    20% relative reduction; mirrored to 1/0.8 when higher is benefit); ``threshold_smd`` an SMD magnitude (default
+    0.2, Cohen's small effect). ``seed`` is the run seed (:mod:`models.settings`): each meta-analysis's exact
+    posteriors take theirs from it and the id; the quantities in the table are exact and do not use draws. The
+    options are part of each chunk's identity (a rerun with other options recomputes), the output folder and
+    progress display are not.
     """
 
+    priors: PriorOptions = field(default_factory=PriorOptions)
     prior_set: str = "primary"
     threshold: float = 0.8
     threshold_smd: float = 0.2
-    seed: int = 0
+    seed: int = DEFAULT_SEED
 
     def __post_init__(self) -> None:
-        prior_pairs(self.prior_set, "OR")  # validates the name
+        if self.prior_set not in PRIOR_SETS:
+            raise ValueError(f"prior set {self.prior_set!r} is not one of {', '.join(PRIOR_SETS)}")
         if not (0.0 < self.threshold < 1.0):
             raise ValueError(f"--threshold must be a ratio between 0 and 1 (benefit side), got {self.threshold!r}")
         if not (self.threshold_smd > 0.0 and math.isfinite(self.threshold_smd)):
             raise ValueError(f"--threshold-smd must be a positive SMD magnitude, got {self.threshold_smd!r}")
+
+    def pairs(self, measure: str) -> tuple[PriorPair, ...]:
+        """The prior pairs of ``measure``'s rows, the primary pair first (marked ``primary``)."""
+        primary = self.priors.primary(measure)
+        return (primary,) if self.prior_set == "primary" else grid_pairs(measure, primary)
 
     def benefit_threshold(self, measure: str, higher_is_benefit: bool) -> float:
         """The clinically important effect on the reported scale, on the benefit side."""
         if measure == "SMD":
             return self.threshold_smd if higher_is_benefit else -self.threshold_smd
         return 1.0 / self.threshold if higher_is_benefit else self.threshold
-
-
-def entry_seed(seed: int, ma_id: str) -> int:
-    """The seed of one meta-analysis: stable across runs, chunkings and workers."""
-    return zlib.crc32(f"{seed}:{ma_id}".encode())
 
 
 def read_entry(entry: Entry) -> StudyFile:
@@ -166,7 +176,7 @@ def analyse_entry(entry: Entry, options: Options) -> list[Result]:
     if effects.k >= MIN_STUDIES:
         freq, failed = random_effects(effects, "REML")
         partial = (failed,) if failed else ()
-    shared = _Shared(entry, options, entry_seed(options.seed, entry.id), freq, tuple(data.notes), partial)
+    shared = _Shared(entry, options, derive_seed(options.seed, entry.id), freq, tuple(data.notes), partial)
     results: list[Result] = []
     if data.counts is not None:
         results += _binomial_results(shared, data.counts)
@@ -180,7 +190,7 @@ def _binomial_results(shared: _Shared, table: BinaryTable) -> list[Result]:
     except Exception as err:  # noqa: BLE001 - any engine fault becomes an error result
         return [shared.error(_fault(err), BINOMIAL, "OR", k=table.k)]
     results = []
-    for pair in prior_pairs(shared.options.prior_set, "OR"):
+    for pair in shared.options.pairs("OR"):
         try:
             post = lik.posterior(pair.tau, pair.effect, seed=shared.seed)
         except Exception as err:  # noqa: BLE001
@@ -198,7 +208,7 @@ def _binomial_results(shared: _Shared, table: BinaryTable) -> list[Result]:
 
 def _normal_results(shared: _Shared, data: StudyFile, effects: EffectTable) -> list[Result]:
     results = []
-    for pair in prior_pairs(shared.options.prior_set, data.measure):
+    for pair in shared.options.pairs(data.measure):
         if effects.k < MIN_STUDIES:
             reason = "; ".join([*shared.notes, f"{effects.k} estimable effect(s): needs at least {MIN_STUDIES}"])
             results.append(shared.error(reason, NORMAL, data.measure, pair, effects.k))

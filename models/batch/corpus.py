@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from models.batch import MEASURES
 from models.reader import LIMITS
 from models.validation import (
     DataValidationError,
@@ -40,9 +41,6 @@ from models.validation import (
     read_file_bytes,
     read_table,
 )
-
-MEASURES = ("OR", "RR", "SMD")
-"""Measures the batch supports: they have stated prior sets (:mod:`models.batch.priors`)."""
 
 MANIFEST_COLUMNS = ("id", "path", "measure", "higher_is_benefit", "published_estimate")
 

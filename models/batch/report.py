@@ -5,8 +5,11 @@ Three questions, each answered for the primary priors and each model separately:
 1. P(benefit) against the frequentist REML p-value (figure ``prob_benefit_vs_p.png``);
 2. how many "significant" results (p < 0.05, estimate on the benefit side) have a posterior probability of a
    clinically important benefit (beyond ``--threshold``) below 0.5;
-3. the distribution of the posterior tau medians against the primary tau prior (figure ``tau_medians.png``;
-   ratio measures only, where the prior is on the log-OR scale).
+3. the distribution of the posterior tau medians against the primary tau prior of ratio measures (figure
+   ``tau_medians.png``; the policy's default, Turner 2015 general, unless ``--tau-prior`` was written).
+
+The report opens with the primary priors as :func:`models.prior_policy.statement` words them (the same sentence
+``reanalyse fit`` prints).
 
 Reads only the columns it needs from ``results.parquet`` (a few numbers per row).
 """
@@ -23,8 +26,10 @@ import pyarrow.parquet as pq
 from matplotlib.figure import Figure
 
 from models.atomic import write_atomic, write_text
-from models.batch.analyse import MODELS
-from models.priors import PRIMARY_TAU_PRIOR, tau_prior
+from models.batch import MEASURES
+from models.batch.analyse import MODELS, Options
+from models.prior_policy import statement
+from models.priors import TauPrior
 
 COLUMNS = ["analysis", "model", "measure", "primary_priors", "status", "message", "higher_is_benefit", "p_benefit",
            "p_important", "important_threshold", "freq_p", "freq_estimate", "tau_median"]  # fmt: skip
@@ -83,8 +88,7 @@ def _figure_p(per_model: dict[str, dict[str, np.ndarray]], path: Path) -> None:
     _save(fig, path)
 
 
-def _figure_tau(per_model: dict[str, dict[str, np.ndarray]], path: Path) -> None:
-    prior = tau_prior(PRIMARY_TAU_PRIOR)
+def _figure_tau(per_model: dict[str, dict[str, np.ndarray]], prior: TauPrior, path: Path) -> None:
     fig = Figure(figsize=(6.5, 4.5), layout="constrained")
     ax = fig.subplots()
     grid = np.linspace(1e-4, 1.5, 400)
@@ -101,8 +105,9 @@ def _figure_tau(per_model: dict[str, dict[str, np.ndarray]], path: Path) -> None
     _save(fig, path)
 
 
-def write_report(out: Path, threshold: float) -> Path:
+def write_report(out: Path, options: Options) -> Path:
     """Write ``report.md``, ``prob_benefit_vs_p.png`` and ``tau_medians.png`` into ``out``; returns the Markdown."""
+    threshold = options.threshold
     table = pq.read_table(out / "results.parquet", columns=COLUMNS)
     status = table["status"]
     n_ma = pc.count_distinct(table["analysis"]).as_py()
@@ -114,18 +119,22 @@ def write_report(out: Path, threshold: float) -> Path:
         sub = ok.filter(pc.equal(ok["model"], model))
         if sub.num_rows:
             per_model[model] = {c: sub[c].to_numpy(zero_copy_only=False) for c in COLUMNS[2:]}
-    prior = tau_prior(PRIMARY_TAU_PRIOR)
+    prior = options.priors.primary("OR").tau
+    present = set(table["measure"].to_pylist())
+    measures = [m for m in MEASURES if m in present] or ["OR"]
     findings = [_findings(m, t, prior.median()) for m, t in per_model.items()]
     if per_model:
         _figure_p(per_model, out / "prob_benefit_vs_p.png")
-        _figure_tau(per_model, out / "tau_medians.png")
+        _figure_tau(per_model, prior, out / "tau_medians.png")
     lines = [
         "# Corpus report",
         "",
         f"{n_ma} meta-analyses, {table.num_rows} result rows ({errors.num_rows} with status `error`, {partial} "
-        "`partial`: the posterior computed, a derived quantity not, see results.csv). Primary "
-        f"priors: {prior}. Clinically important benefit: beyond a ratio of {threshold:g} (1/{threshold:g} when higher "
-        "is benefit) or the stated SMD. Frequentist: REML random effects, Wald interval and p-value.",
+        "`partial`: the posterior computed, a derived quantity not, see results.csv). Clinically important "
+        f"benefit: beyond a ratio of {threshold:g} (1/{threshold:g} when higher is benefit) or the stated SMD. "
+        "Frequentist: REML random effects, Wald interval and p-value.",
+        "",
+        *(f"- {m}: {statement(m, options.priors.primary(m), written=options.priors.written())}" for m in measures),
         "",
         "| model | meta-analyses (ok) | p < 0.05 favouring benefit | ... of which P(important benefit) < 0.5 | "
         "P(benefit) > 0.95 with p >= 0.05 | median of tau medians (ratio) | share below prior median |",

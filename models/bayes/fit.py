@@ -14,7 +14,6 @@ import json
 import os
 import uuid
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,25 +21,12 @@ import xarray as xr
 
 from models.bayes.diagnostics import Diagnostics
 from models.priors import EffectPrior, TauPrior
-from models.provenance import git_commit, project_version
+from models.provenance import git_commit, package_versions, prior_attrs, project_version
 
 if TYPE_CHECKING:
     from models.bayes.posterior import DrawsPosterior
 
 MODELS = ("binomial_normal", "normal_normal")
-VERSIONED_PACKAGES = ("pymc", "pytensor", "nutpie", "arviz", "arviz-base", "arviz-stats", "numpy", "xarray")
-"""Packages whose versions are recorded in a saved fit."""
-
-
-def package_versions() -> dict[str, str]:
-    """Installed versions of :data:`VERSIONED_PACKAGES` ("not installed" when absent)."""
-    out = {}
-    for name in VERSIONED_PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
 
 
 @dataclass(frozen=True)
@@ -98,12 +84,7 @@ class Fit:
             "measure": self.measure,
             "label": self.label,
             "study": json.dumps(list(self.study)),
-            "tau_prior": str(self.tau_prior),
-            "tau_prior_key": self.tau_prior.key,
-            "tau_prior_spec": json.dumps({"family": self.tau_prior.family, "params": dict(self.tau_prior.params)}),
-            "effect_prior": str(self.effect_prior),
-            "effect_prior_key": self.effect_prior.key,
-            "effect_prior_spec": json.dumps({"mean": self.effect_prior.mean, "sd": self.effect_prior.sd}),
+            **prior_attrs(self.tau_prior, self.effect_prior),
             "settings": json.dumps(self.settings, sort_keys=True),
             "gates": json.dumps(self.settings.get("gates"), sort_keys=True),
             "seed": int(self.settings.get("seed", -1)),

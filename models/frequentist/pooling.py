@@ -16,9 +16,8 @@ from models.frequentist.mantel_haenszel import mantel_haenszel
 from models.frequentist.peto import peto
 from models.frequentist.random_effects import RANDOM_METHODS, rma
 from models.frequentist.result import PooledResult, normal_crit
+from models.measures import POOLING_METHODS as METHODS
 from models.tables import BinaryTable, ContinuousTable
-
-METHODS = ("MH", "MH-RevMan", "Peto", "IV", "EE", "DL", "REML", "PM")
 
 
 def check_method(measure: str, method: str, hksj: bool = False) -> None:

@@ -14,18 +14,12 @@ from models.effects import escalc
 from models.frequentist.bias import egger_lm, harbord, peters
 from models.msc.absolute import RECOVERY_OXYGEN, RECOVERY_VENTILATED
 from models.msc.missing import missing_arm_sizes
+from models.msc.priors import PRIMARY_BIAS_PRIOR, PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR
 from models.msc.records import Adjustment, BiasTest, SmallStudy
 from models.msc.specs import BINARY_TAU_PRESETS, EFFECT_PRESETS_GRID, EVIDENCE_BASE, PRIMARY_ANALYSIS, StudySet
 from models.msc.state import Run, crude_control, direction, set_context
 from models.msc.totals import TotalsScenario, allocations, implied_missing_deaths
-from models.priors import (
-    BIAS_PRESETS,
-    PRIMARY_BIAS_PRIOR,
-    PRIMARY_EFFECT_PRIOR,
-    PRIMARY_TAU_PRIOR,
-    effect_prior,
-    tau_prior,
-)
+from models.priors import BIAS_PRESETS, effect_prior, tau_prior
 from models.report.funnel import funnel_plot
 from models.results import Kind, McmcCheck, Method, ResultKey
 from models.results.summarise import at_control_risk, evidence_of

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from models.cli import error
-from models.msc.datasets import Dataset, DataValidationError, load_dataset
+
+if TYPE_CHECKING:  # the data module loads numpy and pandas: imported when the data are read, after the options
+    from models.msc.datasets import Dataset
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,6 +27,8 @@ def load_or_report(data_dir: str | None) -> Dataset | None:
     if data_dir is not None and Path(data_dir).exists() and not Path(data_dir).is_dir():
         error(f"--data {data_dir!r} is a file, not a folder")
         return None
+    from models.msc.datasets import DataValidationError, load_dataset
+
     try:
         return load_dataset(data_dir)
     except DataValidationError as err:

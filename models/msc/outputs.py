@@ -18,14 +18,13 @@ from pathlib import Path
 import pandas as pd
 
 from models.atomic import write_text
-from models.bayes.fit import package_versions
 from models.csv_safety import neutralise_formulas
 from models.msc.datasets import Dataset
 from models.msc.findings import summary_digest
 from models.msc.report import build_report
 from models.msc.reproduction import Reproduction, reproduction_frame, reproduction_markdown, reproduction_table
 from models.msc.state import RunResult
-from models.provenance import provenance
+from models.provenance import package_versions, provenance
 
 
 def markdown_cell(value: object) -> str:

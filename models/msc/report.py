@@ -19,19 +19,13 @@ from models.msc.findings import bottom_line, fmt_ci, fmt_or, fmt_p, readable_row
 from models.msc.followup import DOCUMENT as FOLLOWUP
 from models.msc.kinds import MISSING_MAP
 from models.msc.missing import missing_arm_sizes
+from models.msc.priors import PRIMARY_BIAS_PRIOR, PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR
 from models.msc.report_evidence import evidence_base, fmt3, p_important, sensitivity
 from models.msc.reproduction import Reproduction
 from models.msc.results import Results
 from models.msc.specs import EVIDENCE_BASE, is_blinded_or_placebo
 from models.msc.state import RunResult
-from models.priors import (
-    BIAS_PRESETS,
-    PRIMARY_BIAS_PRIOR,
-    PRIMARY_EFFECT_PRIOR,
-    PRIMARY_TAU_PRIOR,
-    effect_prior,
-    tau_prior,
-)
+from models.priors import BIAS_PRESETS, effect_prior, tau_prior
 from models.report.document import Report
 from models.results import Gate, Kind, Result
 

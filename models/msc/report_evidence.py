@@ -15,11 +15,12 @@ import pandas as pd
 
 from models.msc.findings import EXCHANGEABLE, HIERARCHY, Tier, absolute_table, fmt_ci, fmt_or, fmt_p
 from models.msc.kinds import MISSING_MAP
+from models.msc.priors import PRIMARY_EFFECT_PRIOR
 from models.msc.records import SmallStudy
 from models.msc.results import Results
 from models.msc.specs import EVIDENCE_BASE, PRIMARY_ANALYSIS
 from models.msc.state import RunResult
-from models.priors import PRIMARY_EFFECT_PRIOR, tau_prior
+from models.priors import tau_prior
 from models.report.document import Report
 from models.results import Kind, Result
 

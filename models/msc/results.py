@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from models.priors import PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR
+from models.msc.priors import PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR
 from models.results import Kind, Result, ResultKey, frame
 
 

@@ -16,8 +16,8 @@ import pandas as pd
 from models.msc.datasets import Dataset
 from models.msc.reproduction import SUBGROUP_FILTERS
 from models.msc.timepoints import COMMON_DAY, TimepointCount, longest_follow_up, nearest_day
+from models.prior_policy import RATIO_EFFECT_GRID, RATIO_TAU_GRID
 from models.tables import BinaryTable
-from models.toolkit.prior_grid import RATIO_EFFECT_GRID, RATIO_TAU_GRID
 
 BINARY_TAU_PRESETS = RATIO_TAU_GRID
 """Tau presets of the prior grid for log-OR/log-RR analyses (Rhodes 2015 is for SMD and is left out)."""

@@ -26,19 +26,12 @@ from models.bayes.policy import FitFunction, FitPolicy
 from models.bayes.posterior import Posterior
 from models.effects import EffectTable, escalc
 from models.msc.datasets import Dataset
+from models.msc.priors import PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR
 from models.msc.records import Slope, SmallStudy, Subgroup
 from models.msc.results import Results
 from models.msc.specs import Published, StudySet, study_sets
 from models.msc.totals import TotalsScenario
-from models.priors import (
-    PRIMARY_EFFECT_PRIOR,
-    PRIMARY_TAU_PRIOR,
-    BiasPrior,
-    EffectPrior,
-    TauPrior,
-    effect_prior,
-    tau_prior,
-)
+from models.priors import BiasPrior, EffectPrior, TauPrior, effect_prior, tau_prior
 from models.report.files import save_figure
 from models.results import Context, Direction, Evidence, Kind, McmcCheck, Method, PublishedFigure, Result, ResultKey
 from models.results.summarise import summarise

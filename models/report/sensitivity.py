@@ -18,6 +18,7 @@ from matplotlib.colors import Colormap, Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from models.formatting import fmt_probability
 from models.report._common import (
     BLACK,
     BLUE,
@@ -49,20 +50,6 @@ def readable(key: object, labels: Mapping[str, str] | None = None) -> str:
 def _wrap(text: str, width: int) -> str:
     """Wrap at spaces, never inside a word."""
     return "\n".join(textwrap.wrap(text, width, break_long_words=False)) or text
-
-
-def fmt_probability(p: float) -> str:
-    """A probability as text: 'n/a' when missing, '> 0.999' / '< 0.001' at the ends, three decimals from 0.99 up
-    (and to 0.01 down) where two would print 1.00 or 0.00, else two decimals."""
-    if not np.isfinite(p):
-        return "n/a"
-    if p > 0.999:
-        return "> 0.999"
-    if p < 0.001:
-        return "< 0.001"
-    if p >= 0.99 or p <= 0.01:
-        return f"{p:.3f}"
-    return f"{p:.2f}"
 
 
 def fitted_norm(values: np.ndarray, *, min_span: float = _MIN_SPAN) -> Normalize:

@@ -33,11 +33,13 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from models.bayes.absolute import AbsoluteEffect, ControlRisk
-from models.bayes.diagnostics import Diagnostics
 from models.frequentist.result import PooledResult
+
+if TYPE_CHECKING:  # the diagnostics load arviz-stats (about a second): only a sampled fit needs them
+    from models.bayes.diagnostics import Diagnostics
 
 RATIO_MEASURES = ("OR", "RR")
 ALL_STUDIES = "all_studies"

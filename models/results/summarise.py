@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -39,7 +40,9 @@ from models.results.model import (
     log_bf,
     with_failure,
 )
-from models.single_trial import NormalPosterior, TwoArmPosterior
+
+if TYPE_CHECKING:  # the single-trial posteriors load scipy.stats (about half a second): only their callers need them
+    from models.single_trial import NormalPosterior, TwoArmPosterior
 
 PROB = 0.95
 

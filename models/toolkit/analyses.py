@@ -180,13 +180,15 @@ def published_results(
                         primary_priors=primary == (tau.key, effect.key))  # fmt: skip
 
 
-def absolute_results(spec: MetaAnalysisSpec, primary: Result) -> tuple[Result, ...]:
-    """The primary result (primary model and priors, all studies) at each of the spec's stated control risks:
-    ``ABSOLUTE`` results keyed ``absolute_at_<risk key>``."""
+def primary_posterior(spec: MetaAnalysisSpec) -> Posterior:
+    """The primary model's exact posterior under the primary priors on all studies (the bottom line's)."""
+    return _primary_posterior(spec, list(spec.study))
+
+
+def absolute_results(spec: MetaAnalysisSpec, primary: Result, post: Posterior) -> tuple[Result, ...]:
+    """The primary result (primary model and priors, all studies; ``post`` its posterior, :func:`primary_posterior`)
+    at each of the spec's stated control risks: ``ABSOLUTE`` results keyed ``absolute_at_<risk key>``."""
     risks = spec.absolute_control_risks
-    if not risks:
-        return ()
-    post = _primary_posterior(spec, list(spec.study))
     out = []
     for risk in risks:
         key = ResultKey(f"absolute_at_{risk.key}", primary.key.model, primary.key.tau_prior, primary.key.effect_prior)

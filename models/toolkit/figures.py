@@ -1,4 +1,7 @@
-"""The figures of a reanalysis, drawn with the generic functions of :mod:`models.report` into ``out/figures/``."""
+"""The figures of a reanalysis, drawn with the generic functions of :mod:`models.report` into ``out/figures/``.
+
+Every figure is drawn once, from what the pipeline already computed: the primary exact posterior (forest plot's
+shrunken effects), its exact draws (density), the grid's results (heatmap) and the cumulative steps."""
 
 from __future__ import annotations
 
@@ -8,19 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.bayes.exact import exact_from_effects
-from models.bayes.exact_binomial import exact_binomial_normal
 from models.report import evidence_over_time, forest_plot, posterior_density, prior_sensitivity_heatmap, save_figure
 from models.results import ALL_STUDIES, find
 from models.toolkit import analyses
 from models.toolkit.pipeline import Reanalysis
-
-
-def _primary_posterior(run: Reanalysis):
-    spec = run.spec
-    if analyses.uses_counts(spec):
-        return exact_binomial_normal(spec.counts, spec.tau_prior, spec.effect_prior)
-    return exact_from_effects(spec.effects, spec.tau_prior, spec.effect_prior)
 
 
 def _published(run: Reanalysis) -> dict | None:
@@ -33,7 +27,7 @@ def _published(run: Reanalysis) -> dict | None:
 def forest(run: Reanalysis, folder: Path) -> Path:
     """Observed and shrunken study effects, pooled effect, prediction interval and published estimate."""
     spec, primary = run.spec, run.primary
-    post = _primary_posterior(run)
+    post = run.posterior
     observed = analyses.observed_effects(spec)
     shrunk = post.shrunken()
     same_scale = primary.measure == spec.measure
@@ -74,20 +68,14 @@ def forest(run: Reanalysis, folder: Path) -> Path:
 
 
 def density(run: Reanalysis, folder: Path) -> Path:
-    """Posterior of the pooled effect, benefit side shaded (MCMC draws when there is a fit, else exact draws)."""
+    """Posterior of the pooled effect (its exact draws), benefit side shaded."""
     spec, primary = run.spec, run.primary
-    if run.fits:
-        draws = run.fits[0].fit.idata["posterior"]["mu"].to_numpy().ravel()
-        source = f"{run.fits[0].fit.model.replace('_', '-')}, MCMC"
-    else:
-        draws = _primary_posterior(run)._mu_draws()  # exact posterior's seeded draws of mu (analysis scale)
-        source = "exact"
     important = [spec.important] if spec.important is not None and primary.measure == spec.measure else []
     fig = posterior_density(
-        np.asarray(draws),
+        np.asarray(run.draws["mu"]),
         measure=primary.measure,
         published=_published(run),
-        title=f"{spec.title}: posterior of the pooled {primary.measure} ({source})",
+        title=f"{spec.title}: posterior of the pooled {primary.measure} (exact)",
         reference_lines=important,
         favours=spec.favours,
         higher_is_benefit=spec.higher_is_benefit,

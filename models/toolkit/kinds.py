@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from models.bayes.posterior import Posterior
-from models.bayes.summary_level import SummaryLevelPosterior
 from models.priors import EffectPrior, TauPrior
 
 PosteriorOf = Callable[[tuple[str, ...]], Posterior]
@@ -97,6 +96,7 @@ def published_estimate(
     tau^2/k with tau integrated over its prior (:class:`models.bayes.summary_level.SummaryLevelPosterior`);
     ``seed`` seeds its draws (the reported quantities are closed form).
     """
+    from models.bayes.summary_level import SummaryLevelPosterior  # xarray and scipy.stats: only when one is asked for
 
     def under(tau: TauPrior, effect: EffectPrior) -> Posterior:
         return SummaryLevelPosterior(estimate, ci_low, ci_high, measure, tau, effect, fixed_effect_k=fixed_effect_k,

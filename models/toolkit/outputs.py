@@ -1,4 +1,8 @@
-"""Write a finished reanalysis into its staging folder: summary.csv, figures, report.md and .html, run_info.json."""
+"""Write a finished reanalysis into its staging folder: summary.csv, figures, report.md and .html, run_info.json.
+
+Every output states the primary priors: the report (bottom line and "Priors and their sources"), the JSON
+(``priors``), run_info.json and summary.csv (column ``primary_priors``: true on the rows under the primary pair).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,33 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from models.atomic import write_text
-from models.bayes.fit import package_versions
 from models.csv_safety import neutralise_formulas
-from models.provenance import provenance
+from models.prior_policy import statement
+from models.provenance import package_versions, provenance
 from models.results import frame, to_record
 from models.toolkit import figures, report
-from models.toolkit.mcmc import FULL, QUICK
 from models.toolkit.pipeline import Reanalysis
+
+
+def priors_record(run: Reanalysis) -> dict[str, str]:
+    """The primary priors as every output states them: keys, descriptions with sources, and the policy sentence."""
+    spec = run.spec
+    return {
+        "tau_prior": spec.tau_prior.key,
+        "tau_prior_description": str(spec.tau_prior),
+        "effect_prior": spec.effect_prior.key,
+        "effect_prior_description": str(spec.effect_prior),
+        "statement": statement(spec.measure, run.primary_pair, written=run.settings.priors.written()),
+    }
+
+
+def _gates(run: Reanalysis) -> dict | None:
+    """The convergence gates the MCMC fits were held to (None when nothing was sampled: PyMC is not imported)."""
+    if not run.fits:
+        return None
+    from models.toolkit.mcmc import FULL, QUICK
+
+    return (QUICK if run.quick else FULL)["gates"]
 
 
 def json_object(run: Reanalysis, results_dir: Path) -> dict:
@@ -26,6 +50,8 @@ def json_object(run: Reanalysis, results_dir: Path) -> dict:
         "data_notes": list(run.spec.notes),
         "results_dir": str(results_dir),
         "primary": to_record(run.primary),
+        "priors": priors_record(run),
+        "exact_file": run.exact_file,
         "failed_fits": [f.path for f in run.failed_fits],
         "results": [to_record(r) for r in sorted(run.results, key=lambda r: r.key)],
     }
@@ -44,15 +70,15 @@ def write_outputs(run: Reanalysis, folder: Path) -> None:
         "complete": True,
         "title": run.spec.title,
         "seed": run.settings.seed,
-        "quick": run.settings.quick,
-        "mcmc": run.settings.mcmc,
-        "tau_prior": run.spec.tau_prior.key,
-        "effect_prior": run.spec.effect_prior.key,
+        "quick": run.quick,
+        "mcmc": run.mcmc,
+        "priors": priors_record(run),
+        "exact_file": run.exact_file,
         "data_notes": list(run.spec.notes),
         "n_results": len(run.results),
         "fits": [f.path for f in run.fits],
         "failed_fits": [f.path for f in run.failed_fits],
-        "gates": (QUICK if run.settings.quick else FULL)["gates"] if run.settings.mcmc else None,
+        "gates": _gates(run),
         "wall_seconds": round(run.wall_seconds, 1),
         **provenance(),
         "package_versions": package_versions(),

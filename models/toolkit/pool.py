@@ -12,39 +12,33 @@ every command: measure OR for 2x2 and SMD for continuous files (effects files ne
 or with --json one strict JSON object (null where a value is not defined, never NaN); what the reader did to the data
 (studies renamed or dropped, how the file was read) is printed to stderr as notes. Bad input gives a one-line message
 naming file, row and column on stderr and exit code 2, before anything is computed. All computation lives in
-``models.frequentist``.
+``models.frequentist`` (imported after the options are checked, so ``--help`` and a bad option answer at once).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-from typing import NoReturn
 
-from models.effects import MEASURES
-from models.frequentist.pooling import METHODS, check_method, format_report, pool
-from models.reader import read_study_file
-
-USAGE_ERROR = 2
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(USAGE_ERROR, f"{self.prog}: error: {message}\n")
+from models.cli import USAGE_ERROR, OneLineParser, stage
+from models.measures import MEASURES, POOLING_METHODS
 
 
 def main(argv: list[str] | None = None, prog: str = "pool.py") -> int:
     """Pool the CSV named in ``argv``; print a table or JSON; return 0, or 2 after a one-line error."""
-    parser = _Parser(prog=prog, description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("file", help="study CSV: 2x2, continuous, effects or estimate-with-CI layout")
     parser.add_argument("--measure", choices=MEASURES,
                         help="default: OR for 2x2, SMD for continuous; effects files need one")  # fmt: skip
-    parser.add_argument("--method", default="REML", choices=[m for m in METHODS if m != "EE"],
+    parser.add_argument("--method", default="REML", choices=[m for m in POOLING_METHODS if m != "EE"],
                         help="default REML (metafor's default); IV = inverse-variance fixed effect")  # fmt: skip
     parser.add_argument("--hksj", action="store_true", help="Hartung-Knapp-Sidik-Jonkman interval (DL, REML, PM)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args(argv)
+    stage.at("pooling", args.file)
+    from models.frequentist.pooling import check_method, format_report, pool
+    from models.reader import read_study_file
+
     try:
         if args.measure is not None:
             check_method(args.measure, args.method, args.hksj)

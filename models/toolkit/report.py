@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from models.bayes.normal_normal import BETA_SD_DEFAULT
+from models.formatting import fmt_interval, fmt_probability, probability_clause
+from models.measures import is_ratio
+from models.prior_policy import statement
 from models.report import Report
-from models.report.sensitivity import fmt_probability
 from models.results import ALL_STUDIES, Frequentist, Kind, Result, find
 from models.toolkit import analyses
+from models.toolkit.draws import CHAINS, DRAWS_PER_CHAIN
 from models.toolkit.pipeline import Reanalysis
 
 
@@ -25,8 +27,9 @@ def _effect(r: Result) -> str:
     return f"{r.measure} {e.median:.2f} (95% CrI {e.low:.2f} to {e.high:.2f})"
 
 
-def _interval(low: float, high: float) -> str:
-    return "–" if low != low or high != high else f"{low:.2f} to {high:.2f}"  # NaN: not defined
+def _interval(low: float, high: float, measure: str) -> str:
+    """An interval on the reported scale ('–' when not defined; ratios beyond 1000 or below 0.001 as bounds)."""
+    return "–" if low != low or high != high else fmt_interval(low, high, ratio=is_ratio(measure))
 
 
 def _benefit_word(run: Reanalysis) -> str:
@@ -41,16 +44,17 @@ def bottom_line(run: Reanalysis) -> str:
     important = ""
     if r.effect.p_important is not None:
         op = ">" if spec.higher_is_benefit else "<"
-        p_important = fmt_probability(r.effect.p_important)
-        important = f" P(important benefit, {r.measure} {op} {spec.important:g}) = **{p_important}**."
+        event = f"important benefit, {r.measure} {op} {spec.important:g}"
+        important = f" {probability_clause(event, r.effect.p_important, '**')}."
     favours = f"{spec.favours[0]}" if not spec.higher_is_benefit else f"{spec.favours[1]}"
     return (
         f"Across {r.k} studies, the probability that the pooled effect favours {favours} (P({_benefit_word(run)})) is "
         f"**{fmt_probability(r.effect.p_benefit)}**; pooled {_effect(r)}.{important} Between-study SD tau "
         f"{r.tau.median:.2f} (95% CrI {r.tau.low:.2f} to {r.tau.high:.2f}); the true effect in a new setting lies in "
-        f"{r.prediction.low:.2f} to {r.prediction.high:.2f} (95% prediction interval)."
+        f"{_interval(r.prediction.low, r.prediction.high, r.measure)} (95% prediction interval)."
         f"{_absolute_sentence(run)} "
-        f"Model: {r.key.model.replace('_', '-')}; priors: {spec.tau_prior.label}, {spec.effect_prior.label}."
+        f"Model: {r.key.model.replace('_', '-')}; priors: {spec.tau_prior.label}, {spec.effect_prior.label} "
+        f"({'given with --tau-prior/--effect-prior' if run.settings.priors.written() else 'the default'})."
     )
 
 
@@ -73,8 +77,8 @@ def _absolute_sentence(run: Reanalysis) -> str:
         f" At a control risk of {a.control_per_1000:.0f} per 1,000 ({a.control.label}), that is "
         f"{a.deaths_median:.0f} per 1,000 with {treated}: {abs(a.difference_median):.0f} "
         f"{'fewer' if a.difference_median < 0 else 'more'} per 1,000 (95% CrI "
-        f"{_per_1000(a.difference_low, a.difference_high)}); P(at least 20 fewer per 1,000) = "
-        f"{fmt_probability(a.p_important)}."
+        f"{_per_1000(a.difference_low, a.difference_high)}); "
+        f"{probability_clause('at least 20 fewer per 1,000', a.p_important)}."
     )
 
 
@@ -119,13 +123,18 @@ def _table(results: list[Result], first: str, label) -> pd.DataFrame:
                 first: label(r),
                 "k": r.k,
                 "median": e.median,
-                "95% CrI": _interval(e.low, e.high),
+                "95% CrI": _interval(e.low, e.high, r.measure),
                 "P(benefit)": fmt_probability(e.p_benefit),
                 "tau": r.tau.median,
-                "95% PI": "–" if pred is None else _interval(pred.low, pred.high),
+                "95% PI": "–" if pred is None else _interval(pred.low, pred.high, r.measure),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _twin(r: Result) -> str:
+    twin = None if r.mcmc is None else r.mcmc.exact_twin_diff_mcse
+    return "–" if twin is None else f"{twin:+.1f}"
 
 
 def _mcmc_check(report: Report, run: Reanalysis) -> None:
@@ -139,10 +148,12 @@ def _mcmc_check(report: Report, run: Reanalysis) -> None:
             "gate": str(f.gate),
             "divergences": f.fit.diagnostics.divergences,
             "estimate": _effect(f.results[0]),
+            "mean, MCMC - exact (MCSE)": _twin(f.results[0]),
         }
         for f in run.fits
     ]
-    report.add_table(pd.DataFrame(rows), "MCMC fits under the primary priors (ArviZ NetCDF files)")
+    report.add_table(pd.DataFrame(rows), "MCMC fits (ArviZ NetCDF files); the primary model beside its exact twin: "
+                     "posterior mean of mu, MCMC minus exact, in Monte Carlo standard errors")  # fmt: skip
     for label, failures, passed in run.retried:
         report.add_paragraph(
             f"{label}: the first attempt failed its gates ({'; '.join(failures)}) and was not used; the fit above "
@@ -211,8 +222,8 @@ def build(run: Reanalysis, figures: dict[str, Path]) -> Report:
     report.add_paragraph(frequentist_sentence(run), anchor="frequentist")
     if spec.notes:
         report.add_callout("Data as read: " + " ".join(f"{n}." for n in spec.notes), "note")
-    if run.settings.quick:
-        report.add_callout("Quick run (few draws, relaxed gates): a smoke test, not results.", "warning")
+    if run.quick and run.fits:
+        report.add_callout("Quick MCMC (few draws, relaxed gates): a smoke test, not results.", "warning")
     for fit in run.failed_fits:
         report.add_callout(f"MCMC fit {fit.path} FAILED its gates: {'; '.join(fit.fit.diagnostics.failures)}", "error")
     if run.absolute:
@@ -223,6 +234,8 @@ def build(run: Reanalysis, figures: dict[str, Path]) -> Report:
     _published(report, run)
     reg = find((r for f in run.fits for r in f.results), kind=Kind.REGRESSION)
     if reg:
+        from models.bayes.normal_normal import BETA_SD_DEFAULT  # with PyMC, loaded only when a model was sampled
+
         report.add_heading("Meta-regression")
         caption = (
             "Covariates standardised (0/1 covariates only centred); a slope is the ratio of "
@@ -232,7 +245,15 @@ def build(run: Reanalysis, figures: dict[str, Path]) -> Report:
     report.add_heading("Figures")
     for name, path in figures.items():
         report.add_figure(path, FIGURE_CAPTIONS[name])
+    report.add_heading("The ArviZ file")
+    report.add_paragraph(
+        f"{run.exact_file}: {CHAINS} x {DRAWS_PER_CHAIN:,} exact independent draws of mu, tau, each study's theta and "
+        "theta_new (a new study's effect) from the primary posterior, each by inverse-cdf sampling of its exact "
+        "marginal (no MCMC, so no R-hat is needed; the variables are drawn independently of one another). Open it "
+        "with az.from_netcdf."
+    )
     report.add_heading("Priors and their sources")
+    report.add_paragraph(statement(spec.measure, run.primary_pair, written=run.settings.priors.written()))
     report.add_paragraph("\n".join([f"- {p}" for p in (*run.taus, *run.effects)]))
     report.add_paragraph(
         f"Primary: {spec.tau_prior.key} and {spec.effect_prior.key}. Scale of tau and of the effect prior: "

@@ -1,4 +1,4 @@
-"""What a reanalysis is about: one small frozen specification, and a published estimate parsed from text.
+"""What a reanalysis is about: one small frozen specification (a published estimate: models.toolkit.published).
 
 A :class:`MetaAnalysisSpec` holds the study data (an effect table always; arm counts when the file had them), the
 measure, which direction is a benefit and what the two arms are called, an optional published pooled estimate, and
@@ -9,7 +9,6 @@ from the user.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 from models.bayes.absolute import ControlRisk, crude_control_risk
@@ -18,54 +17,7 @@ from models.priors import EffectPrior, TauPrior
 from models.reader import Covariate
 from models.results import Direction
 from models.tables import BinaryTable
-
-_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_PUBLISHED = re.compile(
-    rf"^\s*(?P<measure>[A-Za-z]+)\s*[:=]?\s*(?P<est>{_NUMBER})\s*[\[(]\s*(?P<lo>{_NUMBER})\s*(?:,|;|to|\s-\s|-(?=\d))\s*"
-    rf"(?P<hi>{_NUMBER})\s*[\])]\s*$"
-)
-
-
-class SpecError(ValueError):
-    """A specification or an option is not usable; the message names it."""
-
-
-@dataclass(frozen=True)
-class PublishedEstimate:
-    """A published pooled estimate with its 95% CI, on the reported scale (ratio scale for OR/RR)."""
-
-    measure: str
-    estimate: float
-    ci_low: float
-    ci_high: float
-    label: str = "Published"
-
-    def __post_init__(self) -> None:
-        if self.measure not in MEASURES:
-            raise SpecError(f"published measure {self.measure!r} is not one of {', '.join(MEASURES)}")
-        values = (self.estimate, self.ci_low, self.ci_high)
-        if not all(math.isfinite(v) for v in values):
-            raise SpecError(f"published estimate and interval must be finite numbers; got {values}")
-        if self.is_ratio and min(values) <= 0:
-            raise SpecError(f"a published {self.measure} and its interval must be positive; got {values}")
-        if not self.ci_low < self.estimate < self.ci_high:
-            raise SpecError(f"published interval must hold the estimate: need low < estimate < high; got {values}")
-
-    @property
-    def is_ratio(self) -> bool:
-        return self.measure in RATIO_MEASURES
-
-    @classmethod
-    def parse(cls, text: str, label: str = "Published") -> PublishedEstimate:
-        """Read ``"OR 0.74 [0.55, 0.99]"`` (also ``(0.55-0.99)``, ``[0.55 to 0.99]``, ``MD -1.2 [-2.0, -0.4]``)."""
-        match = _PUBLISHED.match(str(text))
-        if match is None:
-            raise SpecError(f"published estimate {text!r} is not of the form 'OR 0.74 [0.55, 0.99]'")
-        measure = match["measure"].upper()
-        return cls(measure, float(match["est"]), float(match["lo"]), float(match["hi"]), label)
-
-    def __str__(self) -> str:
-        return f"{self.measure} {self.estimate:g} [{self.ci_low:g}, {self.ci_high:g}]"
+from models.toolkit.published import PublishedEstimate, SpecError
 
 
 @dataclass(frozen=True)

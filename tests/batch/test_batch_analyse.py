@@ -8,25 +8,28 @@ from pathlib import Path
 
 import pytest
 
-from models.batch.analyse import Options, analyse_entry, entry_seed
+from models.batch.analyse import Options, analyse_entry
 from models.batch.corpus import Entry
 from models.batch.synthetic import write_corpus
 from models.bayes.exact import exact_normal_normal
 from models.bayes.exact_binomial import exact_binomial_normal
 from models.bayes.model_averaging import average_binomial
 from models.effects import escalc
-from models.priors import PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR, effect_prior, tau_prior
+from models.prior_policy import PriorOptions, grid_pairs, primary_pair
+from models.priors import effect_prior, tau_prior
 from models.reader import read_study_file
 
 CORPUS = Path(__file__).resolve().parents[2] / "data" / "corpus"
 
 
 def test_rows_are_the_exact_engines_answers():
-    """Source of the expected values: the exact engines called directly on the same table and priors."""
+    """Source of the expected values: the exact engines called directly on the same table, under the prior policy's
+    default for OR (Turner 2015 general, Normal(0, 1): the pair reanalyse fit uses)."""
     entry = Entry("hine1989", str(CORPUS / "hine1989.csv"), None, False, 1.2)
     rows = analyse_entry(entry, Options())
     table = read_study_file(entry.path).counts
-    tp, ep = tau_prior(PRIMARY_TAU_PRIOR), effect_prior(PRIMARY_EFFECT_PRIOR)
+    tp, ep = tau_prior("turner2015_general"), effect_prior("weakly_informative")
+    assert [(r.key.tau_prior, r.key.effect_prior, r.primary_priors) for r in rows] == [(tp.key, ep.key, True)] * 2
     bn = exact_binomial_normal(table, tp, ep)
     eff = escalc(table, "OR")
     nn = exact_normal_normal(eff.yi, eff.vi, tp, ep, measure="OR")
@@ -50,10 +53,20 @@ def test_higher_is_benefit_mirrors_probabilities_and_threshold():
     assert math.isclose(high.effect.median, low.effect.median)
 
 
-def test_grid_priors_give_one_row_per_pair():
+def test_grid_priors_give_one_row_per_pair_of_the_policy_grid():
     rows = analyse_entry(Entry("bcg", str(CORPUS / "bcg.csv"), None, False, None), Options(prior_set="grid"))
-    assert len(rows) == 12 and sum(r.primary_priors for r in rows) == 2
-    assert len({r.key for r in rows}) == 12
+    pairs = {p.keys for p in grid_pairs("OR", primary_pair("OR"))}
+    assert len(pairs) == 8 * 4
+    for model in ("binomial_normal_exact", "normal_normal_exact"):
+        assert {(r.key.tau_prior, r.key.effect_prior) for r in rows if r.key.model == model} == pairs
+    assert len(rows) == 2 * 32 and sum(r.primary_priors for r in rows) == 2
+    assert len({r.key for r in rows}) == 2 * 32
+
+
+def test_written_priors_reach_the_rows_with_their_canonical_keys():
+    entry = Entry("bcg", str(CORPUS / "bcg.csv"), None, False, None)
+    rows = analyse_entry(entry, Options(priors=PriorOptions("HalfNormal(0.5)", "normal(0, 1)")))
+    assert {(r.key.tau_prior, r.key.effect_prior) for r in rows} == {("halfnormal_0.5", "weakly_informative")}
 
 
 def test_effects_file_without_measure_is_an_error_row(tmp_path):
@@ -66,7 +79,9 @@ def test_effects_file_without_measure_is_an_error_row(tmp_path):
 
 
 def test_seed_of_a_meta_analysis_depends_on_seed_and_id_only():
-    assert entry_seed(1, "a") == entry_seed(1, "a") != entry_seed(2, "a")
+    from models.settings import derive_seed
+
+    assert derive_seed(1, "a") == derive_seed(1, "a") != derive_seed(2, "a") != derive_seed(1, "b")
 
 
 def test_synthetic_corpus_is_reproducible(tmp_path):

@@ -39,7 +39,7 @@ def _manifest(tmp_path: Path, text: str) -> Path:
 )
 def test_bad_manifest_exits_2_naming_row_and_column(tmp_path, capsys, text, expected):
     manifest = _manifest(tmp_path, text)
-    assert main([str(manifest), "--out", str(tmp_path / "out"), "--workers", "0"]) == 2
+    assert main([str(manifest), "--results", str(tmp_path / "out"), "--workers", "0"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert err.startswith(f"reanalyse batch: error: {manifest}, ") and expected in err
@@ -57,7 +57,7 @@ def test_bad_manifest_exits_2_naming_row_and_column(tmp_path, capsys, text, expe
 )
 def test_bad_options_exit_2(tmp_path, capsys, argv, expected):
     manifest = _manifest(tmp_path, "id,path\na,a.csv\n")
-    assert main([str(manifest), "--out", str(tmp_path / "out"), *argv]) == 2
+    assert main([str(manifest), "--results", str(tmp_path / "out"), *argv]) == 2
     assert expected in capsys.readouterr().err
 
 
@@ -86,7 +86,7 @@ def test_folder_input_and_bcg_against_metafor(tmp_path):
     folder.mkdir()
     (folder / "bcg.csv").write_bytes((CORPUS / "bcg.csv").read_bytes())
     out = tmp_path / "out"
-    assert main([str(folder), "--out", str(out), "--workers", "0", "--quiet"]) == 0
+    assert main([str(folder), "--results", str(out), "--workers", "0", "--quiet"]) == 0
     table = read_results(out)
     assert list(table["model"]) == ["binomial_normal_exact", "normal_normal_exact"]
     ref = json.loads((Path(__file__).resolve().parents[1] / "reference" / "bcg.metafor.json").read_text())

@@ -54,7 +54,8 @@ def test_a_manifest_without_higher_is_benefit_runs_to_the_end(tmp_path, capsys):
     _files(tmp_path)
     (tmp_path / "manifest.csv").write_text("id,path,measure\ne,data/e.csv,SMD\ngone,data/none.csv,\n")
     out = tmp_path / "out"
-    assert main([str(tmp_path / "manifest.csv"), "--out", str(out), "--workers", "0", "--no-report", "--quiet"]) == 0
+    argv = [str(tmp_path / "manifest.csv"), "--results", str(out), "--workers", "0", "--no-report", "--quiet"]
+    assert main(argv) == 0
     table = read_results(out)
     assert list(table["status"]) == ["ok", "error"] and not table["higher_is_benefit"].any()
     assert table["message"].iloc[1] == f"{tmp_path / 'data' / 'none.csv'}: file not found"
@@ -105,7 +106,7 @@ def test_a_manifest_that_is_not_a_regular_file_is_refused(tmp_path, capsys):
     os.mkfifo(fifo)
     with pytest.raises(ManifestError, match=r"manifest\.csv: is a named pipe \(FIFO\), not a regular file"):
         read_manifest(fifo)
-    assert main([str(fifo), "--out", str(tmp_path / "out"), "--workers", "0"]) == 2
+    assert main([str(fifo), "--results", str(tmp_path / "out"), "--workers", "0"]) == 2
     assert "is a named pipe (FIFO)" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 

@@ -7,10 +7,11 @@ import pytest
 from models.bayes.exact import exact_normal_normal
 from models.msc.datasets import load_dataset
 from models.msc.findings import HIERARCHY, bottom_line, certainty, fmt_p
+from models.msc.priors import PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR
 from models.msc.report_evidence import hierarchy_table
 from models.msc.results import Results
 from models.msc.specs import PRIMARY_ANALYSIS, is_blinded_or_placebo, study_sets
-from models.priors import PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR, effect_prior, tau_prior
+from models.priors import effect_prior, tau_prior
 from models.results import Context, Direction, EffectSummary, Kind, Method, Result, ResultKey, TauSummary
 from models.results.summarise import summarise
 

@@ -1,4 +1,4 @@
-"""``reanalyse fit`` end to end (in-process ``main(argv)``, exact-only paths: seconds) on the shipped reference sets.
+"""``reanalyse fit`` end to end (in-process ``main(argv)``, exact by default: seconds) on the shipped reference sets.
 
 Expected values: the exact normal-normal posterior (``models.bayes.exact.exact_normal_normal``, quadrature) computed
 here from effects derived independently of the toolkit (log OR by its textbook formula for bcg; metafor 3.8-1's
@@ -18,9 +18,9 @@ import pytest
 from tolerances import TOLERANCE
 
 from models.bayes.exact import exact_normal_normal
+from models.command import main
 from models.priors import EFFECT_PRESETS, TAU_PRESETS
 from models.results import COLUMN_NAMES
-from models.toolkit.cli import main
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 BCG = REFERENCE / "bcg.csv"
@@ -42,7 +42,7 @@ def bcg_log_or() -> tuple[list[str], np.ndarray, np.ndarray]:
 
 
 def _fit(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict:
-    code = main(["fit", *argv, "--exact-only", "--no-progress", "--json"])
+    code = main(["fit", *argv, "--no-progress", "--json"])
     out = capsys.readouterr().out
     assert code == 0
     return json.loads(out, parse_constant=lambda token: pytest.fail(f"not strict JSON: {token}"))
@@ -159,6 +159,9 @@ def test_report_opens_with_the_bottom_line_and_the_frequentist_result_beside_it(
         pooled = [r for r in csv.DictReader(handle) if r["analysis"] == "all_studies" and r["kind"] == "pooled"]
     assert pooled and {r["freq_method"] for r in pooled} == {"REML"}
     assert float(pooled[0]["freq_estimate"]) == primary["freq_estimate"]
+    # probabilities at the ends read "P(...) > 0.999" / "< 0.001", never "= > 0.999" (bcg: P(OR < 1) > 0.999 and
+    # P(at least 20 fewer per 1,000) < 0.001 at its crude control risk, below 1%)
+    assert "= >" not in text[2] and "= <" not in text[2] and "P(at least 20 fewer per 1,000) < 0.001" in text[2]
 
 
 @pytest.mark.parametrize("entry", ["REML_OR", "DL_RR", "EE_OR"])

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from models.toolkit.cli import main
+from models.command import main
 
 HEADER = "study,e_t,n_t,e_c,n_c"
 
@@ -36,17 +36,21 @@ HEADER = "study,e_t,n_t,e_c,n_c"
             ["--covariate", "dose"],
             r"data\.csv, column 'dose': covariate 'dose' takes 1 value\(s\) over the 2 studies that have every",
         ),
-        ([HEADER, "a,1,10,2,10", "b,3,20,4,20"], ["--tau-prior", "nosuch"], r"unknown tau prior 'nosuch'"),
+        (
+            [HEADER, "a,1,10,2,10", "b,3,20,4,20"],
+            ["--tau-prior", "nosuch"],
+            r"--tau-prior 'nosuch' is no preset and no distribution",
+        ),
         ([HEADER, "a,1,10,2,10"], ["--published", "OR 0.7 [0.8, 0.9]"], r"published interval must hold the estimate"),
         (
             [HEADER, "a,1,10,2,10", "b,3,20,4,20"],
             ["--published", "RR 0.7 [0.5, 0.9]", "--measure", "OR"],
-            r"published estimate is a RR",
+            r"published estimate 'RR 0.7 \[0.5, 0.9\]' is an RR, but --measure is OR",
         ),
         (
             ["study,n_t,mean_t,sd_t,n_c,mean_c,sd_c", "a,10,5,1,10,6,1", "b,20,5,1,20,6,2"],
             ["--measure", "MD"],
-            r"MD needs --tau-prior",
+            r"--measure MD has no default priors: give --tau-prior",
         ),
     ],
 )
@@ -55,7 +59,7 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "data.csv").write_text("\n".join(lines) + "\n")
-    assert main(["fit", "data.csv", "--exact-only", "--no-progress", "--results", "out", *extra]) == 2
+    assert main(["fit", "data.csv", "--no-progress", "--results", "out", *extra]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert re.search(message, err), err
