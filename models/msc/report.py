@@ -15,15 +15,28 @@ from pathlib import Path
 
 import pandas as pd
 
-from models.msc.findings import bottom_line, fmt_ci, fmt_or, fmt_p, readable_row, summary_of_findings
+from models.msc.bottom_line import bottom_line, gather
+from models.msc.findings import (
+    HIERARCHY,
+    Row,
+    StudyFacts,
+    body_of,
+    fmt_ci,
+    fmt_or,
+    fmt_p,
+    readable_row,
+    summary_of_findings,
+    summary_rows,
+)
 from models.msc.followup import DOCUMENT as FOLLOWUP
+from models.msc.grade import RULES, Body
 from models.msc.kinds import MISSING_MAP
-from models.msc.missing import missing_arm_sizes
 from models.msc.priors import PRIMARY_BIAS_PRIOR, PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR
 from models.msc.report_evidence import evidence_base, fmt3, p_important, sensitivity
+from models.msc.report_studies import studies_section
+from models.msc.report_update import later_evidence
 from models.msc.reproduction import Reproduction
 from models.msc.results import Results
-from models.msc.specs import EVIDENCE_BASE, is_blinded_or_placebo
 from models.msc.state import RunResult
 from models.priors import BIAS_PRESETS, effect_prior, tau_prior
 from models.report.document import Report
@@ -97,28 +110,13 @@ def _paragraph(result: RunResult, rep: Reproduction, label: str) -> str:
 
 def build_report(result: RunResult, reproduction: tuple[Reproduction, ...], out_dir: Path) -> tuple[Path, Path]:
     """Write ``report.md`` and a self-contained ``report.html`` into ``out_dir``: the answer first."""
-    results = result.results
     report = Report("Bayesian reanalysis of MSC therapy for COVID-19 mortality")
     _warnings(report, result)
-    sizes, missing_sizes = _arm_sizes(result)
-    studies = result.dataset.studies
-    unblinded = {s for s in studies.index if s in sizes and not is_blinded_or_placebo(studies.loc[s])}
-    nrs = {s for s in studies.index if studies.loc[s, "design"] == "NRS"}
-    sof, notes = summary_of_findings(results, result.absolute, {**missing_sizes, **sizes}, unblinded, missing_sizes,
-                                     nrs)  # fmt: skip
-    if not sof.empty:
-        level = sof["Certainty (GRADE, by rule)"].iloc[0].split(" (")[0]
-        report.add_heading("Bottom line", 2)
-        report.add_paragraph(bottom_line(results, result.absolute, level), anchor="bottom-line")
-        report.add_table(sof, caption="Summary of findings, all-cause mortality (binomial-normal, exact, primary "
-                         "priors; 95% CrI; absolute effects at the trials' control risk)", index=False,
-                         anchor="summary-of-findings")  # fmt: skip
-        report.add_paragraph(
-            "Certainty footnotes (GRADE domains judged by the rules in Methods): "
-            + "; ".join(f"({i}) {n}" for i, n in enumerate(notes, 1))
-            + "."
-        )
+    rows = summary_rows(result.results, result.absolute, bodies(result, StudyFacts.of(result.dataset)))
+    _answer(report, result, rows)
     _documents(report, result, reproduction)
+    later_evidence(report, result)
+    studies_section(report, result.dataset)
     evidence_base(report, result)
     sensitivity(report, result)
     _methods(report)
@@ -126,6 +124,42 @@ def build_report(result: RunResult, reproduction: tuple[Reproduction, ...], out_
     md = report.write_markdown(out_dir / "report.md")
     html = report.write_html(out_dir / "report.html")
     return md, html
+
+
+def bodies(result: RunResult, facts: StudyFacts) -> dict[str, Body]:
+    """The body of evidence of every tier of the hierarchy that has a result: its study set's counts, or the
+    published-totals table with its imputed studies."""
+    out = {}
+    for tier in HIERARCHY:
+        r = result.results.get(tier.analysis_id, tier.model)
+        if r is None:
+            continue
+        if tier.study_set:
+            out[tier.analysis_id] = body_of(r, result.study_sets[tier.study_set].table, facts)
+        elif result.totals is not None:
+            out[tier.analysis_id] = body_of(r, result.totals.proportional, facts, result.totals.imputed)
+    return out
+
+
+def _answer(report: Report, result: RunResult, rows: list[Row]) -> None:
+    """The bottom line, the summary of findings at one control risk and its certainty footnotes."""
+    line = gather(rows, result.results, 0 if result.totals is None else len(result.totals.imputed))
+    if line is None:
+        return
+    report.add_heading("Bottom line", 2)
+    report.add_paragraph(bottom_line(line), anchor="bottom-line")
+    sof, notes = summary_of_findings(rows)
+    control = line.absolute.control
+    report.add_table(sof, caption="Summary of findings, all-cause mortality (binomial-normal, exact, primary priors; "
+                     f"95% CrI; absolute effects at one control risk, {1000 * control.risk:.0f} per 1,000: the "
+                     f"{control.label}). Rows 3 and 4 pool non-randomised studies through a bias model",
+                     index=False, anchor="summary-of-findings")  # fmt: skip
+    report.add_paragraph(
+        "Certainty footnotes (GRADE domains judged by the rules in Methods): "
+        + "; ".join(f"({i}) {n}" for i, n in enumerate(notes, 1))
+        + ". Absolute effects at other control risks (patients on oxygen, or ventilated) assume that the odds ratio "
+        "of these trials holds there too; the trials cannot check that (Table of absolute effects, below)."
+    )
 
 
 def _warnings(report: Report, result: RunResult) -> None:
@@ -143,18 +177,6 @@ def _warnings(report: Report, result: RunResult) -> None:
     if result.settings.quick:
         report.add_callout(f"Quick mode: few draws and relaxed gates ({stated}). These numbers are a smoke test, not "
                            "results.")  # fmt: skip
-
-
-def _arm_sizes(result: RunResult) -> tuple[dict[str, int], dict[str, int]]:
-    """Patients per study with known counts, and per study without counts (mortality)."""
-    base = result.study_sets.get(f"{EVIDENCE_BASE}/all")
-    if base is None:
-        return {}, {}
-    sizes = {s: int(t + c) for s, t, c in zip(base.table.study, base.table.n_t, base.table.n_c, strict=True)}
-    missing = missing_arm_sizes(result.dataset, "mortality", base.missing)
-    if missing is None:
-        return sizes, {}
-    return sizes, {s: int(t + c) for s, t, c in zip(base.missing, *missing, strict=True)}
 
 
 def _documents(report: Report, result: RunResult, reproduction: tuple[Reproduction, ...]) -> None:
@@ -222,13 +244,15 @@ def _methods(report: Report) -> None:
         + "."
     )
     report.add_paragraph(
-        "Certainty (GRADE), by rule: start high (randomised evidence); risk of bias -1 when open-label trials hold "
-        ">= 25% of participants or NRS are included; inconsistency -1 when the posterior median tau > 0.5; "
-        "imprecision -1 when the 95% CrI includes OR = 1, -2 when it also reaches both OR < 0.8 and OR > 1.25; "
-        "reporting bias -1 when studies whose deaths were never published hold >= 10% of the intended participants; "
-        "indirectness not downgraded by rule. P(true OR in a new setting < 1) is about the effect in a new "
-        "population (mu + tau z), not about what a new trial would observe. Probabilities above 0.999 are printed as "
-        "'> 0.999'."
+        "Certainty of the evidence (GRADE), by stated rules on the numbers above; a panel may judge otherwise, and the "
+        "footnotes of the summary of findings give it what it needs to. "
+        + "; ".join(rule[0].upper() + rule[1:] for rule in RULES)
+        + ". The plain-language statement of the bottom line follows GRADE's wording for the certainty reached "
+        "(Santesso et al. 2020, J Clin Epidemiol 119:126): 'reduces' (high), 'probably reduces' (moderate), 'may "
+        "reduce' (low), 'the evidence is very uncertain' (very low), and 'little to no difference' when the point "
+        "estimate is smaller than 20 fewer deaths per 1,000. P(true OR in a new setting < 1) is about the effect in a "
+        "new population (mu + tau z), not about what a new trial would observe. Probabilities above 0.999 are "
+        "printed as '> 0.999'."
     )
 
 

@@ -17,6 +17,7 @@ from models.msc.findings import EXCHANGEABLE, HIERARCHY, Tier, absolute_table, f
 from models.msc.kinds import MISSING_MAP
 from models.msc.priors import PRIMARY_EFFECT_PRIOR
 from models.msc.records import SmallStudy
+from models.msc.report_update import by_timepoint
 from models.msc.results import Results
 from models.msc.specs import EVIDENCE_BASE, PRIMARY_ANALYSIS
 from models.msc.state import RunResult
@@ -91,8 +92,10 @@ def evidence_base(report: Report, result: RunResult) -> None:
         "only through an additive bias model; pooling them as if they were trials is a sensitivity analysis. All "
         "rows: binomial-normal model computed exactly unless stated, primary priors."
     )
-    report.add_table(hierarchy_table(results), caption="The hierarchy of analyses and its sensitivity analyses",
-                     index=False)  # fmt: skip
+    report.add_table(hierarchy_table(results), caption="The hierarchy of analyses and its sensitivity analyses "
+                     "(rows after the first two pool non-randomised studies, through a bias model or as if they were "
+                     "randomised, as each row says)", index=False)  # fmt: skip
+    by_timepoint(report, result)
     if result.absolute:
         report.add_heading("Absolute effects at stated control risks", 3)
         report.add_paragraph(

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from models.bayes.policy import FitFunction
 from models.bayes.sampling import fit_binomial_normal
-from models.msc import evidence, kinds
+from models.msc import evidence, kinds, update
 from models.msc.datasets import Dataset
 from models.msc.regression import REGRESSIONS
 from models.msc.specs import EVIDENCE_BASE
@@ -32,6 +32,8 @@ LOO_SETS = ("tang2024/mortality", f"{EVIDENCE_BASE}/all", f"{EVIDENCE_BASE}/rct"
 TOTALS = "published totals"
 BIAS_MODEL = "non-randomised studies through a bias model"
 SUMMARIES = "absolute effects and Bayes factors"
+BY_TIMEPOINT = "mortality by time point"
+BEFORE_UPDATE = "before the later evidence"
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,8 @@ def _evidence_jobs(run: Run) -> list[Job]:
         out.append(Job(f"meta-regression {make.__name__}", lambda m=make: kinds.regression(run, base, m)))
     out.append(Job("design down-weighting", lambda: kinds.downweight_nrs(run, base)))
     out.append(Job("evidence over time", lambda: kinds.over_time(run, base)))
+    out.append(Job(BY_TIMEPOINT, lambda: update.by_timepoint(run)))
+    out.append(Job(BEFORE_UPDATE, lambda: update.before_update(run)))
     return out
 
 
