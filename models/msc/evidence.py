@@ -51,6 +51,20 @@ def design_bias(run: Run, base: StudySet) -> None:
                 higher_is_benefit=s.higher_is_benefit)  # fmt: skip
 
 
+def set_bias_model(run: Run, s: StudySet) -> None:
+    """A published analysis's studies with known counts with its non-randomised studies through the bias model
+    (exact, primary priors): the reading of its set that the pre-specified hierarchy puts first. Sets without
+    non-randomised studies get none (the plain binomial-normal result is that reading)."""
+    design = run.dataset.studies["design"]
+    if not any(design.get(x) == "NRS" for x in s.table.study):
+        return
+    tp, ep = run.primary()
+    post = run.posterior(s.table, BIAS_PRESETS[PRIMARY_BIAS_PRIOR])
+    context = replace(set_context(s), title=f"{s.title}, non-randomised studies through the bias model")
+    run.add(post, ResultKey(s.key, "binomial_normal_exact_nrs_bias", tp.key, ep.key), context,
+            higher_is_benefit=s.higher_is_benefit, log_evidence=post.log_evidence)  # fmt: skip
+
+
 def totals_spreads(run: Run, known: BinaryTable, missing: tuple[str, ...]) -> tuple[ImpliedDeaths, list[Allocation]]:
     """The deaths SCRT 2026's published crude totals imply for the studies ``missing`` (given the studies with counts
     ``known``), and their spreads over those studies (:func:`models.msc.totals.allocations`, proportional first)."""

@@ -186,12 +186,12 @@ def by_timepoint(report: Report, result: RunResult) -> None:
         text.append("With each trial's count at its longest follow-up the probability of any benefit is "
                     f"{fmt_p(found[-1][1].effect.p_benefit)}, against {fmt_p(found[0][1].effect.p_benefit)} at day "
                     "28 or nearest.")  # fmt: skip
+    counts = result.dataset.timepoint_counts()
     for sid in result.study_sets[f"{EVIDENCE_BASE}/{PRIMARY_ANALYSIS}"].missing:
-        later = [
-            c.when for c in result.dataset.timepoint_counts() if c.study_id == sid and c.variant_kind == "time point"
-        ]
+        later = [c.when for c in counts if c.study_id == sid and c.variant_kind == "time point"]
         if later:
-            text.append(f"{result.dataset.label(sid)} reports deaths at {', '.join(later)} without counts.")
+            when = ", ".join(later[:-1]) + f" and {later[-1]}" if len(later) > 1 else later[0]
+            text.append(f"{result.dataset.label(sid)} reports deaths at {when}, without counts.")
     qin = _qin(result)
     if qin:
         ests = [r.context.published.estimate for _, r in qin]
