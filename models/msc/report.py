@@ -161,13 +161,22 @@ def _set_details(report: Report, result: RunResult) -> None:
     for key in _appendix_order(result):
         s = result.study_sets[key]
         report.add_heading(s.title, 4)
+        rows = result.results.select(kinds=(Kind.POOLED, Kind.PUBLISHED), analysis=key, primary_priors=True)
+        nrs = [x for x in s.table.study if ds.studies.loc[x, "design"] == "NRS"]
+        pooled_nrs = "" if not nrs else (
+            f" ({len(nrs)} non-randomised {'study' if len(nrs) == 1 else 'studies'} pooled as if randomised, except "
+            "in a bias-model row)")  # fmt: skip
         twin = shown.get(_counts_key(s.table))
         if twin is not None:
-            report.add_paragraph(f"Same studies and death counts as {twin}: see that section (its table and figures "
-                                 "hold for this set too).")  # fmt: skip
+            own = [r for r in rows if not r.key.model.startswith("binomial_normal")]
+            report.add_paragraph(f"Same studies and death counts as {twin}: its binomial-normal results and figures "
+                                 "hold for this set too" + ("; below, this analysis's own rows (the published number "
+                                 "and the paper's measure)." if own else "."))  # fmt: skip
+            if own:
+                report.add_table(_compact(own), caption="Primary priors, the rows of this analysis only" + pooled_nrs,
+                                 index=False)  # fmt: skip
             continue
         shown[_counts_key(s.table)] = s.title
-        nrs = [x for x in s.table.study if ds.studies.loc[x, "design"] == "NRS"]
         notes = [readable(ds, n) for n in s.notes if not n.startswith(("contains", "time point of each"))]
         report.add_paragraph(
             f"Studies with known counts ({s.table.k}): {study_names(ds, s.table.study)}. Source: {s.set_source}."
@@ -175,12 +184,7 @@ def _set_details(report: Report, result: RunResult) -> None:
             + (f" Unknown counts (not filled in): {study_names(ds, s.missing)}." if s.missing else "")
             + ("" if not notes else " Notes: " + "; ".join(notes) + ".")
         )
-        rows = result.results.select(kinds=(Kind.POOLED, Kind.PUBLISHED), analysis=key, primary_priors=True)
-        caption = "Primary priors, by model"
-        if nrs:
-            caption += (f" ({len(nrs)} non-randomised {'study' if len(nrs) == 1 else 'studies'} pooled as if "
-                        "randomised, except in the bias-model row)")  # fmt: skip
-        report.add_table(_compact(rows), caption=caption, index=False)
+        report.add_table(_compact(rows), caption="Primary priors, by model" + pooled_nrs, index=False)
         for f in result.figures[key]:
             if f.kind != MISSING_MAP or key != "scrt2026/mortality":
                 report.add_figure(f.path, f.caption)

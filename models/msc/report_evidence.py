@@ -42,6 +42,9 @@ COVARIATE_NAMES = {
 }
 """Meta-regression keys and covariates in words."""
 
+TEST_NAMES = {"Egger (lm)": "Egger (weighted regression, t test)"}
+"""Small-study test names in words."""
+
 TOTALS_MODELS = ("binomial_normal_exact_nrs_bias", "binomial_normal_exact")
 """The published-totals scenario's models: NRS through the bias model, and all 24 exchangeable as SCRT 2026 pooled."""
 
@@ -152,8 +155,8 @@ def evidence_base(report: Report, result: RunResult) -> None:
             "1/3 and 3 means the data are about as likely under either model. The model-averaged probabilities count "
             "the null models' mass at OR = 1 as 'no benefit'. Log Bayes factors in brackets (natural log)."
         )
-        report.add_table(pd.DataFrame(rows), caption="Bayes factors and model-averaged effect (rows 3 to 5 pool "
-                         "non-randomised studies, as each row says)", index=False)  # fmt: skip
+        report.add_table(pd.DataFrame(rows), caption="Bayes factors and model-averaged effect (the rows after the "
+                         "randomised analyses pool non-randomised studies, as each row says)", index=False)  # fmt: skip
     _published_totals(report, result)
     _small_study(report, result)
     _regressions(report, result)
@@ -213,7 +216,7 @@ def _small_study(report: Report, result: RunResult) -> None:
 
 def _tests_table(small: SmallStudy) -> pd.DataFrame:
     return pd.DataFrame([{
-        "Test": t.test,
+        "Test": TEST_NAMES.get(t.test, t.test),
         "Statistic": "–" if math.isnan(t.statistic) else f"{t.statistic:.2f}",
         "p": fmt_p(t.p),
         "Studies": "–" if t.k is None else t.k,
