@@ -130,7 +130,9 @@ def evidence_base(report: Report, result: RunResult) -> None:
             "reduction of at least 20% at that risk; an OR of 0.8 is a smaller relative reduction whenever deaths "
             "are common. NNT is reported only as P(NNT <= 50) = P(at least 20 fewer deaths per 1,000)."
         )
-        report.add_table(absolute_table(result.absolute), caption="Absolute effects (95% CrI)", index=False)
+        caption = ("Absolute effects (95% CrI; the analyses after the randomised ones pool non-randomised studies "
+                   "through the bias model)")  # fmt: skip
+        report.add_table(absolute_table(result.absolute), caption=caption, index=False)
     if result.averaging:
         rows = []
         for key, avg in result.averaging.items():
@@ -186,7 +188,11 @@ def _published_totals(report: Report, result: RunResult) -> None:
                 "P(OR < 0.8)": fmt_p(p_important(r)),
                 "tau, median": f"{r.tau.median:.2f}",
             })  # fmt: skip
-    report.add_table(pd.DataFrame(rows), caption="All 24 studies under the published-totals scenario", index=False)
+    caption = (
+        f"All {result.totals.proportional.k} SCRT 2026 candidate studies under the published-totals scenario "
+        "(non-randomised studies through the bias model, or pooled as if randomised, as each row says)"
+    )
+    report.add_table(pd.DataFrame(rows), caption=caption, index=False)
     for f in result.figures.get("scrt2026/mortality", []):
         if f.kind == MISSING_MAP:
             report.add_figure(f.path, f.caption)
@@ -259,8 +265,12 @@ def _regressions(report: Report, result: RunResult) -> None:
                 if pub is not None and g.published_source else "–",
             })  # fmt: skip
         name = REGRESSION_NAMES.get(key, key)
-        report.add_table(pd.DataFrame(rows), caption=f"Meta-regression on {name}: subgroup odds ratios (all studies "
-                         "with known counts; non-randomised studies pooled as if randomised)", index=False)
+        report.add_table(
+            pd.DataFrame(rows),
+            caption=f"Meta-regression on {name}: subgroup odds ratios (all studies "
+            "with known counts; non-randomised studies pooled as if randomised)",
+            index=False,
+        )
         slopes = result.slopes.get(key)
         if slopes is not None:
             report.add_table(pd.DataFrame([{
