@@ -131,7 +131,7 @@ def _methods(report: Report) -> None:
     report.add_paragraph(
         "Certainty of the evidence (GRADE), by stated rules on the numbers above; a panel may judge otherwise, and the "
         "footnotes of the summary of findings give it what it needs to. "
-        + "; ".join(rule[0].upper() + rule[1:] for rule in RULES)
+        + ". ".join(rule[0].upper() + rule[1:] for rule in RULES)
         + ". The plain-language statement of the bottom line follows GRADE's wording for the certainty reached "
         "(Santesso et al. 2020, J Clin Epidemiol 119:126): 'reduces' (high), 'probably reduces' (moderate), 'may "
         "reduce' (low), 'the evidence is very uncertain' (very low), and 'little to no difference' when the point "
