@@ -15,6 +15,8 @@ from models.msc.datasets import Dataset
 from models.report.document import Report
 
 NOT_REPORTED = "not reported"
+POPULATIONS = {"covid-19": "COVID-19", "ards-any-cause": "ARDS of any cause (COVID-19 among others)"}
+"""The data's population labels in words."""
 
 SHORT_DOMAINS = {
     "randomisation process": "Randomisation",
@@ -50,7 +52,7 @@ def characteristics(dataset: Dataset) -> tuple[pd.DataFrame, pd.DataFrame]:
         intervention.append({
             "Study": c.label, "Product": c.product, "Cell source": _text(c.cell_source),
             "Dose per infusion": _text(c.dose_per_infusion), "Infusions": _text(c.infusions),
-            "Population": "COVID-19" if c.population == "covid-19" else c.population.replace("-", " "),
+            "Population": POPULATIONS.get(c.population, c.population),
         })  # fmt: skip
     return pd.DataFrame(design), pd.DataFrame(intervention)
 
