@@ -18,11 +18,12 @@ from models.msc.priors import PRIMARY_BIAS_PRIOR, PRIMARY_EFFECT_PRIOR, PRIMARY_
 from models.msc.records import Adjustment, BiasTest, SmallStudy
 from models.msc.specs import BINARY_TAU_PRESETS, EFFECT_PRESETS_GRID, EVIDENCE_BASE, PRIMARY_ANALYSIS, StudySet
 from models.msc.state import Run, crude_control, direction, set_context
-from models.msc.totals import TotalsScenario, allocations, implied_missing_deaths
+from models.msc.totals import Allocation, ImpliedDeaths, TotalsScenario, allocations, implied_missing_deaths
 from models.priors import BIAS_PRESETS, effect_prior, tau_prior
 from models.report.funnel import funnel_plot
 from models.results import Kind, McmcCheck, Method, ResultKey
 from models.results.summarise import at_control_risk, evidence_of
+from models.tables import BinaryTable
 
 SCRT_TOTALS = {"risk_t": 0.264, "risk_c": 0.319, "n_published": 1080}
 """Crude mortality of all 24 studies printed in the SCRT 2026 abstract (data/published.csv, scrt2026 mortality note):
@@ -50,23 +51,46 @@ def design_bias(run: Run, base: StudySet) -> None:
                 higher_is_benefit=s.higher_is_benefit)  # fmt: skip
 
 
+def set_bias_model(run: Run, s: StudySet) -> None:
+    """A published analysis's studies with known counts with its non-randomised studies through the bias model
+    (exact, primary priors): the reading of its set that the pre-specified hierarchy puts first. Sets without
+    non-randomised studies get none (the plain binomial-normal result is that reading)."""
+    design = run.dataset.studies["design"]
+    if not any(design.get(x) == "NRS" for x in s.table.study):
+        return
+    tp, ep = run.primary()
+    post = run.posterior(s.table, BIAS_PRESETS[PRIMARY_BIAS_PRIOR])
+    context = replace(set_context(s), title=f"{s.title}, non-randomised studies through the bias model")
+    run.add(post, ResultKey(s.key, "binomial_normal_exact_nrs_bias", tp.key, ep.key), context,
+            higher_is_benefit=s.higher_is_benefit, log_evidence=post.log_evidence)  # fmt: skip
+
+
+def totals_spreads(run: Run, known: BinaryTable, missing: tuple[str, ...]) -> tuple[ImpliedDeaths, list[Allocation]]:
+    """The deaths SCRT 2026's published crude totals imply for the studies ``missing`` (given the studies with counts
+    ``known``), and their spreads over those studies (:func:`models.msc.totals.allocations`, proportional first)."""
+    sizes = missing_arm_sizes(run.dataset, "mortality", missing)
+    if sizes is None:
+        raise ValueError(f"arm sizes unknown for some of {', '.join(missing)}")
+    n_t, n_c = sizes
+    implied = implied_missing_deaths(known, n_t, n_c, **SCRT_TOTALS)
+    return implied, allocations(known, missing, n_t, n_c, implied.deaths_t, implied.deaths_c)
+
+
 def published_totals(run: Run) -> None:
     """The deaths implied in the studies without counts by SCRT 2026's published crude totals, spread over those
     studies in several ways (:mod:`models.msc.totals`), each added to the studies with counts.
 
     The totals are SCRT 2026's, so the studies are its 24 candidates (``scrt2026/mortality``), not the evidence base,
-    which may hold studies published since."""
+    which may hold studies published since. The imputed deaths are recorded as imputed (``TotalsScenario.imputed``):
+    they are not published deaths, and the certainty rules treat them so."""
     scrt = run.sets["scrt2026/mortality"]
     base = replace(run.sets[f"{EVIDENCE_BASE}/all"], table=scrt.table, missing=scrt.missing)
-    sizes = missing_arm_sizes(run.dataset, "mortality", base.missing)
-    if sizes is None:
+    if missing_arm_sizes(run.dataset, "mortality", base.missing) is None:
         return
-    n_t, n_c = sizes
-    implied = implied_missing_deaths(base.table, n_t, n_c, **SCRT_TOTALS)
+    implied, spreads = totals_spreads(run, base.table, base.missing)
     tp, ep = run.primary()
     bias = BIAS_PRESETS[PRIMARY_BIAS_PRIOR]
-    spreads = allocations(base.table, base.missing, n_t, n_c, implied.deaths_t, implied.deaths_c)
-    run.result.totals = TotalsScenario(implied, tuple(alloc.key for alloc in spreads), spreads[0].table)
+    run.result.totals = TotalsScenario(implied, tuple(alloc.key for alloc in spreads), spreads[0].table, base.missing)
     context = replace(set_context(base), control=crude_control(scrt))
     for alloc in spreads:
         for model, b in (("binomial_normal_exact_nrs_bias", bias), ("binomial_normal_exact", None)):

@@ -11,20 +11,24 @@ Hierarchy (stated before any result is looked at, and defended in the README's m
 Pooling non-randomised studies as if exchangeable with trials is reported only as a sensitivity analysis.
 
 Certainty of the evidence follows GRADE's domains, each judged by a stated rule on numbers the toolkit computed
-(:func:`certainty`); a panel may judge otherwise, and the footnotes give it what it needs to.
+(:mod:`models.msc.grade`); a panel may judge otherwise, and the footnotes give it what it needs to.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
 
 from models.bayes.absolute import IMPORTANT_ARR, AbsoluteEffect
+from models.msc.datasets import Dataset
+from models.msc.grade import Body, Certainty, certainty
 from models.msc.results import Results
-from models.msc.specs import EVIDENCE_BASE, PRIMARY_ANALYSIS
+from models.msc.specs import EVIDENCE_BASE, PRIMARY_ANALYSIS, is_blinded_or_placebo
 from models.results import Kind, Result
+from models.tables import BinaryTable
 
 
 @dataclass(frozen=True)
@@ -36,19 +40,22 @@ class Tier:
     label: str
     short: str
     randomised_only: bool
+    study_set: str = ""
+    """The study set whose counts the analysis pools ('': the published-totals table of the run)."""
 
 
 HIERARCHY = (
     Tier(f"{EVIDENCE_BASE}/{PRIMARY_ANALYSIS}", "binomial_normal_exact", "Randomised trials (primary analysis)",
-         "Randomised trials (primary)", True),
+         "Randomised trials (primary)", True, f"{EVIDENCE_BASE}/{PRIMARY_ANALYSIS}"),
     Tier(f"{EVIDENCE_BASE}/rct_blinded", "binomial_normal_exact",
-         "Double-blind or placebo/sham-controlled randomised trials", "Blinded or placebo/sham-controlled RCTs", True),
+         "Double-blind or placebo/sham-controlled randomised trials", "Blinded or placebo/sham-controlled RCTs", True,
+         f"{EVIDENCE_BASE}/rct_blinded"),
     Tier(f"{EVIDENCE_BASE}/nrs_bias", "binomial_normal_exact",
          "Randomised + non-randomised studies, NRS through a bias model", "RCT + NRS, NRS through a bias model",
-         False),
+         False, f"{EVIDENCE_BASE}/all"),
     Tier(f"{EVIDENCE_BASE}/published_totals/proportional", "binomial_normal_exact_nrs_bias",
-         "All 24 studies, deaths of those without counts implied by SCRT 2026's published totals (bias model)",
-         "All 24, unpublished deaths from SCRT 2026's totals", False),
+         "All SCRT 2026 candidate studies, deaths of those without counts implied by its published totals (NRS "
+         "through a bias model)", "All SCRT 2026 candidates, unpublished deaths from its totals", False),
 )  # fmt: skip
 """The pre-specified hierarchy, primary first."""
 
@@ -96,106 +103,112 @@ def fmt_or(result: Result) -> str:
     return fmt_ci(result.effect.median, result.effect.low, result.effect.high)
 
 
-def participants(result: Result, sizes: dict[str, int]) -> int:
-    """Patients in the studies of a result (arm sizes from ``sizes``)."""
-    return int(sum(sizes.get(s, 0) for s in result.context.studies))
+@dataclass(frozen=True)
+class StudyFacts:
+    """What the GRADE rules read about each study: its design, its intended patients (both arms of its primary death
+    count, known or not), whether it is a trial at high risk of bias, and its ROBINS-I overall judgement if one was
+    found.
+
+    A trial is at high risk of bias when its overall RoB 2 judgement is ``high``, or, where no overall judgement was
+    found, when it was neither double-blind nor placebo- or sham-controlled (open-label or blinding not reported).
+    """
+
+    design: Mapping[str, str]
+    patients: Mapping[str, int]
+    at_high_risk: frozenset[str]
+    robins_i: Mapping[str, str]
+
+    @classmethod
+    def of(cls, dataset: Dataset) -> StudyFacts:
+        """The facts of every study of ``dataset`` (risk of bias from its ``risk_of_bias.csv``)."""
+        rob = dataset.risk_of_bias_table()
+        overall = {r.study_id: r.judgement for r in rob if r.domain == "overall" and r.assessed}
+        studies = dataset.studies
+        at_risk = frozenset(
+            s for s in studies.index if studies.loc[s, "design"] == "RCT"
+            and (overall[s] == "high" if s in overall else not is_blinded_or_placebo(studies.loc[s]))
+        )  # fmt: skip
+        patients = {c.study_id: c.n_msc + c.n_control for c in dataset.study_characteristics()
+                    if c.n_msc is not None and c.n_control is not None}  # fmt: skip
+        robins = {s: j for s, j in overall.items() if studies.loc[s, "design"] == "NRS"}
+        return cls(dict(studies["design"]), patients, at_risk, robins)
+
+
+def body_of(result: Result, table: BinaryTable, facts: StudyFacts, imputed: tuple[str, ...] = ()) -> Body:
+    """The body of evidence behind ``result``: its table of counts (published, or imputed for the studies named in
+    ``imputed``), the intended studies whose counts are unknown (``result.context.missing``) and the studies' facts.
+    A row that is not a study (a pooled row of studies without counts) counts as non-randomised, as in the bias
+    model."""
+    size = {s: int(nt + nc) for s, nt, nc in zip(table.study, table.n_t, table.n_c, strict=True)}
+    missing = [s for s in result.context.missing if s not in size]
+    nrs = [s for s in table.study if facts.design.get(s, "NRS") == "NRS"]
+    rct = [s for s in table.study if s not in nrs]
+    robins = tuple((size[s], facts.robins_i[s]) for s in nrs) if all(s in facts.robins_i for s in nrs) else None
+    participants = sum(size.values())
+    unknown = sum(facts.patients.get(s, 0) for s in missing)
+    pred = result.prediction
+    return Body(
+        low=result.effect.low, high=result.effect.high, pred_low=pred.low, pred_high=pred.high,
+        tau=result.tau.median, participants=participants, deaths=int(table.e_t.sum() + table.e_c.sum()),
+        control_risk=float(table.e_c.sum() / table.n_c.sum()), intended=participants + unknown,
+        unpublished=unknown + sum(size.get(s, 0) for s in imputed), imputed=any(s in size for s in imputed),
+        randomised=sum(size[s] for s in rct), randomised_at_risk=sum(size[s] for s in rct if s in facts.at_high_risk),
+        non_randomised=sum(size[s] for s in nrs), robins_i=robins,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
-class Certainty:
-    """A GRADE certainty rating with the reason for every level taken off (rule and numbers)."""
+class Row:
+    """One row of the summary of findings: its tier, pooled result, body of evidence, the absolute effect at the
+    randomised trials' control risk, and the certainty the rules give."""
 
-    level: str
-    downgrades: tuple[str, ...]
-
-
-LEVELS = ("very low", "low", "moderate", "high")
-
-
-def certainty(result: Result, *, share_unblinded: float, share_unknown: float, has_nrs: bool) -> Certainty:
-    """GRADE certainty by stated rules (each rule names the number it looks at).
-
-    * Risk of bias: -1 when open-label or blinding-not-reported trials hold >= 25% of the participants, or when
-      non-randomised studies are included (even through the bias model, which widens but cannot remove their bias).
-    * Inconsistency: -1 when the posterior median of tau exceeds 0.5 (substantial heterogeneity on log-OR).
-    * Imprecision: -1 when the 95% CrI of the OR includes 1; -2 when it also reaches both an important benefit
-      (OR < 0.8) and an important harm (OR > 1.25).
-    * Publication and reporting bias: -1 when studies whose death counts were never published hold >= 10% of the
-      participants of the intended set (selective outcome reporting cannot be excluded).
-    * Indirectness is not downgraded by rule: the studies' patients, products and outcome are the question's.
-    """
-    reasons: list[str] = []
-    score = 3
-    if has_nrs or share_unblinded >= 0.25:
-        score -= 1
-        reasons.append(
-            "risk of bias: non-randomised studies included (bias model widens, cannot remove their bias)"
-            if has_nrs else f"risk of bias: {share_unblinded:.0%} of participants in open-label or unblinded trials"
-        )  # fmt: skip
-    tau, low, high = result.tau.median, result.effect.low, result.effect.high
-    if tau > 0.5:
-        score -= 1
-        reasons.append(f"inconsistency: posterior median tau {tau:.2f} > 0.5")
-    if low < 1 < high:
-        both = low < 0.8 and high > 1.25
-        score -= 2 if both else 1
-        reasons.append(
-            f"imprecision: 95% CrI {low:.2f}-{high:.2f} includes no effect"
-            + (" and both an important benefit and an important harm (-2)" if both else "")
-        )
-    if share_unknown >= 0.10:
-        score -= 1
-        reasons.append(f"reporting bias: {share_unknown:.0%} of the intended participants in studies whose death "
-                       "counts were never published")  # fmt: skip
-    return Certainty(LEVELS[max(score, 0)], tuple(reasons))
+    tier: Tier
+    result: Result
+    body: Body
+    absolute: AbsoluteEffect
+    certainty: Certainty
 
 
-def summary_of_findings(
-    results: Results,
-    absolute: dict[str, list[AbsoluteEffect]],
-    sizes: dict[str, int],
-    unblinded: set[str],
-    missing_sizes: dict[str, int],
-    nrs: set[str],
-) -> tuple[pd.DataFrame, list[str]]:
-    """The GRADE-layout table (one row per analysis of the hierarchy) and its footnotes.
-
-    Absolute columns are at the first stated control risk (the randomised trials' crude control risk); the report
-    gives the other control risks in a table of their own.
-    """
-    rows, notes = [], []
+def summary_rows(
+    results: Results, absolute: Mapping[str, list[AbsoluteEffect]], bodies: Mapping[str, Body]
+) -> list[Row]:
+    """The rows of the summary of findings: each tier of the hierarchy with a result, a body and absolute effects
+    (the first control risk of each: the randomised trials' crude control risk)."""
+    rows = []
     for tier in HIERARCHY:
         result = results.get(tier.analysis_id, tier.model)
-        effects = absolute.get(tier.analysis_id)
-        if result is None or not effects:
-            continue
-        eff = effects[0]
-        studies = result.context.studies
-        n = participants(result, sizes)
-        n_missing = sum(missing_sizes.get(s, 0) for s in result.context.missing)
-        share_unblinded = sum(sizes.get(s, 0) for s in studies if s in unblinded) / max(n, 1)
-        cert = certainty(result, share_unblinded=share_unblinded, share_unknown=n_missing / max(n + n_missing, 1),
-                         has_nrs=any(s in nrs for s in studies) or not tier.randomised_only)  # fmt: skip
+        effects, body = absolute.get(tier.analysis_id), bodies.get(tier.analysis_id)
+        if result is not None and effects and body is not None:
+            rows.append(Row(tier, result, body, effects[0], certainty(body)))
+    return rows
+
+
+def summary_of_findings(rows: list[Row]) -> tuple[pd.DataFrame, list[str]]:
+    """The GRADE-layout table (one row per analysis of the hierarchy) and its certainty footnotes (numbered in
+    order; each row's certainty cell names its footnotes)."""
+    table, notes = [], []
+    for row in rows:
+        eff, cert = row.absolute, row.certainty
         marks = []
         for reason in cert.downgrades:
             notes.append(reason)
             marks.append(str(len(notes)))
-        rows.append(
+        table.append(
             {
-                "Analysis": tier.short,
-                "Studies (participants)": f"{len(studies)} ({n})",
-                "Odds ratio (95% CrI)": fmt_or(result),
+                "Analysis": row.tier.short,
+                "Studies (participants)": f"{row.result.k} ({row.body.participants:,})",
+                "Odds ratio (95% CrI)": fmt_or(row.result),
                 "Control risk per 1,000": f"{eff.control_per_1000:.0f}",
                 "Risk with MSC per 1,000 (95% CrI)": fmt_ci(eff.deaths_median, eff.deaths_low, eff.deaths_high, 0),
                 "Difference per 1,000 (95% CrI)": fmt_ci(
                     eff.difference_median, eff.difference_low, eff.difference_high, 0
                 ),
-                "P(any benefit)": fmt_p(result.effect.p_benefit),
+                "P(any benefit)": fmt_p(row.result.effect.p_benefit),
                 f"P(≥ {1000 * IMPORTANT_ARR:.0f} fewer deaths per 1,000)": fmt_p(eff.p_important),
                 "Certainty (GRADE, by rule)": cert.level + (f" ({', '.join(marks)})" if marks else ""),
             }
         )
-    return pd.DataFrame(rows), notes
+    return pd.DataFrame(table), notes
 
 
 def absolute_table(absolute: dict[str, list[AbsoluteEffect]], tiers: tuple[Tier, ...] = HIERARCHY) -> pd.DataFrame:
@@ -217,36 +230,6 @@ def absolute_table(absolute: dict[str, list[AbsoluteEffect]], tiers: tuple[Tier,
                 }
             )
     return pd.DataFrame(rows)
-
-
-def bottom_line(results: Results, absolute: dict[str, list[AbsoluteEffect]], certainty_level: str) -> str:
-    """At most 150 words: the primary probability of benefit, the absolute effect, the published-totals scenario,
-    what drives the uncertainty, and the certainty of the evidence."""
-    prim = results.get(HIERARCHY[0].analysis_id, HIERARCHY[0].model)
-    totals = results.get(HIERARCHY[3].analysis_id, HIERARCHY[3].model)
-    effects = absolute.get(HIERARCHY[0].analysis_id, [])
-    if prim is None or not effects:
-        return ""
-    vent = effects[-1]
-    text = (
-        f"In the {prim.k} randomised trials with published death counts, the posterior probability that MSCs "
-        f"reduce mortality at all is {fmt_p(prim.effect.p_benefit)} (odds ratio {fmt_or(prim)}"
-        f"). For ventilated patients (control risk {vent.control_per_1000:.0f} per 1,000) the estimate is "
-        f"{-vent.difference_median:.0f} fewer deaths per 1,000 (95% CrI {-vent.difference_low:.0f} fewer to "
-        f"{abs(vent.difference_high):.0f} {'more' if vent.difference_high > 0 else 'fewer'}); the probability of at "
-        f"least {1000 * IMPORTANT_ARR:.0f} fewer is {fmt_p(vent.p_important)}. "
-    )
-    if totals is not None:
-        text += (
-            f"If the studies without published counts had the deaths that SCRT 2026's own totals imply, the "
-            f"probability of any benefit is {fmt_p(totals.effect.p_benefit)} (odds ratio {fmt_or(totals)}). "
-        )
-    text += (
-        "The uncertainty comes from few, small trials, the largest of which found little effect, and from the "
-        f"unpublished deaths. Certainty of the evidence: {certainty_level}. Non-randomised studies enter only through "
-        "a bias model (below)."
-    )
-    return text
 
 
 def readable_row(r: Result) -> dict[str, object]:

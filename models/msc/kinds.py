@@ -32,6 +32,7 @@ from models.msc.specs import (
     published_of,
 )
 from models.msc.state import Run, crude_control, direction, published_figure, set_context
+from models.msc.wording import set_name, study_names
 from models.priors import EffectPrior, TauPrior, effect_prior, tau_prior
 from models.results import Context, Kind, McmcCheck, Method, ResultKey
 from models.results.summarise import summarise_draws
@@ -63,7 +64,7 @@ def summary_level(run: Run, document: str, analysis: str) -> None:
         variants.append(("summary_level_re", pub.k, Method.NORMAL_MIXTURE))
     taus, effects = _grid_priors()
     context = Context(
-        source=document, title=f"{document} {analysis.replace('_', ' ')} (published pooled estimate)",
+        source=document, title=f"{set_name(run.dataset, f'{document}/{analysis}')} (published pooled estimate)",
         studies=("published",), published=published_figure(pub),
         control=crude_control(s if s is not None else run.sets[f"{EVIDENCE_BASE}/all"]),
     )  # fmt: skip
@@ -143,7 +144,7 @@ def missing_studies(run: Run, s: StudySet) -> None:
     grid = run.grids[key]
     text = (
         f"{len(s.missing)} {'study lacks its counts' if len(s.missing) == 1 else 'studies lack counts'} "
-        f"({', '.join(s.missing)}; {n_t.sum()} MSC and {n_c.sum()} control patients). "
+        f"({study_names(run.dataset, s.missing)}; {n_t.sum()} MSC and {n_c.sum()} control patients). "
         + describe_boundary(grid, step=step)
     )
     run.result.tipping[s.key] = text
@@ -208,7 +209,7 @@ def regression(run: Run, base: StudySet, make: Callable[[pd.DataFrame], Regressi
     run.result.slopes[reg.key] = _slopes(reg, ds)
     caption = f"{reg.title}: posterior OR by subgroup (95% CrI) beside the published subgroup OR where one exists."
     if reg.dropped:
-        caption += f" Left out (covariate unknown): {', '.join(reg.dropped)}."
+        caption += f" Left out (covariate unknown): {study_names(run.dataset, reg.dropped)}."
     fig = figs.subgroups(run.result.subgroups[reg.key], title=reg.title + " (binomial-normal, primary priors)")
     run.figure("regression", fig, run.fig_dir / f"regression_{reg.key}.png", caption)
 

@@ -109,7 +109,8 @@ def describe_boundary(grid: pd.DataFrame, threshold: float = 0.9, step: int = 1)
         f"all {len(grid)} possible splits of deaths" if step == 1
         else f"{len(grid)} splits of deaths on a grid stepping by {step} deaths in each arm"
     )  # fmt: skip
+    lowest = "above 0.999" if equal_ok > 0.999 else f"at least {equal_ok:.3f}"
     return (
         f"P(benefit) >= {threshold:.0%} in {share:.0%} of {what}; with equal risks in both missing arms (no benefit "
-        f"in the missing studies) it is at least {equal_ok:.2f}"
+        f"in the missing studies) it is {lowest}"
     )

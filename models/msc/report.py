@@ -1,6 +1,7 @@
-"""The reanalysis report, answer first: bottom line, summary of findings, then the documents, the evidence base
-(:mod:`models.msc.report_evidence`), sensitivity analyses, methods and an appendix (per-set detail, reproduction,
-diagnostics).
+"""The reanalysis report, answer first: bottom line and summary of findings, then the published documents
+(:mod:`models.msc.report_documents`), the later evidence (:mod:`models.msc.report_update`), the studies
+(:mod:`models.msc.report_studies`), the evidence base (:mod:`models.msc.report_evidence`), sensitivity analyses,
+methods and an appendix (per-set detail, reproduction, diagnostics).
 
 Every number quoted is a typed field of a result looked up by key (analysis, model, priors) or kind in the run's
 store (:class:`models.msc.results.Results`), or of a reproduction record
@@ -15,110 +16,34 @@ from pathlib import Path
 
 import pandas as pd
 
-from models.msc.findings import bottom_line, fmt_ci, fmt_or, fmt_p, readable_row, summary_of_findings
-from models.msc.followup import DOCUMENT as FOLLOWUP
+from models.msc.bottom_line import bottom_line, gather
+from models.msc.findings import HIERARCHY, Row, StudyFacts, body_of, readable_row, summary_of_findings, summary_rows
+from models.msc.grade import RULES, Body
 from models.msc.kinds import MISSING_MAP
-from models.msc.missing import missing_arm_sizes
 from models.msc.priors import PRIMARY_BIAS_PRIOR, PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR
-from models.msc.report_evidence import evidence_base, fmt3, p_important, sensitivity
+from models.msc.report_documents import documents
+from models.msc.report_evidence import evidence_base, sensitivity
+from models.msc.report_studies import studies_section
+from models.msc.report_update import later_evidence
 from models.msc.reproduction import Reproduction
-from models.msc.results import Results
-from models.msc.specs import EVIDENCE_BASE, is_blinded_or_placebo
+from models.msc.specs import EVIDENCE_BASE, PRIMARY_ANALYSIS
 from models.msc.state import RunResult
+from models.msc.wording import analysis_name, document_name, readable, set_name, study_names
 from models.priors import BIAS_PRESETS, effect_prior, tau_prior
 from models.report.document import Report
 from models.results import Gate, Kind, Result
-
-HEADLINES = (
-    ("scrt2026", "mortality", "Stem Cell Res Ther 2026 meta-analysis (24 studies)"),
-    ("yao2022", "mortality", "Yao et al., EClinicalMedicine 2022 (13 studies; our candidate set)"),
-    ("tang2024", "mortality", "Tang et al., J Transl Med 2024 (14 RCTs)"),
-    ("crosscheck_scrt2023", "mortality", "Cross-check: Stem Cell Res Ther 2023 (7 UC-MSC RCTs)"),
-    ("crosscheck_kirkham2022", "mortality", "Cross-check: living review 2022 (11 studies)"),
-)
-
-
-_ci = fmt_ci
-
-
-def _known_missing(r: Result | None) -> str:
-    return "–" if r is None else f"{r.k} / {len(r.context.missing)}"
-
-
-def _reproduction_of(records: tuple[Reproduction, ...], doc: str, ana: str) -> Reproduction | None:
-    return next((r for r in records if (r.document, r.analysis) == (doc, ana)), None)
-
-
-def _paragraph(result: RunResult, rep: Reproduction, label: str) -> str:
-    results = result.results
-    key = f"{rep.document}/{rep.analysis}"
-    sl = results.get(key, "summary_level")
-    sl_re = results.get(key, "summary_level_re")
-    bn = results.get(key, "binomial_normal_exact")
-    s = result.study_sets.get(key)
-    m = rep.measure
-    text = (
-        f"**{label}.** Published pooled {m} "
-        f"{_ci(rep.published_estimate, rep.published_ci_low, rep.published_ci_high)}. "
-        f"Recomputed with the paper's method: {rep.status} ({rep.reason.split(';')[0]}). "
-    )
-    if sl is not None:
-        text += (
-            f"Taken at face value, the published number gives P({m} < 1) {fmt_p(sl.effect.p_benefit)} and "
-            f"P({m} < 0.8) {fmt_p(p_important(sl))}"
-        )
-        if sl_re is not None:
-            text += (
-                f"; with the between-study variance its fixed-effect CI leaves out added back, "
-                f"{fmt_p(sl_re.effect.p_benefit)} and {fmt_p(p_important(sl_re))}"
-            )
-        text += ". "
-    which = "this candidate set" if s is not None and "candidate" in s.set_source else "its set"
-    if bn is not None:
-        text += (
-            f"The {bn.k} studies of {which} "
-            f"with known death counts give OR {fmt_or(bn)} (binomial-normal, 95% CrI), "
-            f"P(OR < 1) {fmt_p(bn.effect.p_benefit)}"
-        )
-        n_missing = len(bn.context.missing)
-        if n_missing:
-            text += f"; {n_missing} {'study' if n_missing == 1 else 'studies'} without counts "
-            text += "is" if n_missing == 1 else "are"
-            text += " not filled in"
-        text += ". "
-    if s is not None and s.notes:
-        nrs_note = [n for n in s.notes if n.startswith("contains")]
-        if nrs_note:
-            text += f"The set {nrs_note[0]}. "
-    if key in result.tipping:
-        text += "Studies with unknown counts: " + result.tipping[key] + "."
-    return text
+from models.tables import BinaryTable
 
 
 def build_report(result: RunResult, reproduction: tuple[Reproduction, ...], out_dir: Path) -> tuple[Path, Path]:
     """Write ``report.md`` and a self-contained ``report.html`` into ``out_dir``: the answer first."""
-    results = result.results
     report = Report("Bayesian reanalysis of MSC therapy for COVID-19 mortality")
     _warnings(report, result)
-    sizes, missing_sizes = _arm_sizes(result)
-    studies = result.dataset.studies
-    unblinded = {s for s in studies.index if s in sizes and not is_blinded_or_placebo(studies.loc[s])}
-    nrs = {s for s in studies.index if studies.loc[s, "design"] == "NRS"}
-    sof, notes = summary_of_findings(results, result.absolute, {**missing_sizes, **sizes}, unblinded, missing_sizes,
-                                     nrs)  # fmt: skip
-    if not sof.empty:
-        level = sof["Certainty (GRADE, by rule)"].iloc[0].split(" (")[0]
-        report.add_heading("Bottom line", 2)
-        report.add_paragraph(bottom_line(results, result.absolute, level), anchor="bottom-line")
-        report.add_table(sof, caption="Summary of findings, all-cause mortality (binomial-normal, exact, primary "
-                         "priors; 95% CrI; absolute effects at the trials' control risk)", index=False,
-                         anchor="summary-of-findings")  # fmt: skip
-        report.add_paragraph(
-            "Certainty footnotes (GRADE domains judged by the rules in Methods): "
-            + "; ".join(f"({i}) {n}" for i, n in enumerate(notes, 1))
-            + "."
-        )
-    _documents(report, result, reproduction)
+    rows = summary_rows(result.results, result.absolute, bodies(result, StudyFacts.of(result.dataset)))
+    _answer(report, result, rows)
+    documents(report, result, reproduction)
+    later_evidence(report, result)
+    studies_section(report, result.dataset)
     evidence_base(report, result)
     sensitivity(report, result)
     _methods(report)
@@ -126,6 +51,42 @@ def build_report(result: RunResult, reproduction: tuple[Reproduction, ...], out_
     md = report.write_markdown(out_dir / "report.md")
     html = report.write_html(out_dir / "report.html")
     return md, html
+
+
+def bodies(result: RunResult, facts: StudyFacts) -> dict[str, Body]:
+    """The body of evidence of every tier of the hierarchy that has a result: its study set's counts, or the
+    published-totals table with its imputed studies."""
+    out = {}
+    for tier in HIERARCHY:
+        r = result.results.get(tier.analysis_id, tier.model)
+        if r is None:
+            continue
+        if tier.study_set:
+            out[tier.analysis_id] = body_of(r, result.study_sets[tier.study_set].table, facts)
+        elif result.totals is not None:
+            out[tier.analysis_id] = body_of(r, result.totals.proportional, facts, result.totals.imputed)
+    return out
+
+
+def _answer(report: Report, result: RunResult, rows: list[Row]) -> None:
+    """The bottom line, the summary of findings at one control risk and its certainty footnotes."""
+    line = gather(rows, result.results, 0 if result.totals is None else len(result.totals.imputed))
+    if line is None:
+        return
+    report.add_heading("Bottom line", 2)
+    report.add_paragraph(bottom_line(line), anchor="bottom-line")
+    sof, notes = summary_of_findings(rows)
+    control = line.absolute.control
+    report.add_table(sof, caption="Summary of findings, all-cause mortality (binomial-normal, exact, primary priors; "
+                     f"95% CrI; absolute effects at one control risk, {1000 * control.risk:.0f} per 1,000: the "
+                     f"{control.label}). Rows 3 and 4 pool non-randomised studies through a bias model",
+                     index=False, anchor="summary-of-findings")  # fmt: skip
+    report.add_paragraph(
+        "Certainty footnotes (GRADE domains judged by the rules in Methods): "
+        + "; ".join(f"({i}) {n}" for i, n in enumerate(notes, 1))
+        + ". Absolute effects at other control risks (patients on oxygen, or ventilated) assume that the odds ratio "
+        "of these trials holds there too; the trials cannot check that (Table of absolute effects, below)."
+    )
 
 
 def _warnings(report: Report, result: RunResult) -> None:
@@ -145,68 +106,14 @@ def _warnings(report: Report, result: RunResult) -> None:
                            "results.")  # fmt: skip
 
 
-def _arm_sizes(result: RunResult) -> tuple[dict[str, int], dict[str, int]]:
-    """Patients per study with known counts, and per study without counts (mortality)."""
-    base = result.study_sets.get(f"{EVIDENCE_BASE}/all")
-    if base is None:
-        return {}, {}
-    sizes = {s: int(t + c) for s, t, c in zip(base.table.study, base.table.n_t, base.table.n_c, strict=True)}
-    missing = missing_arm_sizes(result.dataset, "mortality", base.missing)
-    if missing is None:
-        return sizes, {}
-    return sizes, {s: int(t + c) for s, t, c in zip(base.missing, *missing, strict=True)}
-
-
-def _documents(report: Report, result: RunResult, reproduction: tuple[Reproduction, ...]) -> None:
-    report.add_heading("What each published meta-analysis claimed, and what the data say", 2)
-    report.add_paragraph(
-        "Each paper's pooled number beside our recomputation with the paper's own method, the Bayesian reanalysis of "
-        "the published number, and the binomial-normal model on the studies of its set whose death counts are known. "
-        "'Taken at face value' treats the published CI as the whole evidence; SCRT 2026 and Tang 2024 pooled with a "
-        "fixed-effect model, whose CI ignores between-study variation, so their published numbers are also shown "
-        "with that variation added back ('between-study variance added')."
-    )
-    results = result.results
-    rows = []
-    seen: dict[tuple[str, ...], str] = {}
-    for doc, ana, label in HEADLINES:
-        r = _reproduction_of(reproduction, doc, ana)
-        if r is None:
-            continue
-        key = f"{doc}/{ana}"
-        sl, sl_re = results.get(key, "summary_level"), results.get(key, "summary_level_re")
-        bn = results.get(key, "binomial_normal_exact")
-        same = None if bn is None else seen.get(bn.context.studies)
-        if bn is not None and same is None:
-            seen[bn.context.studies] = label.split(" (")[0]
-        rows.append({
-            "Document": label,
-            "Published (95% CI)": f"{r.measure} " + _ci(r.published_estimate, r.published_ci_low,
-                                                       r.published_ci_high),
-            "Recomputed with the paper's method": _ci(r.recomputed_estimate, r.recomputed_ci_low,
-                                                      r.recomputed_ci_high) + f" ({r.status})",
-            "P(benefit), published number at face value": fmt_p(sl.effect.p_benefit) if sl is not None else "–",
-            "P(benefit), between-study variance added": fmt_p(sl_re.effect.p_benefit) if sl_re is not None else "–",
-            "Studies with known counts: OR (95% CrI)": "–" if bn is None else f"same study set as {same}"
-            if same else fmt_or(bn),
-            "P(OR < 1)": "–" if bn is None or same else fmt_p(bn.effect.p_benefit),
-            "Studies known / without counts": _known_missing(bn),
-        })  # fmt: skip
-    report.add_table(pd.DataFrame(rows), caption="Published vs recomputed vs Bayesian (primary priors)", index=False)
-    for doc, ana, label in HEADLINES:
-        rep = _reproduction_of(reproduction, doc, ana)
-        if rep is not None:
-            report.add_paragraph(_paragraph(result, rep, label))
-    _followup(report, result.results)
-
-
 def _methods(report: Report) -> None:
     report.add_heading("Methods", 2)
     report.add_paragraph(
-        "Binomial-normal model (primary): e_c ~ Bin(n_c, expit(a_i - t_i/2)), e_t ~ Bin(n_t, expit(a_i + t_i/2)), "
-        "a_i ~ Normal(0, 2.5^2), t_i ~ Normal(mu + b_i, tau^2 + s_i^2), where (b_i, s_i) is the bias model for a "
-        "non-randomised study and (0, 0) for a trial. Its posterior is computed exactly by quadrature (the per-study "
-        "integral over a_i on a grid of t, then Gaussian smoothing over t and a grid over (mu, log tau)); MCMC fits of "
+        "Binomial-normal model (primary): `e_c ~ Bin(n_c, expit(a_i - t_i/2))`, `e_t ~ Bin(n_t, expit(a_i + t_i/2))`, "
+        "`a_i ~ Normal(0, 2.5^2)`, `t_i ~ Normal(mu + b_i, tau^2 + s_i^2)`, where `(b_i, s_i)` is the bias model for a "
+        "non-randomised study and `(0, 0)` for a trial. Its posterior is computed exactly by quadrature (the "
+        "per-study integral over `a_i` on a grid of `t`, then Gaussian smoothing over `t` and a grid over "
+        "`(mu, log tau)`); MCMC fits of "
         "the same model are kept as ArviZ files and agree with it within Monte Carlo error (Appendix). Zero-event "
         "studies keep their exact likelihood. Normal-normal models use 0.5-corrected study effects."
     )
@@ -222,55 +129,94 @@ def _methods(report: Report) -> None:
         + "."
     )
     report.add_paragraph(
-        "Certainty (GRADE), by rule: start high (randomised evidence); risk of bias -1 when open-label trials hold "
-        ">= 25% of participants or NRS are included; inconsistency -1 when the posterior median tau > 0.5; "
-        "imprecision -1 when the 95% CrI includes OR = 1, -2 when it also reaches both OR < 0.8 and OR > 1.25; "
-        "reporting bias -1 when studies whose deaths were never published hold >= 10% of the intended participants; "
-        "indirectness not downgraded by rule. P(true OR in a new setting < 1) is about the effect in a new "
-        "population (mu + tau z), not about what a new trial would observe. Probabilities above 0.999 are printed as "
-        "'> 0.999'."
+        "Certainty of the evidence (GRADE), by stated rules on the numbers above; a panel may judge otherwise, and the "
+        "footnotes of the summary of findings give it what it needs to. "
+        + ". ".join(rule[0].upper() + rule[1:] for rule in RULES)
+        + ". The plain-language statement of the bottom line follows GRADE's wording for the certainty reached "
+        "(Santesso et al. 2020, J Clin Epidemiol 119:126): 'reduces' (high), 'probably reduces' (moderate), 'may "
+        "reduce' (low), 'the evidence is very uncertain' (very low), and 'little to no difference' when the point "
+        "estimate is smaller than 20 fewer deaths per 1,000. P(true OR in a new setting < 1) is about the effect in a "
+        "new population (mu + tau z), not about what a new trial would observe. Probabilities above 0.999 are "
+        "printed as '> 0.999'."
     )
+
+
+def _appendix_order(result: RunResult) -> list[str]:
+    """Study sets with figures, the hierarchy's order first: the primary randomised set, the other evidence-base sets,
+    then the published analyses' sets."""
+    keys = [k for k in result.study_sets if k in result.figures]
+    primary = f"{EVIDENCE_BASE}/{PRIMARY_ANALYSIS}"
+    return sorted(keys, key=lambda k: (k != primary, not k.startswith(f"{EVIDENCE_BASE}/")))
+
+
+def _counts_key(table: BinaryTable) -> tuple:
+    return (table.study, *(tuple(getattr(table, a)) for a in ("e_t", "n_t", "e_c", "n_c")))
+
+
+def _set_details(report: Report, result: RunResult) -> None:
+    """One section per study set with figures; a set with the same studies and counts as one shown before says so
+    instead of repeating its table and figures."""
+    ds = result.dataset
+    shown: dict[tuple, str] = {}
+    for key in _appendix_order(result):
+        s = result.study_sets[key]
+        report.add_heading(s.title, 4)
+        rows = result.results.select(kinds=(Kind.POOLED, Kind.PUBLISHED), analysis=key, primary_priors=True)
+        nrs = [x for x in s.table.study if ds.studies.loc[x, "design"] == "NRS"]
+        pooled_nrs = "" if not nrs else (
+            f" ({len(nrs)} non-randomised {'study' if len(nrs) == 1 else 'studies'} pooled as if randomised, except "
+            "in a bias-model row)")  # fmt: skip
+        twin = shown.get(_counts_key(s.table))
+        if twin is not None:
+            own = [r for r in rows if not r.key.model.startswith("binomial_normal")]
+            report.add_paragraph(f"Same studies and death counts as {twin}: its binomial-normal results and figures "
+                                 "hold for this set too" + ("; below, this analysis's own rows (the published number "
+                                 "and the paper's measure)." if own else "."))  # fmt: skip
+            if own:
+                report.add_table(_compact(own), caption="Primary priors, the rows of this analysis only" + pooled_nrs,
+                                 index=False)  # fmt: skip
+            continue
+        shown[_counts_key(s.table)] = s.title
+        notes = [readable(ds, n) for n in s.notes if not n.startswith(("contains", "time point of each"))]
+        report.add_paragraph(
+            f"Studies with known counts ({s.table.k}): {study_names(ds, s.table.study)}. Source: {s.set_source}."
+            + (f" Of them non-randomised: {study_names(ds, nrs)}." if nrs else "")
+            + (f" Unknown counts (not filled in): {study_names(ds, s.missing)}." if s.missing else "")
+            + ("" if not notes else " Notes: " + "; ".join(notes) + ".")
+        )
+        report.add_table(_compact(rows), caption="Primary priors, by model" + pooled_nrs, index=False)
+        for f in result.figures[key]:
+            if f.kind != MISSING_MAP or key != "scrt2026/mortality":
+                report.add_figure(f.path, f.caption)
 
 
 def _appendix(report: Report, result: RunResult, reproduction: tuple[Reproduction, ...]) -> None:
     report.add_heading("Appendix", 2)
     report.add_heading("Details by study set", 3)
-    for key, s in result.study_sets.items():
-        if key not in result.figures:
-            continue
-        report.add_heading(s.title, 4)
-        report.add_paragraph(
-            f"Studies with known counts ({s.table.k}): {', '.join(s.table.study)}. Source: {s.set_source}."
-            + (f" Unknown counts (not filled in): {', '.join(s.missing)}." if s.missing else "")
-            + ("" if not s.notes else " Notes: " + "; ".join(s.notes) + ".")
-        )
-        rows = result.results.select(kinds=(Kind.POOLED, Kind.PUBLISHED), analysis=key, primary_priors=True)
-        report.add_table(_compact(rows), caption="Primary priors, by model", index=False)
-        for f in result.figures[key]:
-            if f.kind != MISSING_MAP or key != "scrt2026/mortality":
-                report.add_figure(f.path, f.caption)
+    _set_details(report, result)
+    ds = result.dataset
     report.add_heading("Reproduction of every published number", 3)
     counts = Counter(r.status for r in reproduction).most_common()
     report.add_paragraph(", ".join(f"{s}: {n}" for s, n in counts) + ". Reasons in full in reproduction.md.")
     table = pd.DataFrame([{
-        "Document": r.document, "Analysis": r.analysis.replace("_", " "),
+        "Document": document_name(r.document), "Analysis": analysis_name(ds, r.document, r.analysis),
         "Published": f"{r.measure} {r.published_estimate:.2f}" if not pd.isna(r.published_estimate) else "–",
         "Recomputed": f"{r.recomputed_estimate:.2f}" if not pd.isna(r.recomputed_estimate) else "–",
-        "Status": r.status, "Reason (first clause)": r.reason.split(";")[0][:90],
+        "Status": r.status, "Reason (first clause)": readable(ds, r.reason.split(";")[0])[:90],
     } for r in reproduction])  # fmt: skip
     report.add_table(table, caption="Reproduction table", index=False)
     report.add_heading("Diagnostics of every MCMC fit", 3)
     if result.retried:
         lines = "; ".join(
-            f"{label} ({', '.join(first)}; retry {'passed' if ok else 'FAILED'})" for label, first, ok in result.retried
+            f"{fit_name(result, label)} ({', '.join(first)}; retry {'passed' if ok else 'FAILED'})"
+            for label, first, ok in result.retried
         )
         report.add_paragraph(
             f"{len(result.retried)} fit(s) failed their gates at the first attempt and were run again with a new "
-            "seed, twice the draws and target_accept 0.99; only the retry is used: " + lines + "."
+            "seed, twice the draws and a target acceptance rate of 0.99; only the retry is used: " + lines + "."
         )
     report.add_table(_diagnostics(result), caption="Rank-normalised R-hat, bulk and tail ESS, divergences; the last "
-                     "column compares each plain binomial-normal fit with its exact twin", index=False,
-                     float_format=fmt3)  # fmt: skip
+                     "column compares each plain binomial-normal fit with its exact twin", index=False)  # fmt: skip
     report.add_heading("Run", 3)
     report.add_paragraph(
         f"Seed {result.settings.seed}; data sha256 {result.dataset.data_hash[:16]}...; "
@@ -279,23 +225,14 @@ def _appendix(report: Report, result: RunResult, reproduction: tuple[Reproductio
     )
 
 
-def _followup(report: Report, results: Results) -> None:
-    found = results.select(kinds=(Kind.SINGLE_TRIAL,), document=FOLLOWUP)
-    if not found:
-        return
-    report.add_heading("Shi 2021 trial, 3-year follow-up (single-trial reanalysis)", 3)
-    report.add_paragraph(
-        "2x2 outcomes: independent Beta(1, 1) priors on each arm's risk (exact conjugate posterior). SF-36 general "
-        "health: the standard error recovered from the reported difference and two-sided p-value (a normal "
-        "approximation; the paper compared medians), prior Normal(0, 20^2) points. P(benefit) = P(OR > 1) for a "
-        "normal chest CT and for SF-36, P(OR < 1) for reinfection and hospitalisation."
-    )
-    table = pd.DataFrame([{
-        "analysis": r.key.analysis.split("/", 1)[1], "model": r.key.model, "measure": r.measure,
-        "median": r.effect.median, "low": r.effect.low, "high": r.effect.high, "p_benefit": r.effect.p_benefit,
-        "published_estimate": r.context.published.estimate if r.context.published is not None else float("nan"),
-    } for r in found])  # fmt: skip
-    report.add_table(table, caption="Posterior median and 95% CrI", index=False, float_format=fmt3)
+def fit_name(result: RunResult, label: str) -> str:
+    """A fit's label in words: its study set's title, then what was fitted ('Randomised trials (primary analysis),
+    small-study PET')."""
+    key, _, what = label.partition(" ")
+    s = result.study_sets.get(key)
+    name = s.title if s is not None else set_name(result.dataset, key)
+    what = what.replace("_", " ").replace("log cells per kg", "cell dose").replace("nrs", "design")
+    return f"{name}: {what}"
 
 
 def _compact(results: list[Result]) -> pd.DataFrame:
@@ -310,11 +247,11 @@ def _diagnostics(result: RunResult) -> pd.DataFrame:
         twin = result.twins.get(f"fits/{file}")
         rows.append(
             {
-                "Fit": label,
+                "Fit": fit_name(result, label),
                 "File": file,
-                "Max R-hat": t["rhat"].max(),
-                "Min bulk ESS": t["ess_bulk"].min(),
-                "Min tail ESS": t["ess_tail"].min(),
+                "Max R-hat": f"{t['rhat'].max():.3f}",
+                "Min bulk ESS": f"{t['ess_bulk'].min():.0f}",
+                "Min tail ESS": f"{t['ess_tail'].min():.0f}",
                 "Divergences": fit.diagnostics.divergences,
                 "Gate": str(Gate.PASS if fit.diagnostics.passed else Gate.FAIL),
                 "Mean log-OR, MCMC - exact (in MCSE)": "–" if twin is None else f"{twin:+.1f}",

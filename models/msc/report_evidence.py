@@ -17,14 +17,33 @@ from models.msc.findings import EXCHANGEABLE, HIERARCHY, Tier, absolute_table, f
 from models.msc.kinds import MISSING_MAP
 from models.msc.priors import PRIMARY_EFFECT_PRIOR
 from models.msc.records import SmallStudy
+from models.msc.report_update import by_timepoint
 from models.msc.results import Results
 from models.msc.specs import EVIDENCE_BASE, PRIMARY_ANALYSIS
 from models.msc.state import RunResult
+from models.msc.wording import set_name, yes_no
 from models.priors import tau_prior
 from models.report.document import Report
 from models.results import Kind, Result
 
 _ci = fmt_ci
+
+TIER_LABELS = {t.analysis_id: t.label for t in (*HIERARCHY, EXCHANGEABLE)}
+"""Analysis -> its label in words, for the tiers of the hierarchy and the exchangeable pooling."""
+
+REGRESSION_NAMES = {"severity": "severity", "infusions": "number of infusions", "design_dose": "design and cell dose"}
+COVARIATE_NAMES = {
+    "critical": "critical illness",
+    "includes_moderate": "includes moderate patients",
+    "two_infusions": "two infusions",
+    "three_infusions": "three infusions",
+    "nrs": "non-randomised design",
+    "log_cells_per_kg": "cell dose (log cells/kg, per SD)",
+}
+"""Meta-regression keys and covariates in words."""
+
+TEST_NAMES = {"Egger (lm)": "Egger (weighted regression, t test)"}
+"""Small-study test names in words."""
 
 TOTALS_MODELS = ("binomial_normal_exact_nrs_bias", "binomial_normal_exact")
 """The published-totals scenario's models: NRS through the bias model, and all 24 exchangeable as SCRT 2026 pooled."""
@@ -45,6 +64,13 @@ def _prediction(r: Result) -> str:
     return "–" if pred is None or math.isnan(pred.low) else f"[{pred.low:.2f}, {pred.high:.2f}]"
 
 
+def _bf(bf: float) -> str:
+    """A Bayes factor with its natural log: '1.1 (0.09)'."""
+    if bf is None or not math.isfinite(bf) or bf <= 0:
+        return "–"
+    return f"{bf:.3g} ({math.log(bf):.2f})"
+
+
 def hierarchy_table(results: Results) -> pd.DataFrame:
     extra = (
         EXCHANGEABLE,
@@ -58,7 +84,7 @@ def hierarchy_table(results: Results) -> pd.DataFrame:
         Tier(f"{EVIDENCE_BASE}/lanzoni_1of12", "binomial_normal_exact", "All, Lanzoni 2021 MSC deaths 1/12", "",
              False),
         Tier(f"{EVIDENCE_BASE}/{PRIMARY_ANALYSIS}", "binomial_normal_exact_control_arm", "RCTs, control-arm "
-             "parametrisation (logit p_c = a)", "", True),
+             "parametrisation (the control arm's log-odds as each study's baseline)", "", True),
         Tier(f"{EVIDENCE_BASE}/all", "binomial_normal_exact_control_arm", "All, control-arm parametrisation", "",
              False),
     )  # fmt: skip
@@ -91,8 +117,10 @@ def evidence_base(report: Report, result: RunResult) -> None:
         "only through an additive bias model; pooling them as if they were trials is a sensitivity analysis. All "
         "rows: binomial-normal model computed exactly unless stated, primary priors."
     )
-    report.add_table(hierarchy_table(results), caption="The hierarchy of analyses and its sensitivity analyses",
-                     index=False)  # fmt: skip
+    report.add_table(hierarchy_table(results), caption="The hierarchy of analyses and its sensitivity analyses "
+                     "(rows after the first two pool non-randomised studies, through a bias model or as if they were "
+                     "randomised, as each row says)", index=False)  # fmt: skip
+    by_timepoint(report, result)
     if result.absolute:
         report.add_heading("Absolute effects at stated control risks", 3)
         report.add_paragraph(
@@ -102,14 +130,17 @@ def evidence_base(report: Report, result: RunResult) -> None:
             "reduction of at least 20% at that risk; an OR of 0.8 is a smaller relative reduction whenever deaths "
             "are common. NNT is reported only as P(NNT <= 50) = P(at least 20 fewer deaths per 1,000)."
         )
-        report.add_table(absolute_table(result.absolute), caption="Absolute effects (95% CrI)", index=False)
+        caption = ("Absolute effects (95% CrI; the analyses after the randomised ones pool non-randomised studies "
+                   "through the bias model)")  # fmt: skip
+        report.add_table(absolute_table(result.absolute), caption=caption, index=False)
     if result.averaging:
         rows = []
         for key, avg in result.averaging.items():
             rows.append({
-                "Analysis": key.split("/", 1)[1].replace("_", " "),
-                "BF10, effect": avg.bf10_effect,
-                "BF10, heterogeneity": avg.bf10_heterogeneity,
+                "Analysis": TIER_LABELS.get(key, key),
+                "Inclusion BF, effect (log BF)": _bf(avg.bf10_effect),
+                "Conditional BF10, effect, random effects (log BF)": _bf(avg.bf10_effect_random),
+                "Inclusion BF, heterogeneity (log BF)": _bf(avg.bf10_heterogeneity),
                 "P(no effect), averaged": fmt_p(avg.p_null),
                 "P(OR < 1), averaged": fmt_p(avg.prob_below_1),
                 "P(OR < 0.8), averaged": fmt_p(avg.prob_below_0_8),
@@ -117,19 +148,23 @@ def evidence_base(report: Report, result: RunResult) -> None:
             })  # fmt: skip
         report.add_heading("Bayes factors and model averaging", 3)
         report.add_paragraph(
-            "Bayes factors from the exact marginal likelihoods: BF10 for an effect (mu free vs mu = 0) and for "
-            "heterogeneity (tau free vs tau = 0). The model-averaged probabilities average fixed/random x null/effect "
-            "models with prior probability 1/4 each (as metaBMA and RoBMA do); the null models put their mass on "
-            "OR = 1, so they count as 'no benefit'."
+            "Bayes factors from the exact marginal likelihoods of four models: fixed or random effects, each with an "
+            "effect (mu free) or without (mu = 0), with prior probability 1/4 each (as metaBMA and RoBMA do). The "
+            "inclusion Bayes factor for an effect is the posterior odds of the two models with an effect over the two "
+            "without, divided by the prior odds (1): it averages over fixed and random effects; the conditional BF10 "
+            "compares the random-effects model with mu free against mu = 0 only. The inclusion Bayes factor for "
+            "heterogeneity compares the models with tau free against tau = 0 in the same way. A Bayes factor between "
+            "1/3 and 3 means the data are about as likely under either model. The model-averaged probabilities count "
+            "the null models' mass at OR = 1 as 'no benefit'. Log Bayes factors in brackets (natural log)."
         )
-        report.add_table(pd.DataFrame(rows), caption="Bayes factors and model-averaged effect", index=False,
-                         float_format=fmt3)  # fmt: skip
+        report.add_table(pd.DataFrame(rows), caption="Bayes factors and model-averaged effect (the rows after the "
+                         "randomised analyses pool non-randomised studies, as each row says)", index=False)  # fmt: skip
     _published_totals(report, result)
     _small_study(report, result)
     _regressions(report, result)
     for f in result.figures.get("evidence", []):
         report.add_figure(f.path, f.caption)
-    _leave_one_out(report, results)
+    _leave_one_out(report, result)
 
 
 def _published_totals(report: Report, result: RunResult) -> None:
@@ -153,7 +188,11 @@ def _published_totals(report: Report, result: RunResult) -> None:
                 "P(OR < 0.8)": fmt_p(p_important(r)),
                 "tau, median": f"{r.tau.median:.2f}",
             })  # fmt: skip
-    report.add_table(pd.DataFrame(rows), caption="All 24 studies under the published-totals scenario", index=False)
+    caption = (
+        f"All {result.totals.proportional.k} SCRT 2026 candidate studies under the published-totals scenario "
+        "(non-randomised studies through the bias model, or pooled as if randomised, as each row says)"
+    )
+    report.add_table(pd.DataFrame(rows), caption=caption, index=False)
     for f in result.figures.get("scrt2026/mortality", []):
         if f.kind == MISSING_MAP:
             report.add_figure(f.path, f.caption)
@@ -172,7 +211,8 @@ def _small_study(report: Report, result: RunResult) -> None:
         "counts."
     )
     for analysis, small in result.small_study.items():
-        label = "randomised trials" if analysis == PRIMARY_ANALYSIS else "all studies with known counts"
+        label = ("randomised trials" if analysis == PRIMARY_ANALYSIS
+                 else "all studies with known counts, non-randomised studies pooled as if randomised")  # fmt: skip
         report.add_table(_tests_table(small), caption=f"Small-study tests, {label}", index=False)
         report.add_table(_adjustments_table(small), caption=f"With and without the small-study adjustment, {label} "
                          "(MCMC, primary priors)", index=False)  # fmt: skip
@@ -182,11 +222,11 @@ def _small_study(report: Report, result: RunResult) -> None:
 
 def _tests_table(small: SmallStudy) -> pd.DataFrame:
     return pd.DataFrame([{
-        "Test": t.test,
+        "Test": TEST_NAMES.get(t.test, t.test),
         "Statistic": "–" if math.isnan(t.statistic) else f"{t.statistic:.2f}",
         "p": fmt_p(t.p),
         "Studies": "–" if t.k is None else t.k,
-        "Underpowered (k < 10)": "–" if t.underpowered is None else t.underpowered,
+        "Underpowered (fewer than 10 studies)": yes_no(t.underpowered),
     } for t in small.tests])  # fmt: skip
 
 
@@ -207,7 +247,8 @@ def _regressions(report: Report, result: RunResult) -> None:
         return
     report.add_heading("Severity, dose and design (meta-regression)", 3)
     report.add_paragraph(
-        "Binomial-normal meta-regressions on all studies with known counts (MCMC, primary priors). A ratio of odds "
+        "Binomial-normal meta-regressions on all studies with known counts, non-randomised studies pooled as if "
+        "randomised (the design-and-dose model gives them their own level) (MCMC, primary priors). A ratio of odds "
         "ratios below 1 means a larger benefit in studies with that feature. Caution: these compare studies, not "
         "patients (ecological bias), with few studies per group, and severity, dose and design travel together; "
         "they generate hypotheses, not subgroup effects. Published subgroup ORs are named by their source."
@@ -219,36 +260,54 @@ def _regressions(report: Report, result: RunResult) -> None:
             rows.append({
                 "Subgroup": g.result.context.subject, "Studies": g.k_in_group, "OR (95% CrI)": fmt_or(g.result),
                 "P(OR < 1)": fmt_p(g.result.effect.p_benefit),
-                "Published OR (source)": _ci(pub.estimate, pub.low, pub.high) + f" ({g.published_source})"
+                "Published OR (source)": _ci(pub.estimate, pub.low, pub.high)
+                + f" ({set_name(result.dataset, g.published_source.replace(' ', '/', 1))})"
                 if pub is not None and g.published_source else "–",
             })  # fmt: skip
-        report.add_table(pd.DataFrame(rows), caption=f"Meta-regression: {key}", index=False)
+        name = REGRESSION_NAMES.get(key, key)
+        report.add_table(
+            pd.DataFrame(rows),
+            caption=f"Meta-regression on {name}: subgroup odds ratios (all studies "
+            "with known counts; non-randomised studies pooled as if randomised)",
+            index=False,
+        )
         slopes = result.slopes.get(key)
         if slopes is not None:
             report.add_table(pd.DataFrame([{
-                "Covariate": s.covariate.replace("_", " "),
+                "Covariate": COVARIATE_NAMES.get(s.covariate, s.covariate),
                 "Ratio of ORs (95% CrI)": _ci(s.ratio_of_ors, s.low, s.high),
                 "P(ratio < 1)": fmt_p(s.p_below_1), "Studies with the feature": s.k_with,
-            } for s in slopes]), caption=f"Meta-regression {key}: ratios of odds ratios", index=False)  # fmt: skip
+            } for s in slopes]), caption=f"Meta-regression on {name}: ratios of odds ratios (all studies with known "
+                "counts; non-randomised studies pooled as if randomised)", index=False)  # fmt: skip
     for f in result.figures.get("regression", []):
         report.add_figure(f.path, f.caption)
 
 
-def _leave_one_out(report: Report, results: Results) -> None:
-    loo = results.select(kinds=(Kind.LEAVE_ONE_OUT,))
+LOO_ORDER = (f"{EVIDENCE_BASE}/{PRIMARY_ANALYSIS}", f"{EVIDENCE_BASE}/all")
+"""Leave-one-out sets shown first, in the hierarchy's order (the randomised trials first)."""
+
+
+def _leave_one_out(report: Report, result: RunResult) -> None:
+    loo = result.results.select(kinds=(Kind.LEAVE_ONE_OUT,))
     if not loo:
         return
+    ds = result.dataset
+    order = {key: i for i, key in enumerate(LOO_ORDER)}
+    loo.sort(key=lambda r: order.get(r.context.parent, len(order)))
     report.add_heading("Leave one study out", 3)
     rows = []
     for r in loo:
+        parent = r.context.parent
         rows.append({
-            "Study set": r.context.parent.replace("_", " "),
-            "Study left out": r.context.subject,
+            "Study set": TIER_LABELS.get(parent) or set_name(ds, parent),
+            "Study left out": ds.label(r.context.subject),
             "OR (95% CrI)": fmt_or(r),
             "P(OR < 1)": fmt_p(r.effect.p_benefit),
             "P(OR < 0.8)": fmt_p(p_important(r)),
         })  # fmt: skip
-    report.add_table(pd.DataFrame(rows), caption="Exact binomial-normal, primary priors", index=False)
+    report.add_table(pd.DataFrame(rows), caption="Leave one study out: exact binomial-normal, primary priors (the "
+                     "randomised trials first; the other sets pool non-randomised studies as if randomised)",
+                     index=False)  # fmt: skip
 
 
 def sensitivity(report: Report, result: RunResult) -> None:
@@ -277,7 +336,8 @@ def sensitivity(report: Report, result: RunResult) -> None:
                 "P(OR < 0.8)": fmt_p(p_important(r)),
                 "95% prediction interval": _prediction(r),
             })  # fmt: skip
-        report.add_table(pd.DataFrame(rows), caption=f"{key.split('/', 1)[1]}: by heterogeneity prior", index=False)
+        report.add_table(pd.DataFrame(rows), caption=f"{TIER_LABELS.get(key, key)}: by heterogeneity prior",
+                         index=False)  # fmt: skip
         benefit, important = [r.effect.p_benefit for r in grid], [p_important(r) for r in grid]
         report.add_paragraph(
             f"Over all {len(grid)} prior combinations P(OR < 1) ranges from {fmt_p(np.nanmin(benefit))} to "

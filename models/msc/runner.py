@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from models.bayes.policy import FitFunction
 from models.bayes.sampling import fit_binomial_normal
-from models.msc import evidence, kinds
+from models.msc import evidence, kinds, update
 from models.msc.datasets import Dataset
 from models.msc.regression import REGRESSIONS
 from models.msc.specs import EVIDENCE_BASE
@@ -29,9 +29,15 @@ from models.msc.state import Run, RunResult, RunSettings
 LOO_SETS = ("tang2024/mortality", f"{EVIDENCE_BASE}/all", f"{EVIDENCE_BASE}/rct")
 """Study sets with a leave-one-study-out analysis (exact binomial-normal, primary priors)."""
 
+EVIDENCE_BASE_COMPARES = ("qin2024",)
+"""Published analyses the evidence base's report sections set beside its own (Qin 2024's risk ratios by time point):
+their summary-level jobs run whenever the evidence base does."""
+
 TOTALS = "published totals"
 BIAS_MODEL = "non-randomised studies through a bias model"
 SUMMARIES = "absolute effects and Bayes factors"
+BY_TIMEPOINT = "mortality by time point"
+BEFORE_UPDATE = "before the later evidence"
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,8 @@ def _set_jobs(run: Run) -> list[Job]:
             continue
         out.append(Job(grids_of(key), lambda s=s: kinds.exact_grids(run, s)))
         out.append(Job(f"binomial-normal MCMC {key}", lambda s=s: kinds.study_level(run, s), needs=(grids_of(key),)))
+        if s.document != EVIDENCE_BASE and s.outcome == "mortality":
+            out.append(Job(f"bias model {key}", lambda s=s: evidence.set_bias_model(run, s)))
         if s.missing and s.document != EVIDENCE_BASE:
             out.append(Job(f"missing studies {key}", lambda s=s: kinds.missing_studies(run, s), needs=(TOTALS,)))
         if key in LOO_SETS:
@@ -87,6 +95,8 @@ def _evidence_jobs(run: Run) -> list[Job]:
         out.append(Job(f"meta-regression {make.__name__}", lambda m=make: kinds.regression(run, base, m)))
     out.append(Job("design down-weighting", lambda: kinds.downweight_nrs(run, base)))
     out.append(Job("evidence over time", lambda: kinds.over_time(run, base)))
+    out.append(Job(BY_TIMEPOINT, lambda: update.by_timepoint(run)))
+    out.append(Job(BEFORE_UPDATE, lambda: update.before_update(run)))
     return out
 
 
@@ -100,7 +110,8 @@ def jobs(run: Run) -> list[Job]:
         out.append(Job(TOTALS, lambda: evidence.published_totals(run)))
     for _, pub in run.dataset.published.iterrows():
         doc, ana = str(pub["document"]), str(pub["analysis"])
-        if settings.wants(doc, ana) and pub["measure"] in ("OR", "RR") and not pd.isna(pub["ci_low"]):
+        compared = doc in EVIDENCE_BASE_COMPARES and settings.wants(EVIDENCE_BASE, "all")
+        if (settings.wants(doc, ana) or compared) and pub["measure"] in ("OR", "RR") and not pd.isna(pub["ci_low"]):
             out.append(Job(f"summary-level {doc}/{ana}", lambda d=doc, a=ana: kinds.summary_level(run, d, a)))
     out += _set_jobs(run)
     if settings.wants(EVIDENCE_BASE, "all"):

@@ -16,6 +16,7 @@ import pandas as pd
 from models.msc.datasets import Dataset
 from models.msc.reproduction import SUBGROUP_FILTERS
 from models.msc.timepoints import COMMON_DAY, TimepointCount, longest_follow_up, nearest_day
+from models.msc.wording import set_name
 from models.prior_policy import RATIO_EFFECT_GRID, RATIO_TAU_GRID
 from models.tables import BinaryTable
 
@@ -163,7 +164,7 @@ def study_sets(dataset: Dataset) -> list[StudySet]:
         if nrs:
             notes += (f"contains {len(nrs)} non-randomised {'study' if len(nrs) == 1 else 'studies'} by the "
                       f"classification in data/studies.csv: {', '.join(nrs)}",)  # fmt: skip
-        title = f"{aset.document} {aset.analysis.replace('_', ' ')}" + ("" if aset.studies else " (candidate set)")
+        title = set_name(dataset, f"{aset.document}/{aset.analysis}") + ("" if aset.studies else " (candidate set)")
         sets.append(
             StudySet(
                 key=f"{aset.document}/{aset.analysis}",

@@ -105,6 +105,8 @@ class RunResult:
     averaging: dict[str, ModelAverage] = field(default_factory=dict)
     """Analysis -> Bayes factors and the model-averaged effect (primary priors), in the order computed."""
     study_sets: dict[str, StudySet] = field(default_factory=dict)
+    timepoints: dict[str, StudySet] = field(default_factory=dict)
+    """The primary randomised set with its deaths at day 28 or nearest and at the longest follow-up, by key."""
     wall_seconds: float = 0.0
 
     @property

@@ -116,11 +116,13 @@ class Allocation:
 @dataclass(frozen=True)
 class TotalsScenario:
     """The published-totals scenario of a run: the implied deaths, the spreads tried (keys, the proportional spread
-    first) and the proportional spread's full 24-study table (the one the hierarchy of analyses uses)."""
+    first), the proportional spread's full 24-study table (the one the hierarchy of analyses uses) and the studies
+    whose deaths are imputed in it (not published deaths: the certainty rules keep their reporting-bias concern)."""
 
     implied: ImpliedDeaths
     spreads: tuple[str, ...]
     proportional: BinaryTable
+    imputed: tuple[str, ...] = ()
 
 
 def _fill(total: int, sizes: np.ndarray, order: np.ndarray) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""The statements the report makes: precision of probabilities, GRADE rules, the bottom line and the hierarchy."""
+"""The statements the report makes: precision of probabilities and the hierarchy (GRADE rules: test_grade.py; the
+bottom line: test_report_text.py)."""
 
 import math
 
@@ -6,13 +7,13 @@ import pytest
 
 from models.bayes.exact import exact_normal_normal
 from models.msc.datasets import load_dataset
-from models.msc.findings import HIERARCHY, bottom_line, certainty, fmt_p
+from models.msc.findings import HIERARCHY, fmt_p
 from models.msc.priors import PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR
 from models.msc.report_evidence import hierarchy_table
 from models.msc.results import Results
 from models.msc.specs import PRIMARY_ANALYSIS, is_blinded_or_placebo, study_sets
 from models.priors import effect_prior, tau_prior
-from models.results import Context, Direction, EffectSummary, Kind, Method, Result, ResultKey, TauSummary
+from models.results import Context, Direction, Method, ResultKey
 from models.results.summarise import summarise
 
 
@@ -20,22 +21,6 @@ from models.results.summarise import summarise
                                          (0.95, "0.950"), (math.nan, "–")])  # fmt: skip
 def test_probabilities_are_printed_with_the_precision_they_have(p, text):
     assert fmt_p(p) == text
-
-
-def _row(tau_median: float = 0.2, low: float = 0.5, high: float = 0.9) -> Result:
-    key = ResultKey("a", "binomial_normal_exact", PRIMARY_TAU_PRIOR, PRIMARY_EFFECT_PRIOR)
-    return Result(key, Kind.POOLED, Method.EXACT_QUADRATURE, "OR", 2, Direction("OR"),
-                  effect=EffectSummary(0.7, low, high, 0.9, 0.9), tau=TauSummary(tau_median))  # fmt: skip
-
-
-def test_certainty_rules_each_take_one_level_and_say_why():
-    assert certainty(_row(), share_unblinded=0.1, share_unknown=0.0, has_nrs=False).level == "high"
-    imprecise = certainty(_row(high=1.1), share_unblinded=0.1, share_unknown=0.0, has_nrs=False)
-    assert imprecise.level == "moderate" and "includes no effect" in imprecise.downgrades[0]
-    wide = certainty(_row(low=0.5, high=1.3), share_unblinded=0.1, share_unknown=0.0, has_nrs=False)
-    assert wide.level == "low"  # CrI reaches both OR < 0.8 and OR > 1.25: -2
-    worst = certainty(_row(tau_median=0.6, high=1.3), share_unblinded=0.3, share_unknown=0.2, has_nrs=True)
-    assert worst.level == "very low" and len(worst.downgrades) == 4
 
 
 def test_hierarchy_puts_randomised_trials_first():
@@ -60,22 +45,6 @@ def test_new_setting_probability_is_worded_as_a_true_effect_not_a_new_study():
     table = hierarchy_table(_hierarchy_results())
     assert "P(true OR in a new setting < 1)" in table.columns
     assert not any("new study" in c for c in table.columns)
-
-
-def test_bottom_line_quotes_the_randomised_result_and_published_totals_first():
-    from models.bayes.absolute import absolute_effect
-    from models.msc.absolute import RECOVERY_VENTILATED
-
-    results = _hierarchy_results()
-    primary, totals = results.get(HIERARCHY[0].analysis_id, HIERARCHY[0].model), results.get(
-        HIERARCHY[3].analysis_id, HIERARCHY[3].model)  # fmt: skip
-    effect = absolute_effect(primary.posterior, RECOVERY_VENTILATED)
-    text = bottom_line(results, {HIERARCHY[0].analysis_id: [effect]}, "low")
-    assert len(text.split()) <= 150
-    assert text.index("randomised trials") < text.index("SCRT 2026") < text.index("Non-randomised")
-    p_primary, p_totals = fmt_p(primary.effect.p_benefit), fmt_p(totals.effect.p_benefit)
-    assert p_primary != p_totals  # the two tiers differ, so each quote below is the right tier's
-    assert p_primary in text and p_totals in text and "Certainty of the evidence: low" in text
 
 
 def test_study_set_labels_say_where_the_set_comes_from():

@@ -1,26 +1,16 @@
 """The job's orchestration with the fake sampler injected (no MCMC): typed results keyed by what they are, variants
 tied to their pooled analysis, one summary row per result, and the fitting policy's deduplication and seeds."""
 
-from functools import partial
-
 import pytest
 
 from models.bayes.diagnostics import GATES
-from models.bayes.sampling import fit_binomial_normal
-from models.msc.datasets import load_dataset
-from models.msc.runner import Job, check_order, run_reanalysis
-from models.msc.state import RunSettings
+from models.msc.runner import Job, check_order
 from models.results import COLUMN_NAMES, Kind
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, make_fake_sampler):
-    sampler = make_fake_sampler()
-    fit_fn = partial(fit_binomial_normal, sampler=sampler)
-    out = tmp_path_factory.mktemp("evidence")
-    result = run_reanalysis(load_dataset(), RunSettings(only="evidence_base", quick=True), out, progress=False,
-                            fit_fn=fit_fn)  # fmt: skip
-    return result, sampler
+def run(evidence_run):
+    return evidence_run
 
 
 def test_every_fit_came_from_the_injected_sampler(run):
