@@ -85,30 +85,46 @@ class WeightNodes:
 
     omega: np.ndarray
     log_weight: np.ndarray
+    u: np.ndarray
 
 
-def weight_nodes(wf: WeightFunction, n_per_dim: int) -> WeightNodes:
-    """Tensor Gauss-Legendre rule of ``n_per_dim`` nodes per stick-breaking coordinate (module docstring)."""
+def weight_nodes(wf: WeightFunction, n_per_dim: int, a: np.ndarray | None = None, b: np.ndarray | None = None
+                 ) -> WeightNodes:  # fmt: skip
+    """Tensor Gauss-Legendre rule of ``n_per_dim`` nodes per stick-breaking coordinate (module docstring), after the
+    change of variable ``u_k = B^-1(v_k; a_k, b_k)`` (B the Beta(a_k, b_k) cdf, ``v_k`` the Gauss-Legendre nodes on
+    [0, 1], weights divided by the Beta density): with ``a = b = 1`` (default) the plain rule on the unit cube; the
+    quadrature fits ``a``, ``b`` to the posterior of each coordinate so that the nodes follow its mass (a posterior
+    piled against 0 or 1 is then resolved). Nodes are ordered with the last coordinate fastest."""
     m = wf.n_free
+    a = np.ones(m) if a is None else np.asarray(a, float)
+    b = np.ones(m) if b is None else np.asarray(b, float)
     x, w = leggauss(int(n_per_dim))
-    u1, lw1 = (x + 1.0) / 2.0, np.log(w / 2.0)
-    grids = np.meshgrid(*([u1] * m), indexing="ij")
-    u = np.stack([g.ravel() for g in grids], axis=1)  # (F, m)
-    lw = sum(np.meshgrid(*([lw1] * m), indexing="ij")).ravel() if m > 1 else lw1.copy()
+    v = (x + 1.0) / 2.0
+    axes, log_axes = [], []
+    for k in range(m):
+        uk = np.clip(special.betaincinv(a[k], b[k], v), 1e-300, 1.0 - 1e-16)
+        log_pdf = (a[k] - 1.0) * np.log(uk) + (b[k] - 1.0) * np.log1p(-uk) - special.betaln(a[k], b[k])
+        axes.append(uk)
+        log_axes.append(np.log(w / 2.0) - log_pdf)
+    u = np.stack([g.ravel() for g in np.meshgrid(*axes, indexing="ij")], axis=1)  # (F, m)
+    lw = sum(g.ravel() for g in np.meshgrid(*log_axes, indexing="ij"))
     eta = np.empty((u.shape[0], m + 1))
     rest = np.ones(u.shape[0])
     log_jac = np.zeros(u.shape[0])
     for k in range(m):
         eta[:, k] = rest * u[:, k]
-        log_jac += (m - 1 - k) * np.log1p(-u[:, k]) if k < m - 1 else 0.0
+        if k < m - 1:
+            log_jac += (m - 1 - k) * np.log1p(-u[:, k])
         rest = rest * (1.0 - u[:, k])
     eta[:, m] = rest
     alpha = np.asarray(wf.alpha)
-    log_dir = special.gammaln(alpha.sum()) - special.gammaln(alpha).sum() + ((alpha - 1.0) * np.log(eta)).sum(axis=1)
+    with np.errstate(divide="ignore"):
+        log_eta = np.log(eta)
+    log_dir = special.gammaln(alpha.sum()) - special.gammaln(alpha).sum() + ((alpha - 1.0) * log_eta).sum(axis=1)
     # omega of group j (0 = most significant) is eta_1 + ... + eta_{m + 1 - j}
     cum = np.cumsum(eta, axis=1)  # cum[:, q] = eta_1 + ... + eta_{q+1}
     omega = np.empty((u.shape[0], m + 1))
     for j in range(m + 1):
         omega[:, j] = cum[:, m - j]
     omega[:, 0] = 1.0
-    return WeightNodes(omega, lw + log_jac + log_dir)
+    return WeightNodes(omega, lw + log_jac + log_dir, u)
