@@ -26,7 +26,8 @@ The integral over (tau, bias parameter, mu) is a product rule, each axis with it
   nodes of a tau node across all weight nodes (``n_mu_shared`` nodes), since the probabilities of publication are
   then computed once per (tau, mu) node.
 
-Accuracy: against brute-force integration (scipy adaptive quadrature), ``tests/bayes/test_publication_bias_quadrature.py``
+Accuracy: against brute-force integration (scipy adaptive quadrature),
+``tests/bayes/test_publication_bias_quadrature.py``
 with stored references from ``tests/reference/publication_bias/make_brute_force.py``; grids of 64 tau x 40 mu x 48
 beta nodes and (40, 20, 12) weight nodes move the log evidence of every model with posterior probability above 1e-6
 by at most 3e-3 on the Lui (2015), MSC randomised and a 15-study synthetic set (models the data rule out, such as a
