@@ -11,8 +11,9 @@ Modelling choices that move the answer (stated in the result): the bias componen
 weights (default RoBMA-PSMA, Bartoš et al. 2023), the effect and heterogeneity priors (the caller's; RoBMA 4.0's own
 defaults for log OR are the project's primary Normal(0, 1) and HalfNormal(0.5)), the expected direction of the
 effect (``"detect"``: the sign of the median estimate, RoBMA 4.0's rule; pass ``"negative"`` for a benefit that
-lowers a ratio below 1), and for 2x2 data the normal approximation of each study's sampling distribution in its
-probability of publication (:mod:`.data`), with double-zero studies left out by default.
+lowers a ratio below 1), and for 2x2 data how a study's probability of publication is computed (by default from the
+tables its arms can produce, at its observed control risk; :mod:`.data`), with double-zero studies left out by
+default.
 """
 
 from __future__ import annotations
@@ -69,10 +70,12 @@ __all__ = [
 
 DIRECTIONS = ("detect", "positive", "negative")
 NORMAL_APPROXIMATION = "normal likelihood of the estimates with known variances (as RoBMA)"
-BINOMIAL_APPROXIMATION = (
-    "exact binomial likelihood of the counts (baseline log-odds integrated out); probability of publication from the "
-    "normal sampling distribution of each study's log OR with its observed SE (0.5 added to zero cells)"
-)
+BINOMIAL_SELECTION = {
+    "exact": "exact binomial likelihood of the counts (baseline log-odds integrated out); probability of publication "
+    "from the study's possible tables at its observed control risk",
+    "normal": "exact binomial likelihood of the counts (baseline log-odds integrated out); probability of publication "
+    "from the normal sampling distribution of each study's log OR with its observed SE (0.5 added to zero cells)",
+}
 
 
 def resolve_direction(direction: str, y: np.ndarray) -> int:
@@ -135,7 +138,7 @@ def robust_bma(
         tau_mean=tau_mean,
         tau_prior=str(tau_prior),
         effect_prior=str(effect_prior),
-        approximation=BINOMIAL_APPROXIMATION if binomial else NORMAL_APPROXIMATION,
+        approximation=BINOMIAL_SELECTION[studies.selection] if binomial else NORMAL_APPROXIMATION,
         settled=all(r.settled for r in rows),
     )
 
@@ -166,10 +169,14 @@ def robust_bma_binomial(
     double_zero: str = "drop",
     parametrisation: str = "symmetric",
     baseline_sd: float = BASELINE_SD_DEFAULT,
+    selection: str = "exact",
     **kwargs,
 ) -> PublicationBiasAverage:
     """:func:`robust_bma` on the binomial likelihood of the arm counts (log-OR scale). ``bias_mean``/``bias_sd``: the
-    additive per-study bias of the NRS bias model (0 for randomised trials; Turner et al. 2009)."""
+    additive per-study bias of the NRS bias model (0 for randomised trials; Turner et al. 2009). ``selection``: how a
+    study's probability of publication is computed, ``"exact"`` (its tables) or ``"normal"`` (RoBMA's normal
+    approximation; :mod:`.data`)."""
     studies = binomial_studies(table, bias_mean=bias_mean, bias_sd=bias_sd, double_zero=double_zero,
-                               parametrisation=parametrisation, baseline_sd=baseline_sd)  # fmt: skip
+                               parametrisation=parametrisation, baseline_sd=baseline_sd,
+                               selection=selection)  # fmt: skip
     return robust_bma(studies, tau_prior, effect_prior, **kwargs)

@@ -45,7 +45,7 @@ from scipy import special
 
 from models.bayes.exact import normal_given_tau
 from models.bayes.publication_bias.data import Studies
-from models.bayes.publication_bias.selection import group_probabilities, intervals, weight_nodes
+from models.bayes.publication_bias.selection import intervals, weight_nodes
 from models.bayes.publication_bias.specs import ModelSpec, NoBias, Regression, WeightFunction
 from models.priors import EffectPrior, TauPrior
 
@@ -336,9 +336,7 @@ class _Model:
         else:
             m = mu[:, 0, :]
             num = st.log_lik(m, tau[:, None]).sum(axis=-1)  # (R, M)
-            mean = self.d * (m[..., None] + st.bias_mean)  # (R, M, k)
-            sd = np.sqrt(tau[:, None, None] ** 2 + st.bias_var + st.v)
-            g = group_probabilities(self.iv, mean, sd, self.se)  # (R, M, k, J)
+            g = st.group_probabilities(self.iv, m, tau[:, None], self.d)  # (R, M, k, J)
             den = np.zeros((R * M, F))
             for i in range(st.k):
                 den += np.log(np.maximum(g[:, :, i, :].reshape(R * M, -1) @ self.omega.T, 1e-300))
