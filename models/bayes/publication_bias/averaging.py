@@ -19,7 +19,7 @@ from scipy import integrate, interpolate, special
 from models.bayes.publication_bias.quadrature import ModelFit, MuRows
 from models.bayes.publication_bias.results import BiasModelResult, EffectSummary, Inclusion, ModelRow
 
-_FINE = 4001
+_FINE = 2001
 _RATIO = ("OR", "RR", "HR")
 
 

@@ -36,7 +36,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import special, stats
+from scipy import interpolate, special, stats
 
 from models.bayes.exact_binomial import BinomialLikelihood
 from models.bayes.publication_bias.selection import Intervals, group_probabilities
@@ -82,6 +82,12 @@ class NormalStudies:
     def se(self) -> np.ndarray:
         return np.sqrt(self.v)
 
+    def log_lik_shifted(self, mu: np.ndarray, tau: np.ndarray, shift: np.ndarray) -> np.ndarray:
+        """``log L_i(mu[r, f, m] + shift[f, i], tau[r])``, shape (R, F, M, k) (closed form)."""
+        m = np.asarray(mu, float)[..., None] + self.bias_mean + np.asarray(shift, float)[None, :, None, :]
+        var = self.v + self.bias_var + np.asarray(tau, float)[:, None, None, None] ** 2
+        return -0.5 * (_LOG_2PI + np.log(var) + (self.y - m) ** 2 / var)
+
     def group_probabilities(self, iv: Intervals, mu: np.ndarray, tau: np.ndarray, direction: int) -> np.ndarray:
         """``P_ij``: probability of each weight group of ``iv`` for a study with effect ``mu`` (mu, tau broadcast;
         returns ``broadcast.shape + (k, n_groups)``), the estimate ``~ Normal(mu + b_i, tau^2 + s_bi^2 + v_i)``."""
@@ -123,20 +129,23 @@ def normal_studies(
     return NormalStudies(y, v, labels, measure, _per_study(bias_mean, y.size, "bias_mean"), sd**2)
 
 
-def _engine_log_lik(studies: BinomialStudies, shift: np.ndarray | None, mu: np.ndarray, tau: np.ndarray) -> np.ndarray:
-    """The one access to the exact binomial-normal engine: ``log L_i(mu + shift_i, tau)`` of every study, the
-    baseline log-odds and the true log OR integrated out, shape ``broadcast(mu, tau).shape + (k,)``.
+def _engine_log_lik(
+    studies: BinomialStudies, mu: np.ndarray, tau: np.ndarray, shift: np.ndarray | None = None, index: int | None = None
+) -> np.ndarray:
+    """The one access to the exact binomial-normal engine: ``log L_i(mu + shift_i, tau)`` of every study (or of study
+    ``index`` alone), the baseline log-odds and the true log OR integrated out, shape
+    ``broadcast(mu, tau).shape + (k,)`` (``+ (1,)`` for one study).
 
     Uses the engine's public ``BinomialLikelihood(..., bias_mean=, bias_sd=).log_lik(mu, tau)``: a study-specific
     shift of the mean (PET/PEESE) is an additive bias mean. The per-study curves are cached by the engine, so one
-    likelihood object per shift costs little."""
+    likelihood object per call costs little."""
     mean = studies.bias_mean if shift is None else studies.bias_mean + shift
+    sd = np.sqrt(studies.bias_var)
+    table = studies.table
+    if index is not None:
+        table, mean, sd = table.subset([table.study[index]]), mean[index : index + 1], sd[index : index + 1]
     lik = BinomialLikelihood(
-        studies.table,
-        parametrisation=studies.parametrisation,
-        baseline_sd=studies.baseline_sd,
-        bias_mean=mean,
-        bias_sd=np.sqrt(studies.bias_var),
+        table, parametrisation=studies.parametrisation, baseline_sd=studies.baseline_sd, bias_mean=mean, bias_sd=sd
     )
     return lik.log_lik(mu, tau)
 
@@ -184,15 +193,49 @@ class BinomialStudies:
                                        tuple(iv.group), iv.n_groups, direction)  # fmt: skip
             sd = np.sqrt(tau**2 + self.bias_var[i])
             nodes = (mu + self.bias_mean[i])[..., None] + math.sqrt(2.0) * sd[..., None] * _XH  # (..., 32)
-            for j in range(iv.n_groups):
-                out[..., i, j] = np.interp(nodes, _THETA, curve[:, j]) @ _WH / math.sqrt(math.pi)
+            pos = np.clip((nodes - _THETA[0]) / (_THETA[1] - _THETA[0]), 0.0, _THETA.size - 1.0)
+            lo = np.minimum(pos.astype(int), _THETA.size - 2)
+            frac = (pos - lo)[..., None]
+            at = curve[lo] * (1.0 - frac) + curve[lo + 1] * frac  # linear interpolation, (..., 32, n_groups)
+            out[..., i, :] = np.einsum("...qj,q->...j", at, _WH) / math.sqrt(math.pi)
         return out
 
     def log_lik(self, mu: np.ndarray, tau: np.ndarray, shift: np.ndarray | None = None) -> np.ndarray:
         """``log L_i(mu + shift_i, tau)`` from the exact engine, shape ``broadcast(mu, tau).shape + (k,)``."""
         mu, tau = np.broadcast_arrays(np.asarray(mu, float), np.asarray(tau, float))
         # writable C-ordered copies: the engine's compiled kernels then see one array type (no recompilation)
-        return _engine_log_lik(self, shift, np.array(mu, order="C"), np.array(tau, order="C"))
+        return _engine_log_lik(self, np.array(mu, order="C"), np.array(tau, order="C"), shift)
+
+    def log_lik_shifted(self, mu: np.ndarray, tau: np.ndarray, shift: np.ndarray) -> np.ndarray:
+        """``log L_i(mu[r, f, m] + shift[f, i], tau[r])``, shape (R, F, M, k), for the PET/PEESE nodes: for each tau,
+        the engine's values of every study on one equally spaced grid of the mean (step ``min_i sd_ri / 6``,
+        ``sd_ri = sqrt(v_i + s_bi^2 + tau_r^2)``, at most 800 nodes) over the means needed, cut to within 40 sd of
+        every study's estimate, then each study's not-a-knot cubic spline, continued linearly beyond the cut (where
+        the study's log likelihood is hundreds below its maximum). One engine call for all studies: the engine's cost
+        is mostly per point. ``tests/bayes/test_publication_bias.py`` checks it against the engine's own values."""
+        mu, tau, shift = np.asarray(mu, float), np.asarray(tau, float), np.asarray(shift, float)
+        n_r, k = mu.shape[0], self.k
+        if mu.shape[1] * mu.shape[2] <= 64:  # few nodes per tau (mu = 0): the engine at each of them
+            return np.stack([self.log_lik(mu[:, f, :], tau[:, None], shift[f]) for f in range(mu.shape[1])], axis=1)
+        m = mu[..., None] + shift[None, :, None, :]  # (R, F, M, k)
+        sd = np.sqrt(self.v + self.bias_var + tau[:, None] ** 2)  # (R, k)
+        lo = np.maximum(m.min(axis=(1, 2, 3)), np.min(self.y - 40.0 * sd, axis=1))
+        hi = np.minimum(m.max(axis=(1, 2, 3)), np.max(self.y + 40.0 * sd, axis=1))
+        hi = np.maximum(hi, lo + 1e-6)
+        n = int(np.clip(np.ceil(np.max((hi - lo) / (sd.min(axis=1) / 6.0))) + 1, 16, 800))
+        v = np.linspace(0.0, 1.0, n)
+        grid = lo[:, None] + (hi - lo)[:, None] * v
+        vals = self.log_lik(grid, np.broadcast_to(tau[:, None], grid.shape))  # (R, n, k)
+        coef = interpolate.CubicSpline(v, vals.transpose(1, 0, 2).reshape(n, n_r * k)).c  # (4, n - 1, R k)
+        x = (m - lo[:, None, None, None]) / (hi - lo)[:, None, None, None]
+        inside = np.clip(x, 0.0, 1.0)
+        idx = np.clip(np.floor(inside * (n - 1)), 0, n - 2).astype(int)
+        t = inside - v[idx]
+        col = (np.arange(n_r)[:, None, None, None] * k + np.arange(k)).astype(int) + np.zeros_like(idx)
+        c0, c1, c2, c3 = (coef[j, idx, col] for j in range(4))
+        val = ((c0 * t + c1) * t + c2) * t + c3
+        slope = (3.0 * c0 * t + 2.0 * c1) * t + c2  # derivative in x at the clipped point
+        return val + slope * (x - inside)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -330,16 +330,18 @@ class _Model:
         if self.kind == "none":
             J = st.log_lik(mu[:, 0, :], tau[:, None]).sum(axis=-1)[:, None, :]
         elif self.kind == "regression":
-            J = np.empty((R, F, M))
-            for f in range(F):
-                J[:, f, :] = st.log_lik(mu[:, f, :], tau[:, None], self.d * beta[f] * self.x).sum(axis=-1)
+            J = st.log_lik_shifted(mu, tau, self.d * beta[:, None] * self.x[None, :]).sum(axis=-1)
         else:
             m = mu[:, 0, :]
             num = st.log_lik(m, tau[:, None]).sum(axis=-1)  # (R, M)
             g = st.group_probabilities(self.iv, m, tau[:, None], self.d)  # (R, M, k, J)
             den = np.zeros((R * M, F))
-            for i in range(st.k):
-                den += np.log(np.maximum(g[:, :, i, :].reshape(R * M, -1) @ self.omega.T, 1e-300))
+            prod = np.ones((R * M, F))
+            for i in range(st.k):  # products of 8 factors (each at least the smallest weight) before one log
+                prod *= np.maximum(g[:, :, i, :].reshape(R * M, -1) @ self.omega.T, 1e-300)
+                if i % 8 == 7 or i == st.k - 1:
+                    den += np.log(prod)
+                    prod[:] = 1.0
             J = num[:, None, :] + self.num_omega[None, :, None] - den.reshape(R, M, F).transpose(0, 2, 1)
         if self.spec.effect:
             J = J + self.effect_prior.logpdf(mu)

@@ -16,13 +16,13 @@ import math
 from pathlib import Path
 
 import numpy as np
-from scipy import integrate, special, stats
+from scipy import integrate, optimize, special, stats
 
 HERE = Path(__file__).resolve().parent
 Y = [0.45, 0.30, 0.62, 0.12, 0.80]
 V = [0.04, 0.02, 0.09, 0.01, 0.16]
 EFFECT_SD, TAU_SCALE = 0.5, 0.3  # mu ~ Normal(0, 0.5); tau ~ HalfNormal(0.3)
-OPTS = {"epsabs": 0.0, "epsrel": 1e-9, "limit": 200}
+OPTS = {"epsabs": 0.0, "epsrel": 1e-7, "limit": 100}
 TABLES = [(3, 40, 9, 41), (10, 120, 18, 118), (1, 15, 4, 16)]  # (e_t, n_t, e_c, n_c)
 BASELINE_SD = 2.5
 
@@ -95,7 +95,7 @@ def selection_effect_random_1s(step: float) -> tuple[float, float]:
         return math.exp(weighted_loglik(mu, t, cuts, group, om)) * stats.norm.pdf(mu, 0, EFFECT_SD) * tau_pdf(t)
 
     lims = [[-4.0, 4.0], [0.0, 2.5], [0.0, 1.0]]
-    opts = {"epsabs": 0.0, "epsrel": 1e-8, "limit": 100}
+    opts = {"epsabs": 0.0, "epsrel": 1e-6, "limit": 50}
     z, _ = integrate.nquad(f, lims, opts=opts)
     below, _ = integrate.nquad(f, [[-4.0, 0.0], [0.0, 2.5], [0.0, 1.0]], opts=opts)
     return math.log(z), below / z
@@ -110,7 +110,7 @@ def selection_null_random_2s(steps: list[float]) -> float:
         jac = (1 - u1) * 2.0  # stick-breaking Jacobian times the Dirichlet(1, 1, 1) density 2
         return math.exp(weighted_loglik(0.0, t, cuts, group, omega_of(eta))) * tau_pdf(t) * jac
 
-    val, _ = integrate.nquad(f, [[0.0, 2.5], [0.0, 1.0], [0.0, 1.0]], opts={"epsabs": 0.0, "epsrel": 1e-8})
+    val, _ = integrate.nquad(f, [[0.0, 2.5], [0.0, 1.0], [0.0, 1.0]], opts={"epsabs": 0.0, "epsrel": 1e-6})
     return math.log(val)
 
 
@@ -123,20 +123,27 @@ def selection_null_fixed_1s(steps: list[float]) -> float:
         jac = (1 - u1) ** 2 * (1 - u2) * 6.0
         return math.exp(weighted_loglik(0.0, 0.0, cuts, group, omega_of(eta))) * jac
 
-    val, _ = integrate.nquad(f, [[0.0, 1.0]] * 3, opts={"epsabs": 0.0, "epsrel": 1e-8})
+    val, _ = integrate.nquad(f, [[0.0, 1.0]] * 3, opts={"epsabs": 0.0, "epsrel": 1e-6})
     return math.log(val)
 
 
 def binomial_study_loglik(t: float, table: tuple[int, int, int, int]) -> float:
-    """log int Bin(e_t | n_t, expit(a + t/2)) Bin(e_c | n_c, expit(a - t/2)) N(a; 0, 2.5^2) da (symmetric)."""
+    """log int Bin(e_t | n_t, expit(a + t/2)) Bin(e_c | n_c, expit(a - t/2)) N(a; 0, 2.5^2) da (symmetric), the
+    integrand scaled by its maximum over a (found by a bounded scalar search) so that nothing underflows."""
     et, nt, ec, nc = table
 
-    def g(a: float) -> float:
-        return math.exp(stats.binom.logpmf(et, nt, special.expit(a + t / 2)) + stats.binom.logpmf(ec, nc,
-                        special.expit(a - t / 2)) + stats.norm.logpdf(a, 0, BASELINE_SD) + 30.0)  # fmt: skip
+    def logg(a: float) -> float:
+        return float(stats.binom.logpmf(et, nt, special.expit(a + t / 2)) + stats.binom.logpmf(ec, nc,
+                     special.expit(a - t / 2)) + stats.norm.logpdf(a, 0, BASELINE_SD))  # fmt: skip
 
-    val, _ = integrate.quad(g, -25, 25, epsabs=0.0, epsrel=1e-11, limit=200, points=[-5, 0, 5])
-    return math.log(val) - 30.0
+    best = optimize.minimize_scalar(lambda a: -logg(a), bounds=(-30.0, 30.0), method="bounded",
+                                    options={"xatol": 1e-10})  # fmt: skip
+    top = -best.fun
+    if not math.isfinite(top):  # the counts are impossible at this t (an expit that underflowed to 0 or 1)
+        return -math.inf
+    val, _ = integrate.quad(lambda a: math.exp(logg(a) - top), -30, 30, epsabs=0.0, epsrel=1e-11, limit=200,
+                            points=[best.x - 2.0, best.x, best.x + 2.0])  # fmt: skip
+    return math.log(val) + top
 
 
 def binomial_pet_fixed(scale: float) -> tuple[float, list[float]]:
@@ -147,7 +154,7 @@ def binomial_pet_fixed(scale: float) -> tuple[float, list[float]]:
         ll = sum(binomial_study_loglik(mu - b * s, tab) for s, tab in zip(se, TABLES, strict=True))
         return math.exp(ll + 12.0) * stats.norm.pdf(mu, 0, EFFECT_SD) * half_cauchy(b, scale)
 
-    val, _ = integrate.nquad(f, [[-3.0, 3.0], [0.0, np.inf]], opts={"epsabs": 0.0, "epsrel": 1e-7, "limit": 100})
+    val, _ = integrate.nquad(f, [[-3.0, 3.0], [0.0, np.inf]], opts={"epsabs": 0.0, "epsrel": 1e-6, "limit": 50})
     return math.log(val) - 12.0, se
 
 
@@ -160,13 +167,18 @@ def main() -> None:
     }  # fmt: skip
     c = out["cases"]
     c["effect/random/PET"] = {"log_evidence": pet_random(1, 1.0), "scale": 1.0}
+    print("PET", c["effect/random/PET"], flush=True)
     c["effect/random/PEESE"] = {"log_evidence": pet_random(2, 5.0), "scale": 5.0}
-    le, p = selection_effect_random_1s(0.025)
-    c["effect/random/omega_1s_0.025"] = {"log_evidence": le, "prob_below_0": p}
-    c["null/random/omega_2s_0.05_0.1"] = {"log_evidence": selection_null_random_2s([0.05, 0.10])}
-    c["null/fixed/omega_1s_0.025_0.05_0.5"] = {"log_evidence": selection_null_fixed_1s([0.025, 0.05, 0.5])}
+    print("PEESE", c["effect/random/PEESE"], flush=True)
     le_b, se = binomial_pet_fixed(1.0)
     c["binomial effect/fixed/PET"] = {"log_evidence": le_b, "scale": 1.0, "direction": -1, "se": se}
+    print("binomial PET", le_b, flush=True)
+    c["null/fixed/omega_1s_0.025_0.05_0.5"] = {"log_evidence": selection_null_fixed_1s([0.025, 0.05, 0.5])}
+    print("null fixed 3 weights", c["null/fixed/omega_1s_0.025_0.05_0.5"], flush=True)
+    c["null/random/omega_2s_0.05_0.1"] = {"log_evidence": selection_null_random_2s([0.05, 0.10])}
+    print("null random 2s", c["null/random/omega_2s_0.05_0.1"], flush=True)
+    le, p = selection_effect_random_1s(0.025)
+    c["effect/random/omega_1s_0.025"] = {"log_evidence": le, "prob_below_0": p}
     (HERE / "brute_force.json").write_text(json.dumps(out, indent=1) + "\n")
     print(json.dumps(c, indent=1))
 
