@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tolerances import TOLERANCE
 
 from models.bayes.publication_bias import WeightFunction, peese, pet, psma_components, robust_bma, robust_bma_normal
 from models.priors import EffectPrior, TauPrior
@@ -44,11 +45,15 @@ def lui_result():
 
 def test_lui2015_all_36_models_match_robma3(lui_result):
     # RoBMA 3.x vignette "Tutorial" (AMPPS 2022 companion), summary(type = "models"): log(marglik) to 2 decimals
+    # (models with posterior probability above 1e-6; the others, 40-75 log units below the best, within 0.05: RoBMA's
+    # bridge sampling of null/fixed/omega_2s_0.05 gives -49.60 where a one-dimensional scipy quadrature of the same
+    # integral gives -49.6286, as we do)
     printed = PRINTED["lui2015_robma3"]
     for m in lui_result.models:
         effect, het, _ = m.key.split("/")
         expected = printed["log_marglik"][f"{effect}/{het}"][printed["bias_order"].index(m.bias)]
-        assert m.log_evidence == pytest.approx(expected, abs=0.02), m.key
+        tol = TOLERANCE["robma_printed_2dp"] if m.posterior_prob > 1e-6 else 0.05
+        assert m.log_evidence == pytest.approx(expected, abs=tol), m.key
     # components summary: inclusion BFs 1.231, 19060.032, 5.420 (bridge sampling; we allow 2%)
     for inc in (lui_result.effect, lui_result.heterogeneity, lui_result.bias):
         assert inc.bf == pytest.approx(printed["inclusion_bf"][inc.component], rel=0.02), inc.component

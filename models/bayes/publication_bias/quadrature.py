@@ -55,6 +55,7 @@ _PLACE = 50.0  # initial coverage of the normal approximation (log-density drop)
 _FLAT = 0.01  # allowed difference of the lump's two nodes
 _MAX_ITER = 14
 _WEIGHT_FITS = 4  # refits of the change of variable of the selection weights
+_MAX_TAU = 160  # most rows in log tau
 _XM, _WM = leggauss(24)
 
 
@@ -162,6 +163,7 @@ class _Model:
             self.n_omega = grid.omega_per_dim(bias.n_free)
             self.weight_fits = 0
             self._set_weights(np.ones(bias.n_free), np.ones(bias.n_free))
+        self.n_tau = grid.n_tau
         if spec.heterogeneity:
             self.s, self.s_flat = self._s_range()
         else:
@@ -270,7 +272,7 @@ class _Model:
         keep = np.flatnonzero(lf > np.max(lf) - _PLACE)
         s0 = max(float(s[max(keep[0] - 1, 0)]), s_flat)
         s1 = float(s[min(keep[-1] + 1, s.size - 1)])
-        return np.linspace(s0, max(s1, s0 + 1.0), self.grid.n_tau), s_flat
+        return np.linspace(s0, max(s1, s0 + 1.0), self.n_tau), s_flat
 
     def _tau(self) -> np.ndarray:
         return np.concatenate([[0.0], np.exp(self.s)]) if self.spec.heterogeneity else np.zeros(1)
@@ -393,15 +395,34 @@ class _Model:
                 lo = max(lo - 2.0, self.s_flat)
             if lg[-1] > top - _EDGE:
                 hi = hi + 2.0
-            live = np.flatnonzero(lg > top - _EDGE)
+            # a range much wider than the posterior of tau: cut it back to the last rows below the required drop, if the
+            # lump of the cut range stays 5 below it too (else the lump rule would move the range back)
+            deep = np.flatnonzero(lg < top - _EDGE)
             n = lg.size
-            if live[0] > n // 4 and lump < top - _EDGE - 5.0 and lo == self.s[0]:
-                lo = float(self.s[live[0] - 1])  # the posterior of tau lies well above the lump: shrink
-            if live[-1] < n - 1 - n // 4 and hi == self.s[-1]:
-                hi = float(self.s[live[-1] + 1])
-            if (lo, hi) != (self.s[0], self.s[-1]):
+            below = deep[deep < np.argmax(lg)]
+            above = deep[deep > np.argmax(lg)]
+            if below.size and below[-1] > n // 4 and lo == self.s[0]:
+                cut = below[-1]
+                with np.errstate(divide="ignore"):
+                    new_lump = math.log(float(self.tau_prior.cdf(math.exp(self.s[cut])))) + max(
+                        rowmass[0], rowmass[cut + 1]
+                    )
+                if new_lump < top - _EDGE - 5.0:  # the lump of the cut range stays negligible
+                    lo = float(self.s[cut])
+            if above.size and above[0] < n - 1 - n // 4 and hi == self.s[-1]:
+                hi = float(self.s[above[0]])
+            # resolution: the trapezoid rule's error is of order exp(-2 pi^2 sd^2 / h^2) for a posterior of log tau
+            # of SD sd; more rows (up to _MAX_TAU) when the step exceeds sd / 1.2 (a narrow posterior, large k)
+            w = np.exp(lg - top)
+            mean_s = float(w @ self.s / w.sum())
+            sd_s = math.sqrt(max(float(w @ (self.s - mean_s) ** 2 / w.sum()), 1e-12))
+            n_new = self.n_tau
+            if (self.s[1] - self.s[0]) > sd_s / 1.2 and self.n_tau < _MAX_TAU:
+                n_new = min(_MAX_TAU, int(math.ceil((hi - lo) / (sd_s / 1.5))) + 1)
+            if (lo, hi) != (self.s[0], self.s[-1]) or n_new != self.n_tau:
                 ok = False
-                self._regrid_s(np.linspace(lo, hi, self.grid.n_tau))
+                self.n_tau = max(n_new, self.grid.n_tau)
+                self._regrid_s(np.linspace(lo, hi, self.n_tau))
         return ok
 
     def _regrid_s(self, new: np.ndarray) -> None:
