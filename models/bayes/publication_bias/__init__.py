@@ -7,6 +7,18 @@ Public entry points: :func:`robust_bma` (either kind of data), :func:`robust_bma
 The model space and its default prior probabilities are :mod:`.specs` (RoBMA-PSMA); the quadrature
 :mod:`.quadrature`; the averaging :mod:`.averaging`; the result types :mod:`.results`.
 
+Example (2x2 counts, log-OR scale)::
+
+    from models.bayes.publication_bias import robust_bma_binomial
+    from models.priors import effect_prior, tau_prior
+
+    res = robust_bma_binomial(table, tau_prior("halfnormal_0.5"), effect_prior("weakly_informative"),
+                              direction="negative")
+    res.averaged.prob_below_null          # P(OR < 1), model-averaged (the point mass at OR = 1 not below)
+    res.bias.log_bf, res.bias.bf          # inclusion Bayes factor for publication bias
+    res.bias_model("PET").effect          # the effect under PET, given an effect (side by side with "none", ...)
+    [(m.key, m.posterior_prob) for m in res.models]
+
 Modelling choices that move the answer (stated in the result): the bias components and their priors and prior
 weights (default RoBMA-PSMA, Bartoš et al. 2023), the effect and heterogeneity priors (the caller's; RoBMA 4.0's own
 defaults for log OR are the project's primary Normal(0, 1) and HalfNormal(0.5)), the expected direction of the
