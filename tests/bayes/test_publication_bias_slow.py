@@ -129,8 +129,9 @@ def test_simulated_selection_and_small_study_literatures():
         res = sim.simulate(kind, 30, seed=7)
         unadjusted = res["unadjusted"][:, 0].mean() - sim.MU
         averaged = res["averaged"][:, 0].mean() - sim.MU
-        assert unadjusted > 0.05, kind
-        assert abs(averaged) < 0.5 * unadjusted, kind
+        # at 100 per mechanism: selection +0.167 vs +0.023, small-study +0.287 vs +0.107 (MCSE 0.006-0.014)
+        assert unadjusted > 0.1, kind
+        assert unadjusted - abs(averaged) > 0.05, kind
 
 
 def test_robust_bma_accepts_prebuilt_studies_and_settles():
