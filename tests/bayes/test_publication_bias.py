@@ -77,10 +77,11 @@ def test_weight_nodes_integrate_the_cumulative_dirichlet_prior(steps, side):
         assert w @ nodes.omega[:, j] == pytest.approx((m + 1 - j) / (m + 1), abs=1e-10)
 
 
-def test_weight_nodes_with_a_beta_change_of_variable_keep_the_prior():
-    wf = WeightFunction((0.025, 0.05))
-    nodes = weight_nodes(wf, 16, a=np.array([0.9, 3.0]), b=np.array([8.0, 2.0]))
-    assert np.exp(nodes.log_weight).sum() == pytest.approx(1.0, abs=1e-6)
+def test_weight_nodes_with_a_beta_change_of_variable_integrate_a_posterior_like_integrand():
+    # one free weight, uniform prior: int_0^1 omega^20 d omega = 1/21 (closed form), with the change of variable the
+    # quadrature fits to such a posterior (mean 21/22, doubled variance: Beta(10, 1) after the clip at 1)
+    nodes = weight_nodes(WeightFunction((0.05,)), 16, a=np.array([10.0]), b=np.array([1.0]))
+    assert np.exp(nodes.log_weight) @ nodes.omega[:, 1] ** 20 == pytest.approx(1 / 21, rel=1e-6)
 
 
 def test_intervals_and_group_probabilities():
@@ -164,7 +165,7 @@ def small_table():
 def test_binomial_result_is_consistent():
     tp = TauPrior("hn", "HalfNormal(0.5)", "halfnormal", (("scale", 0.5),), "test")
     ep = EffectPrior("n", "Normal(0, 1)", 0.0, 1.0, "test")
-    res = robust_bma_binomial(small_table(), tp, ep, components=(NoBias(0.5), pet(1.0, 0.25), peese(3.5, 0.25)))
+    res = robust_bma_binomial(small_table(), tp, ep, components=(NoBias(0.5), pet(1.0, 0.5)))
     assert res.excluded == ("s5",) and res.k == 4 and res.direction == -1  # double zero dropped; benefit detected
     post = np.array([m.posterior_prob for m in res.models])
     assert post.sum() == pytest.approx(1.0)
@@ -180,11 +181,11 @@ def test_binomial_result_is_consistent():
 
 
 def test_log_scale_bayes_factors_do_not_overflow():
-    # 60 precise studies of a large effect: log BF of the effect in the thousands
-    y, v = np.full(60, 0.5) + np.linspace(-0.01, 0.01, 60), np.full(60, 1e-4)
+    # 200 precise studies of a large effect: log BF of the effect about 1000, beyond a double's exp
+    y, v = np.full(200, 1.0) + np.linspace(-0.01, 0.01, 200), np.full(200, 1e-4)
     tp = TauPrior("hn", "HalfNormal(0.5)", "halfnormal", (("scale", 0.5),), "test")
     ep = EffectPrior("n", "Normal(0, 1)", 0.0, 1.0, "test")
-    res = robust_bma_normal(y, v, tp, ep, measure="OR", components=(NoBias(0.5), pet(1.0, 0.5)))
+    res = robust_bma_normal(y, v, tp, ep, measure="OR", components=(NoBias(1.0),), heterogeneity_prob=0.0)
     assert res.effect.log_bf > 700 and res.effect.bf == math.inf and res.effect.posterior_prob == 1.0
     assert np.isfinite([m.log_evidence for m in res.models]).all()
 

@@ -104,13 +104,15 @@ class ModelFit:
 
 
 def _beta_moments(mean: np.ndarray | float, var: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
-    """Beta parameters with the given mean and variance (clipped to sane ranges)."""
+    """Beta parameters with the given mean and variance, at least 1 (the integrands, likelihood times a Dirichlet(1)
+    or half-Cauchy prior, are finite at 0 and 1; a Beta density that is infinite there would make the transformed
+    integrand non-smooth and slow Gauss-Legendre down)."""
     mean = np.clip(np.asarray(mean, float), 1e-6, 1.0 - 1e-6)
     var = np.maximum(np.asarray(var, float), 1e-14)
     common = mean * (1.0 - mean) / var - 1.0
     wide = common < 2.0  # no more concentrated than Beta(1, 1): keep the plain rule
-    a = np.where(wide, 1.0, np.clip(mean * common, 0.7, 1e6))
-    b = np.where(wide, 1.0, np.clip((1.0 - mean) * common, 0.7, 1e6))
+    a = np.where(wide, 1.0, np.clip(mean * common, 1.0, 1e6))
+    b = np.where(wide, 1.0, np.clip((1.0 - mean) * common, 1.0, 1e6))
     return a, b
 
 

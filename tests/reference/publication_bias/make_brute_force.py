@@ -11,6 +11,7 @@ log OR by ``quad`` over the baseline log-odds.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 from pathlib import Path
@@ -54,17 +55,23 @@ def pet_random(power: int, scale: float) -> float:
     return math.log(val)
 
 
+def _ncdf(x: float) -> float:
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
 def weighted_loglik(mu: float, tau: float, cuts_z: np.ndarray, group: np.ndarray, omega: np.ndarray) -> float:
     """Sum over studies of log[omega_{j_i} N(y_i; mu, s_i^2) / sum_j omega_j P(z in group j)], s_i^2 = v + tau^2,
-    z = y / se (direction +1); intervals of z cut at ``cuts_z`` with weight group ``group``."""
+    z = y / se (direction +1); intervals of z cut at ``cuts_z`` with weight group ``group`` (plain ``math``: this
+    runs millions of times inside the nested quadrature)."""
     total = 0.0
+    cuts = [float(c) for c in cuts_z]
     for y, v in zip(Y, V, strict=True):
         se, s = math.sqrt(v), math.sqrt(v + tau * tau)
-        edges = np.concatenate([[-np.inf], cuts_z * se, [np.inf]])
-        probs = np.diff(stats.norm.cdf(edges, mu, s))
-        den = sum(omega[group[j]] * probs[j] for j in range(probs.size))
-        j_obs = np.searchsorted(cuts_z, y / se, side="left")
-        total += math.log(omega[group[j_obs]]) + stats.norm.logpdf(y, mu, s) - math.log(den)
+        cdf = [0.0] + [_ncdf((c * se - mu) / s) for c in cuts] + [1.0]
+        den = sum(omega[group[j]] * (cdf[j + 1] - cdf[j]) for j in range(len(cuts) + 1))
+        j_obs = int(np.searchsorted(cuts_z, y / se, side="left"))
+        total += math.log(omega[group[j_obs]]) - 0.5 * math.log(2 * math.pi * s * s) - 0.5 * ((y - mu) / s) ** 2
+        total -= math.log(den)
     return total
 
 
@@ -164,29 +171,35 @@ def binomial_pet_fixed(scale: float) -> tuple[float, list[float]]:
     return math.log(val) - 12.0, se
 
 
+CASES = {
+    "effect/random/PET": lambda: {"log_evidence": pet_random(1, 1.0), "scale": 1.0},
+    "effect/random/PEESE": lambda: {"log_evidence": pet_random(2, 5.0), "scale": 5.0},
+    "binomial effect/fixed/PET": lambda: dict(
+        zip(("log_evidence", "se"), binomial_pet_fixed(1.0), strict=True), scale=1.0, direction=-1
+    ),
+    "null/fixed/omega_1s_0.025_0.05_0.5": lambda: {"log_evidence": selection_null_fixed_1s([0.025, 0.05, 0.5])},
+    "null/random/omega_2s_0.05_0.1": lambda: {"log_evidence": selection_null_random_2s([0.05, 0.10])},
+    "effect/random/omega_1s_0.025": lambda: dict(
+        zip(("log_evidence", "prob_below_0"), selection_effect_random_1s(0.025), strict=True)
+    ),
+}
+
+
 def main() -> None:
-    out = {
+    """Compute every case (or those named with ``--cases``, merged into the existing file) and write the JSON."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", nargs="*", default=list(CASES), help="cases to compute (default all)")
+    args = ap.parse_args()
+    path = HERE / "brute_force.json"
+    out = json.loads(path.read_text()) if path.exists() else {
         "source": "scipy adaptive quadrature of the models written out in make_brute_force.py (independent code)",
         "y": Y, "v": V, "effect_sd": EFFECT_SD, "tau_halfnormal_scale": TAU_SCALE, "tables": TABLES,
-        "baseline_sd": BASELINE_SD,
-        "cases": {},
+        "baseline_sd": BASELINE_SD, "cases": {},
     }  # fmt: skip
-    c = out["cases"]
-    c["effect/random/PET"] = {"log_evidence": pet_random(1, 1.0), "scale": 1.0}
-    print("PET", c["effect/random/PET"], flush=True)
-    c["effect/random/PEESE"] = {"log_evidence": pet_random(2, 5.0), "scale": 5.0}
-    print("PEESE", c["effect/random/PEESE"], flush=True)
-    le_b, se = binomial_pet_fixed(1.0)
-    c["binomial effect/fixed/PET"] = {"log_evidence": le_b, "scale": 1.0, "direction": -1, "se": se}
-    print("binomial PET", le_b, flush=True)
-    c["null/fixed/omega_1s_0.025_0.05_0.5"] = {"log_evidence": selection_null_fixed_1s([0.025, 0.05, 0.5])}
-    print("null fixed 3 weights", c["null/fixed/omega_1s_0.025_0.05_0.5"], flush=True)
-    c["null/random/omega_2s_0.05_0.1"] = {"log_evidence": selection_null_random_2s([0.05, 0.10])}
-    print("null random 2s", c["null/random/omega_2s_0.05_0.1"], flush=True)
-    le, p = selection_effect_random_1s(0.025)
-    c["effect/random/omega_1s_0.025"] = {"log_evidence": le, "prob_below_0": p}
-    (HERE / "brute_force.json").write_text(json.dumps(out, indent=1) + "\n")
-    print(json.dumps(c, indent=1))
+    for name in args.cases:
+        out["cases"][name] = CASES[name]()
+        print(name, out["cases"][name], flush=True)
+        path.write_text(json.dumps(out, indent=1) + "\n")
 
 
 if __name__ == "__main__":
