@@ -141,3 +141,20 @@ def test_robust_bma_accepts_prebuilt_studies_and_settles():
     st = normal_studies(np.arctanh(d.r.to_numpy()), 1.0 / (d.n.to_numpy() - 3.0), measure="ZCOR")
     r = robust_bma(st, LUI_TAU, LUI_EFFECT, components=psma_components(peese_scale=10.0))
     assert r.settled
+
+
+def test_full_ensemble_on_2x2_data_is_consistent():
+    from models.bayes.publication_bias import robust_bma_binomial
+    from models.tables import BinaryTable
+
+    table = BinaryTable(("s1", "s2", "s3", "s4", "s5"), np.array([2, 10, 0, 4, 0]), np.array([30, 120, 25, 40, 20]),
+                        np.array([6, 15, 3, 9, 0]), np.array([31, 118, 24, 42, 22]))  # fmt: skip
+    tp = TauPrior("hn", "HalfNormal(0.5)", "halfnormal", (("scale", 0.5),), "test")
+    ep = EffectPrior("n", "Normal(0, 1)", 0.0, 1.0, "test")
+    res = robust_bma_binomial(table, tp, ep)
+    assert len(res.models) == 36 and res.settled and res.direction == -1
+    assert sum(m.posterior_prob for m in res.models) == pytest.approx(1.0)
+    assert sum(b.posterior_prob for b in res.bias_models) == pytest.approx(1.0)
+    # the normal approximation of the probability of publication gives a different (but valid) answer
+    approx = robust_bma_binomial(table, tp, ep, selection="normal")
+    assert approx.approximation != res.approximation and approx.settled
