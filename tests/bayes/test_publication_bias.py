@@ -128,7 +128,7 @@ BRUTE_EFFECT = EffectPrior("n", "Normal(0, 0.5)", 0.0, 0.5, "test", log_scale=Fa
 BRUTE_SPECS = {
     "effect/random/PET": ModelSpec(True, True, pet(1.0), 1.0),
     "effect/random/PEESE": ModelSpec(True, True, peese(5.0), 1.0),
-    "effect/random/omega_1s_0.025": ModelSpec(True, True, WeightFunction((0.025,)), 1.0),
+    "effect/fixed/omega_1s_0.025": ModelSpec(True, False, WeightFunction((0.025,)), 1.0),
     "null/random/omega_2s_0.05_0.1": ModelSpec(False, True, WeightFunction((0.05, 0.1), "two-sided"), 1.0),
     "null/fixed/omega_1s_0.025_0.05_0.5": ModelSpec(False, False, WeightFunction((0.025, 0.05, 0.5)), 1.0),
 }
@@ -142,10 +142,10 @@ def test_quadrature_against_stored_brute_force(case):
 
 
 def test_posterior_probability_against_stored_brute_force():
-    spec = BRUTE_SPECS["effect/random/omega_1s_0.025"]
+    spec = BRUTE_SPECS["effect/fixed/omega_1s_0.025"]
     res = robust_bma(brute_studies(), BRUTE_TAU, BRUTE_EFFECT, components=(spec.bias,), effect_prob=1.0,
-                     heterogeneity_prob=1.0, direction="positive")  # fmt: skip
-    expected = BRUTE["cases"]["effect/random/omega_1s_0.025"]["prob_below_0"]
+                     heterogeneity_prob=0.0, direction="positive")  # fmt: skip
+    expected = BRUTE["cases"]["effect/fixed/omega_1s_0.025"]["prob_below_0"]
     assert res.averaged.prob_below_null == pytest.approx(expected, abs=TOLERANCE["pubbias_brute_force"])
 
 

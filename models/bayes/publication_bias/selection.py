@@ -92,9 +92,11 @@ def weight_nodes(wf: WeightFunction, n_per_dim: int, a: np.ndarray | None = None
                  ) -> WeightNodes:  # fmt: skip
     """Tensor Gauss-Legendre rule of ``n_per_dim`` nodes per stick-breaking coordinate (module docstring), after the
     change of variable ``u_k = B^-1(v_k; a_k, b_k)`` (B the Beta(a_k, b_k) cdf, ``v_k`` the Gauss-Legendre nodes on
-    [0, 1], weights divided by the Beta density): with ``a = b = 1`` (default) the plain rule on the unit cube; the
-    quadrature fits ``a``, ``b`` to the posterior of each coordinate so that the nodes follow its mass (a posterior
-    piled against 0 or 1 is then resolved). Nodes are ordered with the last coordinate fastest."""
+    [0, 1], weights divided by the Beta density); with ``a = b = 1`` (default, before any fit) ``u_k = v_k^3``
+    instead, which crowds the nodes towards 0, where a strong selection puts a peak of width about the studies'
+    probability of significance. The quadrature fits ``a``, ``b`` to the posterior of each coordinate so that the
+    nodes follow its mass (a posterior piled against 0 or 1 is then resolved). Nodes are ordered with the last
+    coordinate fastest."""
     m = wf.n_free
     a = np.ones(m) if a is None else np.asarray(a, float)
     b = np.ones(m) if b is None else np.asarray(b, float)
@@ -102,8 +104,11 @@ def weight_nodes(wf: WeightFunction, n_per_dim: int, a: np.ndarray | None = None
     v = (x + 1.0) / 2.0
     axes, log_axes = [], []
     for k in range(m):
-        uk = np.clip(special.betaincinv(a[k], b[k], v), 1e-300, 1.0 - 1e-16)
-        log_pdf = (a[k] - 1.0) * np.log(uk) + (b[k] - 1.0) * np.log1p(-uk) - special.betaln(a[k], b[k])
+        if a[k] == 1.0 and b[k] == 1.0:  # no fit yet: u = v^3, nodes crowded towards 0 (strong selection)
+            uk, log_pdf = v**3, -np.log(3.0 * v**2)
+        else:
+            uk = np.clip(special.betaincinv(a[k], b[k], v), 1e-300, 1.0 - 1e-16)
+            log_pdf = (a[k] - 1.0) * np.log(uk) + (b[k] - 1.0) * np.log1p(-uk) - special.betaln(a[k], b[k])
         axes.append(uk)
         log_axes.append(np.log(w / 2.0) - log_pdf)
     u = np.stack([g.ravel() for g in np.meshgrid(*axes, indexing="ij")], axis=1)  # (F, m)

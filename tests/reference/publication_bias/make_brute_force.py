@@ -102,9 +102,23 @@ def selection_effect_random_1s(step: float) -> tuple[float, float]:
         return math.exp(weighted_loglik(mu, t, cuts, group, om)) * stats.norm.pdf(mu, 0, EFFECT_SD) * tau_pdf(t)
 
     lims = [[-4.0, 4.0], [0.0, 2.5], [0.0, 1.0]]
-    opts = {"epsabs": 0.0, "epsrel": 1e-6, "limit": 50}
+    opts = {"epsabs": 0.0, "epsrel": 1e-5, "limit": 50}
     z, _ = integrate.nquad(f, lims, opts=opts)
     below, _ = integrate.nquad(f, [[-4.0, 0.0], [0.0, 2.5], [0.0, 1.0]], opts=opts)
+    return math.log(z), below / z
+
+
+def selection_effect_fixed_1s(step: float) -> tuple[float, float]:
+    """effect/fixed, one-sided one-step weight function (omega ~ Uniform(0, 1)): log evidence and P(mu < 0)."""
+    cuts, group = one_sided([step])
+
+    def f(mu: float, w: float) -> float:
+        om = np.array([1.0, w])
+        return math.exp(weighted_loglik(mu, 0.0, cuts, group, om)) * stats.norm.pdf(mu, 0, EFFECT_SD)
+
+    opts = {"epsabs": 0.0, "epsrel": 1e-8, "limit": 100}
+    z, _ = integrate.nquad(f, [[-4.0, 4.0], [0.0, 1.0]], opts=opts)
+    below, _ = integrate.nquad(f, [[-4.0, 0.0], [0.0, 1.0]], opts=opts)
     return math.log(z), below / z
 
 
@@ -179,6 +193,9 @@ CASES = {
     ),
     "null/fixed/omega_1s_0.025_0.05_0.5": lambda: {"log_evidence": selection_null_fixed_1s([0.025, 0.05, 0.5])},
     "null/random/omega_2s_0.05_0.1": lambda: {"log_evidence": selection_null_random_2s([0.05, 0.10])},
+    "effect/fixed/omega_1s_0.025": lambda: dict(
+        zip(("log_evidence", "prob_below_0"), selection_effect_fixed_1s(0.025), strict=True)
+    ),
     "effect/random/omega_1s_0.025": lambda: dict(
         zip(("log_evidence", "prob_below_0"), selection_effect_random_1s(0.025), strict=True)
     ),
