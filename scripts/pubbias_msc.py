@@ -17,8 +17,9 @@ import numpy as np
 
 from models.bayes.publication_bias import PublicationBiasAverage, robust_bma_binomial
 from models.msc.datasets import load_dataset
+from models.msc.priors import PRIMARY_BIAS_PRIOR, PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR
 from models.msc.specs import EVIDENCE_BASE, PRIMARY_ANALYSIS, evidence_base_sets
-from models.priors import BIAS_PRESETS, PRIMARY_BIAS_PRIOR, PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR, effect_prior
+from models.priors import BIAS_PRESETS, effect_prior
 from models.priors import tau_prior as tau_preset
 
 
