@@ -151,9 +151,8 @@ def test_same_structure_is_compiled_once(monkeypatch, fake_sampler):
         return BinaryTable(tuple(f"s{i}" for i in range(k)), [1] * k, [10] * k, [2] * k, [10] * k)
 
     sampling.fit_binomial_normal(MSC, TP, EP, draws=20, sampler=sampler)
-    sampling.fit_binomial_normal(
-        table(12), tau_prior("halfcauchy_1"), EffectPrior("x", "x", 0.1, 2.0, "t"), draws=20, sampler=sampler
-    )
+    sampling.fit_binomial_normal(table(12), tau_prior("halfcauchy_1"), EffectPrior("x", "x", 0.1, 2.0, "t"), draws=20,
+                                 sampler=sampler)
     sampling.fit_binomial_normal(MSC, TP, EP, draws=20, seed=5, sampler=sampler)
     assert len(calls) == 1  # 9 and 12 studies share the 16-slot structure; priors are data
     sampling.fit_binomial_normal(table(5), TP, EP, draws=20, sampler=sampler)
