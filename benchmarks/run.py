@@ -38,6 +38,7 @@ TARGETS = {
     "fit_cli_k10_cold_s": 15.0,
     "fit_cli_k10_warm_s": 3.0,
     "cli_error_s": 1.0,
+    "pubbias_bma_k15_ms": 1000.0,
 }
 """Upper targets from the "Speed and scale" issue."""
 DEFAULT_SEED = 20240
@@ -229,26 +230,28 @@ def section_micro(table: Table, work: Path, seed: int) -> bool:
     return True
 
 
-def section_exact_bn(table: Table, work: Path, seed: int) -> None:
-    """Section 6: the lines of ``benchmarks/exact_bn.py`` (run as a child with empty compile caches), passed through."""
-    import subprocess
-    import sys
-
+def _child_lines(table: Table, work: Path, module: str, prefix: str, repeat: int) -> None:
+    """Run ``python -m benchmarks.<module> --repeat N`` as a child with empty compile caches and pass its lines that
+    start with ``prefix`` through (an error line if it fails)."""
     from benchmarks.common import ROOT, cache_env
 
-    table.comment("[6] exact binomial-normal posterior by quadrature (models.bayes.exact_binomial), HalfNormal(0.5)")
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.exact_bn", "--repeat", "7"], cwd=ROOT,
-                          env=dict(cache_env(work / "exact-bn-caches")), capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.run([sys.executable, "-m", f"benchmarks.{module}", "--repeat", str(repeat)], cwd=ROOT,
+                          env=dict(cache_env(work / f"{module}-caches")), capture_output=True, text=True)  # fmt: skip
     if proc.returncode != 0:
-        table.add(Row("exact_bn_error", "failed", note=proc.stderr.strip().replace("\n", " | ")[-300:]))
+        table.add(Row(f"{prefix}error", "failed", note=proc.stderr.strip().replace("\n", " | ")[-300:]))
         return
     for line in proc.stdout.splitlines():
-        if not line.startswith("exact_bn_"):
+        if not line.startswith(prefix):
             continue
         head, _, note = line.partition("  # ")
         parts = head.split()
-        target = TARGETS.get(parts[0])
-        table.add(Row(parts[0], float(parts[1]), parts[2], note, target))
+        table.add(Row(parts[0], float(parts[1]), parts[2], note, TARGETS.get(parts[0])))
+
+
+def section_exact_bn(table: Table, work: Path, seed: int) -> None:
+    """Section 6: the lines of ``benchmarks/exact_bn.py`` (run as a child with empty compile caches), passed through."""
+    table.comment("[6] exact binomial-normal posterior by quadrature (models.bayes.exact_binomial), HalfNormal(0.5)")
+    _child_lines(table, work, "exact_bn", "exact_bn_", 7)
 
 
 def section_cli(table: Table) -> None:
@@ -266,6 +269,12 @@ def section_cli(table: Table) -> None:
         head, _, note = line.partition("  # ")
         parts = head.split()
         table.add(Row(parts[0], float(parts[1]), parts[2], note, TARGETS.get(parts[0])))
+
+
+def section_pubbias(table: Table, work: Path) -> None:
+    """Section 8: the line of ``benchmarks/pubbias.py`` (run as a child with empty compile caches), passed through."""
+    table.comment("[8] robust Bayesian model averaging on 2x2 data (models.bayes.publication_bias), 36 models")
+    _child_lines(table, work, "pubbias", "pubbias_", 5)
 
 
 def section_scale(table: Table, work: Path, sizes: list[int], seed: int) -> None:
@@ -335,6 +344,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-micro", action="store_true", help="skip sections 2-4")
     parser.add_argument("--skip-exact-bn", action="store_true", help="skip section 6 (exact binomial-normal)")
     parser.add_argument("--skip-cli", action="store_true", help="skip section 7 (the installed command)")
+    parser.add_argument("--skip-pubbias", action="store_true", help="skip section 8 (robust Bayesian model averaging)")
     parser.add_argument(
         "--scale-sizes",
         default=None,
@@ -397,6 +407,10 @@ def main(argv: list[str] | None = None) -> int:
             table.comment("[7] the installed command skipped")
         else:
             section_cli(table)
+        if args.skip_pubbias:
+            table.comment("[8] robust Bayesian model averaging skipped")
+        else:
+            section_pubbias(table, work)
     finally:
         if args.keep_temp:
             table.comment(f"temporary files kept in {work}")
