@@ -25,7 +25,7 @@ from models.msc import figures as figs
 from models.msc.datasets import Dataset
 from models.msc.findings import HIERARCHY
 from models.msc.regression import RANDOMISED_REGRESSIONS, REGRESSIONS
-from models.msc.specs import EVIDENCE_BASE
+from models.msc.specs import EVIDENCE_BASE, PRIMARY_ANALYSIS
 from models.msc.state import Run, RunResult, RunSettings
 
 LOO_SETS = ("tang2024/mortality", f"{EVIDENCE_BASE}/all", f"{EVIDENCE_BASE}/rct")
@@ -69,9 +69,15 @@ def check_order(todo: list[Job]) -> None:
 
 
 def _set_jobs(run: Run) -> list[Job]:
-    """Per study set: the exact grid, then the MCMC fit beside its exact twin, missing-study maps, leave-one-out."""
+    """Per study set: the exact grid, then the MCMC fit beside its exact twin, missing-study maps, leave-one-out.
+
+    Sets run in the report's order (the primary randomised set, the other evidence-base sets, then the published
+    analyses' sets), so that a figure drawn from the same data for two sets is drawn for the one the report shows first
+    and referred to by the other (:func:`models.msc.figures.set_figures`)."""
     out = []
-    for key, s in run.sets.items():
+    primary = f"{EVIDENCE_BASE}/{PRIMARY_ANALYSIS}"
+    order = sorted(run.sets, key=lambda k: (k != primary, not k.startswith(f"{EVIDENCE_BASE}/")))
+    for key, s in ((k, run.sets[k]) for k in order):
         if not run.settings.wants(s.document, s.analysis):
             continue
         out.append(Job(grids_of(key), lambda s=s: kinds.exact_grids(run, s)))
