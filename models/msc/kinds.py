@@ -234,7 +234,7 @@ def regression(run: Run, base: StudySet, make: Callable[[pd.DataFrame], Regressi
     fig = figs.subgroups(run.result.subgroups[name], title=f"{name} (binomial-normal, primary priors)")
     run.figure("regression", fig, run.fig_dir / f"regression_{base.analysis}_{reg.key}.png",
                figs.with_nrs(caption, n_nrs, how, sentence=True), kind="regression", studies=tuple(table.study),
-               alt=f"Posterior OR by subgroup, {which.lower()}, beside the published subgroup ORs.")  # fmt: skip
+               alt=f"Posterior OR by subgroup beside the published subgroup ORs: {which}.")  # fmt: skip
 
 
 def _slopes(reg: Regression, ds) -> tuple[Slope, ...]:
@@ -327,4 +327,4 @@ def prior_heatmaps(run: Run) -> None:
         run.figure("priors", fig, run.fig_dir / f"{key.replace('/', '__')}__priors.png",
                    figs.with_nrs(caption, n_nrs, figs.THROUGH_BIAS_MODEL, sentence=True), kind="priors",
                    studies=tuple(studies), alt=f"Heat map of P(OR < 1) over {table.shape[0]} heterogeneity x "
-                   f"{table.shape[1]} effect priors, {title.lower()}.")  # fmt: skip
+                   f"{table.shape[1]} effect priors: {title}.")  # fmt: skip

@@ -45,19 +45,20 @@ PHONE_WIDTH = "40rem"
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; line-height: 1.5;
        max-width: 62rem; margin: 1rem auto 2rem; padding: 0 1rem; color: #1a1a1a; }
-h1 { margin: 0.4em 0 0.3em; }
+h1 { font-size: 1.6rem; margin: 0.4em 0 0.3em; }
 h1, h2, h3, h4 { line-height: 1.25; }
 h2, h3, h4 { margin-top: 1.6em; }
 h2 { margin-bottom: 0.5em; }
+nav#toc + h2, .callout + h2 { margin-top: 0.8em; }
 nav#toc { font-size: 0.9rem; margin: 0 0 0.8em; }
 nav#toc summary { cursor: pointer; color: #0072B2; }
 nav#toc ul { margin: 0.3em 0; padding-left: 1.4em; }
 nav#toc li.sub { margin-left: 1.2em; }
 .table-block { margin: 1em 0; }
-.table-caption { font-weight: 600; font-size: 0.92rem; padding-bottom: 0.4em; }
+.table-caption { font-weight: 600; font-size: 0.92rem; line-height: 1.35; padding-bottom: 0.4em; }
 .table-wrap { max-width: 100%; overflow-x: auto; }
 table { border-collapse: collapse; font-size: 0.92rem; font-variant-numeric: tabular-nums; table-layout: auto;
-        max-width: 100%; }
+        max-width: 100%; line-height: 1.35; }
 table.wide { font-size: 0.78rem; width: 100%; }
 table.wide th, table.wide td { padding: 0.2em 0.35em; }
 table.very-wide { font-size: 0.7rem; }
@@ -81,19 +82,20 @@ code { background: #f3f3f3; padding: 0 0.25em; border-radius: 3px; }
 .callout-warning { border-color: #E69F00; background: #fff4dc; }
 .callout-error { border-color: #D55E00; background: #fde7dc; font-weight: 600; }
 @media (max-width: PHONE_WIDTH) {
-  body { font-size: 15px; line-height: 1.45; margin-top: 0.3rem; padding: 0 0.75rem; }
+  body { font-size: 15px; line-height: 1.4; margin-top: 0.3rem; padding: 0 0.75rem; }
   h1 { font-size: 1.2rem; margin: 0.3em 0 0.2em; }
   h2 { font-size: 1.15rem; margin-top: 1.2em; margin-bottom: 0.4em; }
+  nav#toc + h2, .callout + h2 { margin-top: 0.6em; }
   h3 { font-size: 1.05rem; }
   nav#toc { margin-bottom: 0.3em; }
   p { margin: 0.5em 0; }
   .table-caption { font-size: 0.8rem; }
-  .callout { font-size: 0.8rem; padding: 0.3em 0.6em; }
+  .callout { font-size: 0.8rem; line-height: 1.3; padding: 0.3em 0.6em; margin: 0.5em 0; }
   table, table.wide, table.very-wide { width: auto; max-width: none; font-size: 0.8rem; }
   .table-wrap th, .table-wrap td { min-width: 6.5em; max-width: 11em; padding: 0.2em 0.35em; }
-  .table-wrap th { min-width: 7.5em; }
+  .table-wrap th { min-width: 8.5em; }
   .table-wrap td.num { min-width: 0; }
-  .table-wrap th:first-child, .table-wrap td:first-child { min-width: 6.5em; max-width: 8.5em; }
+  .table-wrap th:first-child, .table-wrap td:first-child { min-width: 9.5em; max-width: 10em; }
   figure { margin: 1em 0; }
 }
 @media print {
@@ -498,7 +500,7 @@ def _table_cells(t: _Table) -> tuple[list[str], list[list[str]], list[bool]]:
     return header, rows, numeric
 
 
-_BREAK_AFTER = re.compile(r"(?<=[_/.\\])(?=[A-Za-z0-9])")
+_BREAK_AFTER = re.compile(r"(?<=[_/\\])(?=[A-Za-z0-9])|(?<=[A-Za-z]\.)(?=[A-Za-z])")
 _RUN = re.compile(rf"[A-Za-z0-9]{{{LONG_TOKEN + 1},}}")
 
 
@@ -506,10 +508,11 @@ _INTERVAL = re.compile(r"([\[(][^\[\]()\s]+),\s([^\[\]()\s]+[\])])")
 
 
 def _cell_html(text: str) -> str:
-    """Escaped cell text in which only long tokens may break: after '_', '/', '.' or '\\' inside an identifier
-    longer than LONG_TOKEN characters (a <wbr>), and anywhere inside a run of more than LONG_TOKEN letters and
-    digits (a span of class ``long``). Numbers and ordinary words are left whole, and an interval such as
-    '[0.35, 1.11]' is kept on one line (a no-break space after its comma)."""
+    """Escaped cell text in which only long tokens may break: after '_', '/' or '\\', or a '.' between letters,
+    inside an identifier longer than LONG_TOKEN characters (a <wbr>; never inside a number such as a DOI's
+    '10.1186'), and anywhere inside a run of more than LONG_TOKEN letters and digits (a span of class ``long``).
+    Numbers and ordinary words are left whole, and an interval such as '[0.35, 1.11]' is kept on one line (a no-break
+    space after its comma)."""
     text = _INTERVAL.sub("\\1,\u00a0\\2", text)
     parts = []
     for token in re.split(r"(\s+)", text):

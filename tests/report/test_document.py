@@ -155,7 +155,7 @@ def test_html_title_is_escaped(title):
 def test_cells_keep_numbers_and_words_whole_and_let_only_long_identifiers_break():
     df = pd.DataFrame({
         "Analysis": ["Randomised trials (primary)", "fits/evidence_base__rct__binomial_normal__primary.nc",
-                     "x" * 30],
+                     "x" * 30 + " (doi 10.1186/s13287-023-03286-8)"],
         "OR (95% CrI)": ["0.64 [0.35, 1.11]", "1.2 (0.9, 1.6)", "\u2013"],
         "P": [0.947, 0.5, 0.25],
     })  # fmt: skip
@@ -165,6 +165,7 @@ def test_cells_keep_numbers_and_words_whole_and_let_only_long_identifiers_break(
     assert '<td class="num">0.95</td>' in page  # numbers untouched
     assert "fits/<wbr>evidence_<wbr>base__<wbr>rct__<wbr>binomial_<wbr>normal__<wbr>primary.<wbr>nc" in page
     assert f'<span class="long">{"x" * 30}</span>' in page  # only a run too long for any column may break anywhere
+    assert "10.1186/<wbr>s13287-023-03286-8)" in page  # a DOI breaks after its slash, never inside '10.1186'
     assert "overflow-wrap: anywhere" not in page.replace(".long { overflow-wrap: anywhere; }", "")
 
 
