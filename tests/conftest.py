@@ -5,6 +5,7 @@ draws of 99, object-typed divergence messages), so that everything around MCMC i
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -65,3 +66,37 @@ def fake_sampler() -> FakeSampler:
 def make_fake_sampler() -> type[FakeSampler]:
     """The fake sampler's class, for fixtures wider than one test (each makes its own instance)."""
     return FakeSampler
+
+
+@pytest.fixture(scope="session")
+def evidence_job(tmp_path_factory, make_fake_sampler):
+    """(RunResult, the fake sampler, the output folder) of the evidence base's jobs (``--only evidence_base``, quick,
+    fake sampler): one run of the MSC job for the whole session, read by the runner's, the report's, the figures' and
+    the browser's tests instead of running the job again."""
+    from models.bayes.sampling import fit_binomial_normal
+    from models.msc.datasets import load_dataset
+    from models.msc.runner import run_reanalysis
+    from models.msc.state import RunSettings
+
+    sampler = make_fake_sampler()
+    out = tmp_path_factory.mktemp("evidence")
+    result = run_reanalysis(load_dataset(), RunSettings(only="evidence_base", quick=True), out, progress=False,
+                            fit_fn=partial(fit_binomial_normal, sampler=sampler))  # fmt: skip
+    return result, sampler, out
+
+
+@pytest.fixture(scope="session")
+def evidence_run(evidence_job):
+    """(RunResult, the fake sampler) of :func:`evidence_job`."""
+    result, sampler, _ = evidence_job
+    return result, sampler
+
+
+@pytest.fixture(scope="session")
+def evidence_outputs(evidence_job):
+    """The folder of :func:`evidence_job` with summary.csv, report.md and report.html written."""
+    from models.msc.outputs import write_outputs
+
+    result, _, out = evidence_job
+    write_outputs(result, out)
+    return out

@@ -12,6 +12,7 @@ from models.bayes.model_averaging import average_binomial
 from models.bayes.small_study import KINDS, small_study_comparison
 from models.effects import escalc
 from models.frequentist.bias import egger_lm, harbord, peters
+from models.msc import figures as figs
 from models.msc.absolute import RECOVERY_OXYGEN, RECOVERY_VENTILATED
 from models.msc.missing import missing_arm_sizes
 from models.msc.priors import PRIMARY_BIAS_PRIOR, PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR
@@ -174,8 +175,7 @@ def small_study(run: Run) -> None:
             run.add(fit.posterior(seed=run.settings.seed), ResultKey(f"{s.key}/small_study_{kind}",
                     f"binomial_normal_{kind}", tp.key, ep.key), context, higher_is_benefit=s.higher_is_benefit,
                     kind=Kind.SMALL_STUDY, method=Method.MCMC, mcmc=check)  # fmt: skip
-        if analysis == "all":
-            _funnel(run, s)
+        _funnel(run, s)
 
 
 def _bias_tests(s: StudySet) -> tuple[BiasTest, ...]:
@@ -192,12 +192,21 @@ def _bias_tests(s: StudySet) -> tuple[BiasTest, ...]:
 
 
 def _funnel(run: Run, s: StudySet) -> None:
+    """Contour-enhanced funnel plot of a set: the randomised trials' first (the primary hierarchy), with the primary
+    posterior median; then all studies with known counts, with the median of the bias-model posterior."""
     effects = escalc(s.table, "OR")
     design = run.dataset.studies["design"]
+    n_nrs = len(figs.non_randomised(run, s.table.study))
+    bias = BIAS_PRESETS[PRIMARY_BIAS_PRIOR] if n_nrs else None
+    which = "randomised trials" if s.analysis == PRIMARY_ANALYSIS else "all studies with known counts"
+    how = figs.THROUGH_BIAS_MODEL
     fig = funnel_plot(effects, design={x: str(design[x]) for x in effects.study},
-                      pooled=run.posterior(s.table).median(), pooled_label="Posterior median OR",
-                      title="All studies with known counts: contour-enhanced funnel plot")  # fmt: skip
-    run.figure("small_study", fig, run.fig_dir / "funnel.png",
-               "Contour-enhanced funnel plot (Peters et al. 2008): each study's log OR (OR scale) against its standard "
-               "error, shaded where its own test would give p < 0.01, 0.01-0.05 and 0.05-0.10; markers by "
-               "design.")  # fmt: skip
+                      pooled=run.posterior(s.table, bias).median(),
+                      pooled_label="Posterior median OR" + (", NRS through the bias model" if bias else ""),
+                      title=figs.with_nrs(f"Contour-enhanced funnel plot, {which}", n_nrs, how))  # fmt: skip
+    caption = (f"Contour-enhanced funnel plot (Peters et al. 2008), {which}: each study's log OR (OR scale) against "
+               "its standard error, shaded where its own test would give p < 0.01, 0.01-0.05 and 0.05-0.10; markers "
+               "by design; the dashed line is the pooled posterior median.")  # fmt: skip
+    run.figure("small_study", fig, run.fig_dir / f"funnel_{s.analysis}.png", figs.with_nrs(caption, n_nrs, how,
+               sentence=True), kind="funnel", studies=tuple(s.table.study),
+               alt=f"Funnel plot of the {effects.k} {which} with counts: log OR against its SE.")  # fmt: skip

@@ -118,7 +118,7 @@ def study_level(run: Run, s: StudySet) -> None:
     normal = run.results.get(s.key, "normal_normal_exact")
     if normal is None:
         raise RuntimeError(f"study_level({s.key}) needs the exact grid of the set: run exact_grids first")
-    figs.set_figures(run, s, fit, sampled, normal.posterior)
+    figs.set_figures(run, s, fit, normal.posterior)
 
 
 def map_step(n_msc: int, n_control: int) -> int:
@@ -152,11 +152,23 @@ def missing_studies(run: Run, s: StudySet) -> None:
     totals = None if run.result.totals is None else run.result.totals.implied
     if totals is not None and s.document == "scrt2026":
         scenarios = (("published totals", totals.deaths_t, totals.deaths_c),)
+    studies = tuple(s.table.study) + tuple(s.missing)
+    signature = ("missing map", key, scenarios)
+    first = run.first_drawn(signature)
+    if first is not None:
+        run.same_figure(s.key, first[1][MISSING_MAP], same_as=first[0], studies=studies)
+        return
+    n_nrs = len(figs.non_randomised(run, studies))
     fig = figs.tipping_map(grid, scenarios=scenarios, arm_sizes=(int(n_t.sum()), int(n_c.sum())),
                            higher_is_benefit=s.higher_is_benefit,
-                           title=f"{s.title}: deaths the missing studies would need (binomial-normal, "
-                                 "exact)")  # fmt: skip
-    run.figure(s.key, fig, run.fig_dir / f"{s.file_stem}__missing.png", text, kind=MISSING_MAP)
+                           title=figs.with_nrs(f"{s.title}: deaths the missing studies would need (binomial-normal, "
+                                               "exact)", n_nrs, figs.POOLED_AS_TRIALS))  # fmt: skip
+    caption = figs.with_nrs(f"{s.title}: P(OR < 1) over the possible deaths in the studies without counts. {text}",
+                            n_nrs, figs.POOLED_AS_TRIALS, sentence=True)  # fmt: skip
+    entry = run.figure(s.key, fig, run.fig_dir / f"{s.file_stem}__missing.png", caption, kind=MISSING_MAP,
+                       studies=studies, alt=f"Map of P(OR < 1) for {s.title} over every split of deaths in the "
+                       f"{len(s.missing)} studies without counts.")  # fmt: skip
+    run.remember_drawn(signature, s.title, {MISSING_MAP: entry})
 
 
 def leave_one_out(run: Run, s: StudySet) -> None:
@@ -172,7 +184,12 @@ def leave_one_out(run: Run, s: StudySet) -> None:
 
 
 def regression(run: Run, base: StudySet, make: Callable[[pd.DataFrame], Regression]) -> None:
-    """A binomial-normal meta-regression (MCMC) and its subgroup ORs beside the published subgroup ORs."""
+    """A binomial-normal meta-regression (MCMC) and its subgroup ORs beside the published subgroup ORs.
+
+    Its results, subgroups and figure are named by the regression and the studies it ran on (randomised trials, the
+    primary hierarchy's version, first; all studies with known counts, non-randomised ones pooled as if randomised
+    unless the regression gives them their own level, as a sensitivity analysis).
+    """
     reg = make(run.dataset.covariates(list(base.table.study)))
     table = base.table.subset(list(reg.covariates.index))
     tp, ep = run.primary()
@@ -205,13 +222,19 @@ def regression(run: Run, base: StudySet, make: Callable[[pd.DataFrame], Regressi
         run.results.add(result)  # fmt: skip
         subgroups.append(Subgroup(result, studies_in_group(reg.covariates, reg.subgroups[group]),
                                   f"{pub.document} {pub.analysis}" if pub else ""))  # fmt: skip
-    run.result.subgroups[reg.key] = tuple(subgroups)
-    run.result.slopes[reg.key] = _slopes(reg, ds)
-    caption = f"{reg.title}: posterior OR by subgroup (95% CrI) beside the published subgroup OR where one exists."
+    n_nrs = len(figs.non_randomised(run, table.study))
+    how = figs.OWN_LEVEL if "nrs" in reg.covariates.columns else figs.POOLED_AS_TRIALS
+    which = f"{reg.title}, {'randomised trials' if n_nrs == 0 else 'all studies with known counts'}"
+    name = figs.with_nrs(which, n_nrs, how)
+    run.result.subgroups[name] = tuple(subgroups)
+    run.result.slopes[name] = _slopes(reg, ds)
+    caption = f"{which}: posterior OR by subgroup (95% CrI) beside the published subgroup OR where one exists."
     if reg.dropped:
         caption += f" Left out (covariate unknown): {study_names(run.dataset, reg.dropped)}."
-    fig = figs.subgroups(run.result.subgroups[reg.key], title=reg.title + " (binomial-normal, primary priors)")
-    run.figure("regression", fig, run.fig_dir / f"regression_{reg.key}.png", caption)
+    fig = figs.subgroups(run.result.subgroups[name], title=f"{name} (binomial-normal, primary priors)")
+    run.figure("regression", fig, run.fig_dir / f"regression_{base.analysis}_{reg.key}.png",
+               figs.with_nrs(caption, n_nrs, how, sentence=True), kind="regression", studies=tuple(table.study),
+               alt=f"Posterior OR by subgroup beside the published subgroup ORs: {which}.")  # fmt: skip
 
 
 def _slopes(reg: Regression, ds) -> tuple[Slope, ...]:
@@ -241,23 +264,36 @@ def downweight_nrs(run: Run, base: StudySet) -> None:
 
 
 def over_time(run: Run, base: StudySet) -> None:
-    """Cumulative binomial-normal analysis by publication year (exact, primary priors)."""
+    """Cumulative binomial-normal analysis by publication year (exact, primary priors) of ``base``: the randomised
+    trials first (the primary hierarchy), then all studies with known counts, non-randomised ones pooled as if
+    randomised (a sensitivity analysis, labelled so)."""
     years = run.dataset.covariates(list(base.table.study))["year"].astype(int)
     tp, ep = run.primary()
     steps = generic.cumulative(base.table.study, [int(years[s]) for s in base.table.study],
                                lambda kept: run.posterior(base.table.subset(list(kept))), by="year",
                                min_studies=2)  # fmt: skip
+    randomised = base.analysis == PRIMARY_ANALYSIS
+    prefix = f"{base.document}/{base.analysis}_up_to" if randomised else f"{base.document}/up_to"
     context, results = set_context(base), []
+    what = "Randomised trials" if randomised else "Studies"
     for step in steps:
-        variant = replace(context, title=f"Studies published up to {step.year}", studies=tuple(step.studies),
+        variant = replace(context, title=f"{what} published up to {step.year}", studies=tuple(step.studies),
                           parent=base.key, subject=str(step.year))  # fmt: skip
-        key = ResultKey(f"{base.document}/up_to_{step.year}", "binomial_normal_exact", tp.key, ep.key)
+        key = ResultKey(f"{prefix}_{step.year}", "binomial_normal_exact", tp.key, ep.key)
         results.append(run.add(step.posterior, key, variant, higher_is_benefit=base.higher_is_benefit,
                                kind=Kind.CUMULATIVE))  # fmt: skip
-    fig = figs.over_time(results, title="Evidence over time (binomial-normal, primary priors)")
-    run.figure("evidence", fig, run.fig_dir / "evidence_over_time.png",
-               "Pooled OR and P(OR < 1) as the studies with known counts accumulated, by publication "
-               "year.")  # fmt: skip
+    n_nrs = len(figs.non_randomised(run, base.table.study))
+    which = "randomised trials" if randomised else "all studies with known counts"
+    fig = figs.over_time(results, title=figs.with_nrs(f"Evidence over time, {which} (binomial-normal, primary "
+                                                      "priors)", n_nrs, figs.POOLED_AS_TRIALS))  # fmt: skip
+    caption = (
+        f"Evidence over time, {which}: pooled OR and P(OR < 1) as the studies with known counts accumulated, "
+        "by publication year."
+    )
+    run.figure("evidence", fig, run.fig_dir / f"evidence_over_time_{base.analysis}.png",
+               figs.with_nrs(caption, n_nrs, figs.POOLED_AS_TRIALS, sentence=True), kind="over_time",
+               studies=tuple(base.table.study),
+               alt=f"Cumulative pooled OR and P(OR < 1) by year of publication, {which}.")  # fmt: skip
 
 
 def followup(run: Run) -> None:
@@ -279,7 +315,16 @@ def prior_heatmaps(run: Run) -> None:
         table = table.pivot_table(index="tau_prior", columns="effect_prior", values="p_benefit")
         table = table.reindex(index=[t for t in BINARY_TAU_PRESETS if t in table.index],
                               columns=[e for e in EFFECT_PRESETS_GRID if e in table.columns])  # fmt: skip
-        fig = figs.sensitivity(table, title=f"{title}: P(OR < 1) by prior", value_label="P(OR < 1)")
+        studies = grid[0].context.studies
+        n_nrs = len(figs.non_randomised(run, studies))
+        fig = figs.sensitivity(
+            table,
+            title=figs.with_nrs(f"{title}: P(OR < 1) by prior", n_nrs, figs.THROUGH_BIAS_MODEL),
+            value_label="P(OR < 1)",
+        )
         caption = (f"{title}: P(OR < 1) by heterogeneity prior (rows) and effect prior (columns), exact "
                    "binomial-normal; colours span the range of the values shown.")  # fmt: skip
-        run.figure("priors", fig, run.fig_dir / f"{key.replace('/', '__')}__priors.png", caption)
+        run.figure("priors", fig, run.fig_dir / f"{key.replace('/', '__')}__priors.png",
+                   figs.with_nrs(caption, n_nrs, figs.THROUGH_BIAS_MODEL, sentence=True), kind="priors",
+                   studies=tuple(studies), alt=f"Heat map of P(OR < 1) over {table.shape[0]} heterogeneity x "
+                   f"{table.shape[1]} effect priors: {title}.")  # fmt: skip

@@ -11,8 +11,11 @@ categories at 95%):
 * design and dose, jointly: ``nrs`` (non-randomised study; reference = RCT), the "NRS as their own level"
   sensitivity analysis, and ``log_cells_per_kg``, standardised (mean 0, SD 1 over the studies in the model; absolute
   doses were converted with an assumed 70 kg body weight, see data/README.md).
+* dose alone (randomised trials, where there is no design contrast): ``log_cells_per_kg`` as above.
 
-Every regression has two covariates, so all of them share one compiled model structure.
+The regressions of all studies (:data:`REGRESSIONS`) have two covariates each, so they share one compiled model
+structure; the randomised trials' regressions (:data:`RANDOMISED_REGRESSIONS`, the primary hierarchy's version,
+reported first) replace design and dose by dose alone.
 """
 
 from __future__ import annotations
@@ -107,7 +110,27 @@ def design_dose_regression(cov: pd.DataFrame) -> Regression:
     return Regression("design_dose", title, x, subgroups, {}, tuple(cov.index[~known]))
 
 
+def dose_regression(cov: pd.DataFrame) -> Regression:
+    """Standardised log cells/kg alone (randomised trials: no design contrast); subgroups at the 25th, 50th and 75th
+    percentile dose."""
+    known = cov["cells_per_kg"].notna()
+    c = cov[known]
+    logdose = np.log(c["cells_per_kg"].astype(float))
+    mean, sd = float(logdose.mean()), float(logdose.std(ddof=0))
+    x = pd.DataFrame({"log_cells_per_kg": (logdose - mean) / sd}, index=c.index)
+    q25, q50, q75 = np.quantile(logdose, [0.25, 0.5, 0.75])
+    subgroups = {
+        f"{float(np.exp(q)):.2g} cells/kg ({name})": {"log_cells_per_kg": (q - mean) / sd}
+        for name, q in (("25th pct", q25), ("median", q50), ("75th pct", q75))
+    }
+    return Regression("dose", "Meta-regression on cell dose (log cells/kg)", x, subgroups, {}, tuple(cov.index[~known]))
+
+
 REGRESSIONS = (severity_regression, infusion_regression, design_dose_regression)
+"""The meta-regressions of all studies with known counts (a sensitivity analysis)."""
+
+RANDOMISED_REGRESSIONS = (severity_regression, infusion_regression, dose_regression)
+"""The meta-regressions of the randomised trials (the primary hierarchy's version)."""
 
 
 def studies_in_group(covariates: pd.DataFrame, x: dict[str, float]) -> int:

@@ -23,6 +23,7 @@ from models.msc.kinds import MISSING_MAP
 from models.msc.priors import PRIMARY_BIAS_PRIOR, PRIMARY_EFFECT_PRIOR, PRIMARY_TAU_PRIOR
 from models.msc.report_documents import documents
 from models.msc.report_evidence import evidence_base, sensitivity
+from models.msc.report_figures import add_figures, findings_forests
 from models.msc.report_studies import studies_section
 from models.msc.report_update import later_evidence
 from models.msc.reproduction import Reproduction
@@ -87,6 +88,7 @@ def _answer(report: Report, result: RunResult, rows: list[Row]) -> None:
         + ". Absolute effects at other control risks (patients on oxygen, or ventilated) assume that the odds ratio "
         "of these trials holds there too; the trials cannot check that (Table of absolute effects, below)."
     )
+    findings_forests(report, result)
 
 
 def _warnings(report: Report, result: RunResult) -> None:
@@ -175,6 +177,7 @@ def _set_details(report: Report, result: RunResult) -> None:
             if own:
                 report.add_table(_compact(own), caption="Primary priors, the rows of this analysis only" + pooled_nrs,
                                  index=False)  # fmt: skip
+            add_figures(report, _set_figures(result, key))  # figures on the paper's measure; the rest by reference
             continue
         shown[_counts_key(s.table)] = s.title
         notes = [readable(ds, n) for n in s.notes if not n.startswith(("contains", "time point of each"))]
@@ -185,9 +188,12 @@ def _set_details(report: Report, result: RunResult) -> None:
             + ("" if not notes else " Notes: " + "; ".join(notes) + ".")
         )
         report.add_table(_compact(rows), caption="Primary priors, by model" + pooled_nrs, index=False)
-        for f in result.figures[key]:
-            if f.kind != MISSING_MAP or key != "scrt2026/mortality":
-                report.add_figure(f.path, f.caption)
+        add_figures(report, _set_figures(result, key))
+
+
+def _set_figures(result: RunResult, key: str) -> list:
+    """A set's figures for the appendix (SCRT 2026's missing-study map is shown with the published totals)."""
+    return [f for f in result.figures[key] if f.kind != MISSING_MAP or key != "scrt2026/mortality"]
 
 
 def _appendix(report: Report, result: RunResult, reproduction: tuple[Reproduction, ...]) -> None:

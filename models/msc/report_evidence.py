@@ -17,6 +17,7 @@ from models.msc.findings import EXCHANGEABLE, HIERARCHY, Tier, absolute_table, f
 from models.msc.kinds import MISSING_MAP
 from models.msc.priors import PRIMARY_EFFECT_PRIOR
 from models.msc.records import SmallStudy
+from models.msc.report_figures import add_figures
 from models.msc.report_update import by_timepoint
 from models.msc.results import Results
 from models.msc.specs import EVIDENCE_BASE, PRIMARY_ANALYSIS
@@ -31,7 +32,6 @@ _ci = fmt_ci
 TIER_LABELS = {t.analysis_id: t.label for t in (*HIERARCHY, EXCHANGEABLE)}
 """Analysis -> its label in words, for the tiers of the hierarchy and the exchangeable pooling."""
 
-REGRESSION_NAMES = {"severity": "severity", "infusions": "number of infusions", "design_dose": "design and cell dose"}
 COVARIATE_NAMES = {
     "critical": "critical illness",
     "includes_moderate": "includes moderate patients",
@@ -162,8 +162,7 @@ def evidence_base(report: Report, result: RunResult) -> None:
     _published_totals(report, result)
     _small_study(report, result)
     _regressions(report, result)
-    for f in result.figures.get("evidence", []):
-        report.add_figure(f.path, f.caption)
+    add_figures(report, result.figures.get("evidence", []))
     _leave_one_out(report, result)
 
 
@@ -193,9 +192,7 @@ def _published_totals(report: Report, result: RunResult) -> None:
         "(non-randomised studies through the bias model, or pooled as if randomised, as each row says)"
     )
     report.add_table(pd.DataFrame(rows), caption=caption, index=False)
-    for f in result.figures.get("scrt2026/mortality", []):
-        if f.kind == MISSING_MAP:
-            report.add_figure(f.path, f.caption)
+    add_figures(report, [f for f in result.figures.get("scrt2026/mortality", []) if f.kind == MISSING_MAP])
 
 
 def _small_study(report: Report, result: RunResult) -> None:
@@ -216,8 +213,7 @@ def _small_study(report: Report, result: RunResult) -> None:
         report.add_table(_tests_table(small), caption=f"Small-study tests, {label}", index=False)
         report.add_table(_adjustments_table(small), caption=f"With and without the small-study adjustment, {label} "
                          "(MCMC, primary priors)", index=False)  # fmt: skip
-    for f in result.figures.get("small_study", []):
-        report.add_figure(f.path, f.caption)
+    add_figures(report, result.figures.get("small_study", []))
 
 
 def _tests_table(small: SmallStudy) -> pd.DataFrame:
@@ -247,8 +243,9 @@ def _regressions(report: Report, result: RunResult) -> None:
         return
     report.add_heading("Severity, dose and design (meta-regression)", 3)
     report.add_paragraph(
-        "Binomial-normal meta-regressions on all studies with known counts, non-randomised studies pooled as if "
-        "randomised (the design-and-dose model gives them their own level) (MCMC, primary priors). A ratio of odds "
+        "Binomial-normal meta-regressions (MCMC, primary priors), on the randomised trials first (dose alone, as the "
+        "trials have no design contrast), then on all studies with known counts, non-randomised studies pooled as if "
+        "randomised (the design-and-dose model gives them their own level). A ratio of odds "
         "ratios below 1 means a larger benefit in studies with that feature. Caution: these compare studies, not "
         "patients (ecological bias), with few studies per group, and severity, dose and design travel together; "
         "they generate hypotheses, not subgroup effects. Published subgroup ORs are named by their source."
@@ -264,23 +261,17 @@ def _regressions(report: Report, result: RunResult) -> None:
                 + f" ({set_name(result.dataset, g.published_source.replace(' ', '/', 1))})"
                 if pub is not None and g.published_source else "–",
             })  # fmt: skip
-        name = REGRESSION_NAMES.get(key, key)
-        report.add_table(
-            pd.DataFrame(rows),
-            caption=f"Meta-regression on {name}: subgroup odds ratios (all studies "
-            "with known counts; non-randomised studies pooled as if randomised)",
-            index=False,
-        )
+        report.add_table(pd.DataFrame(rows), caption=f"{key}: subgroup odds ratios",
+                         index=False)  # fmt: skip
         slopes = result.slopes.get(key)
         if slopes is not None:
             report.add_table(pd.DataFrame([{
                 "Covariate": COVARIATE_NAMES.get(s.covariate, s.covariate),
                 "Ratio of ORs (95% CrI)": _ci(s.ratio_of_ors, s.low, s.high),
                 "P(ratio < 1)": fmt_p(s.p_below_1), "Studies with the feature": s.k_with,
-            } for s in slopes]), caption=f"Meta-regression on {name}: ratios of odds ratios (all studies with known "
-                "counts; non-randomised studies pooled as if randomised)", index=False)  # fmt: skip
-    for f in result.figures.get("regression", []):
-        report.add_figure(f.path, f.caption)
+            } for s in slopes]), caption=f"{key}: ratios of odds ratios",
+                index=False)  # fmt: skip
+    add_figures(report, result.figures.get("regression", []))
 
 
 LOO_ORDER = (f"{EVIDENCE_BASE}/{PRIMARY_ANALYSIS}", f"{EVIDENCE_BASE}/all")
@@ -344,5 +335,4 @@ def sensitivity(report: Report, result: RunResult) -> None:
             f"{fmt_p(np.nanmax(benefit))} and P(OR < 0.8) from {fmt_p(np.nanmin(important))} to "
             f"{fmt_p(np.nanmax(important))}."
         )
-    for f in result.figures.get("priors", []):
-        report.add_figure(f.path, f.caption)
+    add_figures(report, result.figures.get("priors", []))

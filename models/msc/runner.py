@@ -21,9 +21,11 @@ from tqdm.auto import tqdm
 from models.bayes.policy import FitFunction
 from models.bayes.sampling import fit_binomial_normal
 from models.msc import evidence, kinds, update
+from models.msc import figures as figs
 from models.msc.datasets import Dataset
-from models.msc.regression import REGRESSIONS
-from models.msc.specs import EVIDENCE_BASE
+from models.msc.findings import HIERARCHY
+from models.msc.regression import RANDOMISED_REGRESSIONS, REGRESSIONS
+from models.msc.specs import EVIDENCE_BASE, PRIMARY_ANALYSIS
 from models.msc.state import Run, RunResult, RunSettings
 
 LOO_SETS = ("tang2024/mortality", f"{EVIDENCE_BASE}/all", f"{EVIDENCE_BASE}/rct")
@@ -38,6 +40,7 @@ BIAS_MODEL = "non-randomised studies through a bias model"
 SUMMARIES = "absolute effects and Bayes factors"
 BY_TIMEPOINT = "mortality by time point"
 BEFORE_UPDATE = "before the later evidence"
+FINDINGS_FORESTS = "forest plots of the summary of findings"
 
 
 @dataclass(frozen=True)
@@ -66,9 +69,15 @@ def check_order(todo: list[Job]) -> None:
 
 
 def _set_jobs(run: Run) -> list[Job]:
-    """Per study set: the exact grid, then the MCMC fit beside its exact twin, missing-study maps, leave-one-out."""
+    """Per study set: the exact grid, then the MCMC fit beside its exact twin, missing-study maps, leave-one-out.
+
+    Sets run in the report's order (the primary randomised set, the other evidence-base sets, then the published
+    analyses' sets), so that a figure drawn from the same data for two sets is drawn for the one the report shows first
+    and referred to by the other (:func:`models.msc.figures.set_figures`)."""
     out = []
-    for key, s in run.sets.items():
+    primary = f"{EVIDENCE_BASE}/{PRIMARY_ANALYSIS}"
+    order = sorted(run.sets, key=lambda k: (k != primary, not k.startswith(f"{EVIDENCE_BASE}/")))
+    for key, s in ((k, run.sets[k]) for k in order):
         if not run.settings.wants(s.document, s.analysis):
             continue
         out.append(Job(grids_of(key), lambda s=s: kinds.exact_grids(run, s)))
@@ -83,20 +92,28 @@ def _set_jobs(run: Run) -> list[Job]:
 
 
 def _evidence_jobs(run: Run) -> list[Job]:
-    """The hierarchy of analyses of the evidence base (all studies with known counts)."""
+    """The hierarchy of analyses of the evidence base (all studies with known counts): where a meta-regression or the
+    evidence over time runs on the randomised trials too, that version comes first; then the forest plots of the
+    summary of findings."""
     base = run.sets[f"{EVIDENCE_BASE}/all"]
+    rct = run.sets[f"{EVIDENCE_BASE}/rct"]
     primary_sets = [grids_of(f"{EVIDENCE_BASE}/{a}") for a in ("rct", "rct_blinded", "all")]
     out = [
         Job(BIAS_MODEL, lambda: evidence.design_bias(run, base)),
         Job(SUMMARIES, lambda: evidence.primary_summaries(run), needs=(*primary_sets, BIAS_MODEL, TOTALS)),
         Job("small-study effects", lambda: evidence.small_study(run)),
     ]
-    for make in REGRESSIONS:
-        out.append(Job(f"meta-regression {make.__name__}", lambda m=make: kinds.regression(run, base, m)))
+    for s, makers in ((rct, RANDOMISED_REGRESSIONS), (base, REGRESSIONS)):
+        for make in makers:
+            out.append(Job(f"meta-regression {make.__name__} ({s.analysis})",
+                           lambda m=make, s=s: kinds.regression(run, s, m)))  # fmt: skip
     out.append(Job("design down-weighting", lambda: kinds.downweight_nrs(run, base)))
-    out.append(Job("evidence over time", lambda: kinds.over_time(run, base)))
+    out.append(Job("evidence over time (rct)", lambda: kinds.over_time(run, rct)))
+    out.append(Job("evidence over time (all)", lambda: kinds.over_time(run, base)))
     out.append(Job(BY_TIMEPOINT, lambda: update.by_timepoint(run)))
     out.append(Job(BEFORE_UPDATE, lambda: update.before_update(run)))
+    rows = tuple(dict.fromkeys(grids_of(t.analysis_id) for t in HIERARCHY if t.analysis_id in run.sets))
+    out.append(Job(FINDINGS_FORESTS, lambda: figs.findings_forests(run), needs=(*rows, BIAS_MODEL, TOTALS)))
     return out
 
 

@@ -9,7 +9,7 @@ cache of exact posteriors, and adds each analysis's posterior to the store as a 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -79,11 +79,19 @@ class RunSettings:
 
 @dataclass(frozen=True)
 class FigureEntry:
-    """A written figure: its file, its caption, and what kind of figure it is (the report selects by kind)."""
+    """A written figure: its file, its caption, what kind of figure it is (the report selects by kind), its text
+    alternative (what this figure shows), the studies it is built from (the report's check that every figure with
+    non-randomised studies says so reads them), the analysis it belongs to (e.g. a summary-of-findings row), and,
+    for an entry that repeats a figure drawn for another section, ``same_as``: that section's title (the report
+    then refers to the first figure instead of printing it twice)."""
 
     path: Path
     caption: str
     kind: str = ""
+    alt: str = ""
+    studies: tuple[str, ...] = ()
+    analysis: str = ""
+    same_as: str = ""
 
 
 @dataclass
@@ -136,9 +144,10 @@ class RunResult:
         """Fits that failed their gates."""
         return [(label, fit) for label, fit, _ in self.fits if not fit.diagnostics.passed]
 
-    def add_figure(self, section: str, path: Path, caption: str, kind: str = "") -> None:
-        """Register a figure under a report section (``kind`` says what it shows, e.g. ``missing_studies``)."""
-        self.figures.setdefault(section, []).append(FigureEntry(path, caption, kind))
+    def add_figure(self, section: str, entry: FigureEntry) -> FigureEntry:
+        """Register a figure under a report section and return it."""
+        self.figures.setdefault(section, []).append(entry)
+        return entry
 
 
 def published_figure(pub: Published | None) -> PublishedFigure | None:
@@ -186,6 +195,8 @@ class Run:
                                 study_sets=self.sets)  # fmt: skip
         self.grids: dict[str, pd.DataFrame] = {}
         self._exact: dict[tuple, Posterior] = {}
+        self._drawn: dict[tuple, tuple[str, dict[str, FigureEntry]]] = {}
+        """Data signature -> (title of the section drawn from it first, its figures by kind)."""
 
     @property
     def results(self) -> Results:
@@ -221,10 +232,40 @@ class Run:
         """The set's per-study effects (0.5 added to zero cells, double-zero studies dropped, as metafor)."""
         return escalc(s.table, measure or s.measure, correction="only0", drop00=True)
 
-    def figure(self, section: str, fig: Figure, path: Path, caption: str, kind: str = "") -> None:
-        """Render and write a figure in the background (it overlaps the next fit) and register it."""
+    def figure(
+        self,
+        section: str,
+        fig: Figure,
+        path: Path,
+        caption: str,
+        kind: str = "",
+        *,
+        alt: str = "",
+        studies: tuple[str, ...] = (),
+        analysis: str = "",
+    ) -> FigureEntry:
+        """Render and write a figure in the background (it overlaps the next fit) and register it (see
+        :class:`FigureEntry` for the fields)."""
         self.policy.in_background(save_figure, fig, path)
-        self.result.add_figure(section, path, caption, kind)
+        return self.result.add_figure(section, FigureEntry(path, caption, kind, alt or caption, studies, analysis))
+
+    def same_figure(
+        self, section: str, entry: FigureEntry, *, same_as: str, studies: tuple[str, ...] | None = None
+    ) -> FigureEntry:
+        """Register under ``section`` a figure already drawn (``entry``, for the section titled ``same_as``) instead
+        of drawing it again."""
+        studies = entry.studies if studies is None else studies
+        return self.result.add_figure(section, replace(entry, studies=studies, same_as=same_as))
+
+    def first_drawn(self, signature: tuple) -> tuple[str, dict[str, FigureEntry]] | None:
+        """(title, figures by kind) of the section first drawn from the same data (``signature``), or None: the
+        first section drawn from some data keeps its figures, later ones refer to them."""
+        return self._drawn.get(signature)
+
+    def remember_drawn(self, signature: tuple, title: str, entries: dict[str, FigureEntry]) -> None:
+        """Record the figures (by kind) drawn for the section titled ``title`` from the data ``signature``
+        describes."""
+        self._drawn.setdefault(signature, (title, entries))
 
     def bias_vectors(self, studies: tuple[str, ...], bias: BiasPrior | None) -> tuple[np.ndarray, np.ndarray]:
         """Per-study bias mean and SD: ``bias`` for non-randomised studies (and for a pooled row of studies without

@@ -7,6 +7,7 @@ labels under the axis; difference measures (MD, SMD, RD) on a linear axis with t
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -74,6 +75,17 @@ def new_figure(width: float, height: float) -> Figure:
     """A constrained-layout figure not registered with pyplot (no global state, nothing to leak)."""
     fig = Figure(figsize=(width, height), layout="constrained")
     return fig
+
+
+def set_title(fig: Figure, title: str) -> None:
+    """The figure's title, wrapped at word boundaries to the figure's width (long titles name the model and how
+    non-randomised studies entered; they must not run off the image)."""
+    width_chars = max(40, int(fig.get_figwidth() * 72 / ((FONT_SIZE + 2) * 0.6)))
+    lines = [
+        textwrap.fill(part, width_chars, break_long_words=False, break_on_hyphens=False)
+        for part in str(title).split("\n")
+    ]
+    fig.suptitle("\n".join(lines), fontsize=FONT_SIZE + 2)
 
 
 def fmt_number(x: float) -> str:

@@ -31,6 +31,7 @@ from models.report._common import (
     interval_from_mapping,
     measure_info,
     new_figure,
+    set_title,
     setup_effect_axis,
 )
 
@@ -123,7 +124,7 @@ def posterior_density(
 
     fig = new_figure(8.0, 5.0)
     ax = fig.subplots()
-    fig.suptitle(title, fontsize=FONT_SIZE + 2)
+    set_title(fig, title)
     extra = [thr, *map(float, reference_lines), *(pub or ())]
     setup_effect_axis(ax, m, effect_limits([x[0], x[-1], *extra], m, pad=0.03))
 
@@ -227,7 +228,7 @@ def tau_prior_posterior(
     median, low, high = np.quantile(draws, [0.5, 0.025, 0.975])
     fig = new_figure(8.0, 4.8)
     ax = fig.subplots()
-    fig.suptitle(title, fontsize=FONT_SIZE + 2)
+    set_title(fig, title)
     ax.fill_between(grid, 0, post, color=SKY, alpha=0.5, linewidth=0)
     ax.plot(grid, post, color=BLUE, linewidth=1.8)
     ax.plot(grid, prior, color=VERMILLION, linewidth=1.8, linestyle="--")

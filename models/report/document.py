@@ -28,46 +28,92 @@ MISSING = "\u2013"  # en dash for missing table cells
 
 FloatFormat = str | Callable[[float], str]
 
-# Tables never grow wider than the text column: cells wrap anywhere when they must (long prior names, file
-# paths), wide tables (WIDE_TABLE_COLUMNS or more columns) get a smaller font and tighter padding, and numbers may
-# wrap only at spaces ("0.72 [0.51, 0.97]" breaks before the bracket, never inside a number).
+# Tables never grow wider than the text column on a laptop and never make the page scroll sideways on a phone: a
+# number or a word never breaks inside itself (no ``overflow-wrap: anywhere``, no automatic hyphenation); long
+# identifiers such as file names may break after '_', '/' or '.' (a <wbr> is inserted there, see _cell_html); on a
+# narrow screen a table keeps readable columns and scrolls inside its own box with its first column fixed, its
+# caption outside the scrolling box. Tables with WIDE_TABLE_COLUMNS or more columns get a smaller font and tighter
+# padding, from VERY_WIDE_TABLE_COLUMNS smaller still.
 WIDE_TABLE_COLUMNS = 7
-# From this many columns even numbers may break inside (a broken number beats a table running off the page).
 VERY_WIDE_TABLE_COLUMNS = 14
+LONG_TOKEN = 24
+"""A token longer than this many characters without a break opportunity (a run of letters and digits) may break
+anywhere: only such pathological tokens (hashes, generated names) ever break inside themselves."""
+PHONE_WIDTH = "40rem"
+"""Below this window width the phone layout applies (smaller headings, scrolling tables with a fixed first column)."""
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; line-height: 1.5;
        max-width: 62rem; margin: 1rem auto 2rem; padding: 0 1rem; color: #1a1a1a; }
-h1 { margin: 0.4em 0 0.3em; }
+h1 { font-size: 1.6rem; margin: 0.4em 0 0.3em; }
 h1, h2, h3, h4 { line-height: 1.25; }
 h2, h3, h4 { margin-top: 1.6em; }
+h2 { margin-bottom: 0.5em; }
+nav#toc + h2, .callout + h2 { margin-top: 0.8em; }
 nav#toc { font-size: 0.9rem; margin: 0 0 0.8em; }
 nav#toc summary { cursor: pointer; color: #0072B2; }
 nav#toc ul { margin: 0.3em 0; padding-left: 1.4em; }
 nav#toc li.sub { margin-left: 1.2em; }
+.table-block { margin: 1em 0; }
+.table-caption { font-weight: 600; font-size: 0.92rem; line-height: 1.35; padding-bottom: 0.4em; }
 .table-wrap { max-width: 100%; overflow-x: auto; }
-table { border-collapse: collapse; margin: 1em 0; font-size: 0.92rem; font-variant-numeric: tabular-nums;
-        table-layout: auto; max-width: 100%; }
+table { border-collapse: collapse; font-size: 0.92rem; font-variant-numeric: tabular-nums; table-layout: auto;
+        max-width: 100%; line-height: 1.35; }
 table.wide { font-size: 0.78rem; width: 100%; }
 table.wide th, table.wide td { padding: 0.2em 0.35em; }
 table.very-wide { font-size: 0.7rem; }
-table.very-wide td.num { overflow-wrap: anywhere; }
-caption { caption-side: top; text-align: left; font-weight: 600; padding-bottom: 0.4em; }
-th, td { border: 1px solid #c8c8c8; padding: 0.3em 0.6em; vertical-align: top; overflow-wrap: anywhere;
-         hyphens: auto; }
-th { background: #f0f0f0; text-align: left; overflow-wrap: break-word; hyphens: manual; }
-table.very-wide th { overflow-wrap: anywhere; }
-td.num { text-align: right; overflow-wrap: normal; }
+th, td { border: 1px solid #c8c8c8; padding: 0.3em 0.6em; vertical-align: top; overflow-wrap: normal;
+         word-break: normal; hyphens: manual; }
+th { background: #f0f0f0; text-align: left; }
+td.num { text-align: right; white-space: nowrap; }
+th:first-child, td:first-child { position: sticky; left: 0; z-index: 1; background: #fff;
+                                 box-shadow: 1px 0 0 #c8c8c8; }
+th:first-child { background: #f0f0f0; }
+tbody tr:nth-child(even) td:first-child { background: #fafafa; }
+.long { overflow-wrap: anywhere; }
 tbody tr:nth-child(even) { background: #fafafa; }
 figure { margin: 1.5em 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #e0e0e0; }
 figcaption { font-size: 0.92rem; color: #444; margin-top: 0.4em; }
 code { background: #f3f3f3; padding: 0 0.25em; border-radius: 3px; }
-.callout { border-left: 6px solid; padding: 0.6em 1em; margin: 1em 0; border-radius: 3px; }
+.callout { border-left: 6px solid; padding: 0.4em 0.8em; margin: 0.8em 0; border-radius: 3px; font-size: 0.92rem; }
+.callout p { margin: 0; }
 .callout-note { border-color: #0072B2; background: #e8f2fa; }
 .callout-warning { border-color: #E69F00; background: #fff4dc; }
 .callout-error { border-color: #D55E00; background: #fde7dc; font-weight: 600; }
-""".strip()
+@media (max-width: PHONE_WIDTH) {
+  body { font-size: 15px; line-height: 1.4; margin-top: 0.3rem; padding: 0 0.75rem; }
+  h1 { font-size: 1.2rem; margin: 0.3em 0 0.2em; }
+  h2 { font-size: 1.15rem; margin-top: 1.2em; margin-bottom: 0.4em; }
+  nav#toc + h2, .callout + h2 { margin-top: 0.6em; }
+  h3 { font-size: 1.05rem; }
+  nav#toc { margin-bottom: 0.3em; }
+  p { margin: 0.5em 0; }
+  .table-caption { font-size: 0.8rem; }
+  .callout { font-size: 0.8rem; line-height: 1.3; padding: 0.3em 0.6em; margin: 0.5em 0; }
+  table, table.wide, table.very-wide { width: auto; max-width: none; font-size: 0.8rem; }
+  .table-wrap th, .table-wrap td { min-width: 6.5em; max-width: 11em; padding: 0.2em 0.35em; }
+  .table-wrap th { min-width: 8.5em; }
+  .table-wrap td.num { min-width: 0; }
+  .table-wrap th:first-child, .table-wrap td:first-child { min-width: 9.5em; max-width: 10em; }
+  figure { margin: 1em 0; }
+}
+@media print {
+  body { max-width: none; margin: 0; padding: 0; font-size: 10pt; line-height: 1.35; }
+  nav#toc { display: none; }
+  h2 ~ h2 { break-before: page; }
+  h2, h3, h4, .table-caption { break-after: avoid; }
+  figure { break-inside: avoid; }
+  figure img { max-height: 215mm; width: auto; }
+  tr, figcaption { break-inside: avoid; }
+  thead { display: table-header-group; }
+  .table-wrap { overflow: visible; }
+  th:first-child, td:first-child { position: static; box-shadow: none; }
+  table.wide, table.very-wide { font-size: 7.5pt; }
+  a { color: inherit; text-decoration: none; }
+}
+@page { margin: 14mm 12mm; }
+""".strip().replace("PHONE_WIDTH", PHONE_WIDTH)
 
 
 @dataclass(frozen=True)
@@ -98,6 +144,7 @@ class _Figure:
     path: Path
     caption: str
     number: int
+    alt: str = ""
 
 
 @dataclass(frozen=True)
@@ -255,14 +302,22 @@ class Report:
         self._blocks.append(_Table(df.copy(), caption, float_format, index, self._n_tables, self._anchor(anchor)))
         return self
 
-    def add_figure(self, png_path: str | os.PathLike[str], caption: str) -> Report:
-        """A figure file (PNG, SVG or JPEG) with a numbered caption ('Figure 1.'); the file must exist at write time."""
+    def add_figure(self, png_path: str | os.PathLike[str], caption: str, *, alt: str | None = None) -> Report:
+        """A figure file (PNG, SVG or JPEG) with a numbered caption ('Figure 1.'); the file must exist at write time.
+
+        alt: the image's text alternative, saying what this figure shows (default the caption).
+        """
         path = Path(png_path).absolute()
         if path.suffix.lower() not in IMAGE_TYPES:
             raise ValueError(f"png_path {str(png_path)!r} must end in one of {', '.join(IMAGE_TYPES)}")
         self._n_figures += 1
-        self._blocks.append(_Figure(path, str(caption), self._n_figures))
+        self._blocks.append(_Figure(path, str(caption), self._n_figures, str(caption if alt is None else alt)))
         return self
+
+    def figure_number(self, png_path: str | os.PathLike[str]) -> int | None:
+        """The number of the figure already added from ``png_path`` (for 'same as Figure 3'), or None."""
+        path = Path(png_path).absolute()
+        return next((b.number for b in self._blocks if isinstance(b, _Figure) and b.path == path), None)
 
     def add_callout(self, text: str, kind: str = "warning", *, anchor: str | None = None) -> Report:
         """A highlighted box, e.g. for a failed or unconverged fit; kind is 'note', 'warning' or 'error'.
@@ -294,11 +349,11 @@ class Report:
                 tag, name = CALLOUT_KINDS[kind]
                 lines = f"**{name}:** {_md_text(text)}".splitlines()
                 return "\n".join([f"> [!{tag}]", *(f"> {line}" if line else ">" for line in lines)])
-            case _Figure(path, caption, number):
+            case _Figure(path, caption, number, alt_text):
                 _require_file(path)
                 rel = Path(os.path.relpath(path, base)).as_posix()
                 target = f"<{rel}>" if re.search(r"[\s()<>]", rel) else rel
-                alt = re.sub(r"[\[\]\n]", " ", caption)
+                alt = re.sub(r"[\[\]\n]", " ", alt_text or caption)
                 return f"![{alt}]({target})\n\n*Figure {number}. {_md_text(caption)}*"
             case _Table():
                 return self._md_table(block)
@@ -384,12 +439,12 @@ class Report:
                     f'<div class="callout callout-{kind}"{_id_attr(anchor)}{role}>'
                     f"<p><strong>{name}:</strong> {_html_text(text)}</p></div>"
                 )
-            case _Figure(path, caption, number):
+            case _Figure(path, caption, number, alt):
                 _require_file(path)
                 data = base64.b64encode(path.read_bytes()).decode("ascii")
                 mime = IMAGE_TYPES[path.suffix.lower()]
                 return (
-                    f'<figure><img src="data:{mime};base64,{data}" alt="{html.escape(caption)}">'
+                    f'<figure><img src="data:{mime};base64,{data}" alt="{html.escape(alt or caption)}">'
                     f"<figcaption>Figure {number}. {_html_text(caption)}</figcaption></figure>"
                 )
             case _Table():
@@ -398,6 +453,7 @@ class Report:
 
     @staticmethod
     def _html_table(t: _Table) -> str:
+        """The table in its own horizontally scrolling box, its caption above the box (it never scrolls away)."""
         header, rows, numeric = _table_cells(t)
         wide = (
             ' class="wide very-wide"'
@@ -406,18 +462,22 @@ class Report:
             if len(header) >= WIDE_TABLE_COLUMNS
             else ""
         )
-        out = [f'<div class="table-wrap"{_id_attr(t.anchor)}><table{wide}>']
+        out = [f'<div class="table-block"{_id_attr(t.anchor)}>']
+        labelled = ""
         if t.caption is not None:
-            out.append(f"<caption>Table {t.number}. {_html_text(t.caption)}</caption>")
-        out.append("<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr></thead>")
+            caption = f"Table {t.number}. {_html_text(t.caption)}"
+            out.append(f'<div class="table-caption" id="table-{t.number}">{caption}</div>')
+            labelled = f' aria-labelledby="table-{t.number}"'
+        out.append(f'<div class="table-wrap"><table{wide}{labelled}>')
+        out.append("<thead><tr>" + "".join(f"<th>{_cell_html(h)}</th>" for h in header) + "</tr></thead>")
         out.append("<tbody>")
         for row in rows:
             cells = [
-                f'<td class="num">{html.escape(c)}</td>' if num else f"<td>{html.escape(c)}</td>"
+                f'<td class="num">{html.escape(c)}</td>' if num else f"<td>{_cell_html(c)}</td>"
                 for c, num in zip(row, numeric, strict=True)
             ]
             out.append("<tr>" + "".join(cells) + "</tr>")
-        out.append("</tbody></table></div>")
+        out.append("</tbody></table></div></div>")
         return "\n".join(out)
 
     def write_html(self, path: str | os.PathLike[str]) -> Path:
@@ -438,6 +498,39 @@ def _table_cells(t: _Table) -> tuple[list[str], list[list[str]], list[bool]]:
         numeric = [False, *numeric]
         rows = [[_label(ix), *row] for ix, row in zip(df.index, rows, strict=True)]
     return header, rows, numeric
+
+
+_BREAK_AFTER = re.compile(r"(?<=[_/\\])(?=[A-Za-z0-9])|(?<=[A-Za-z]\.)(?=[A-Za-z])")
+_RUN = re.compile(rf"[A-Za-z0-9]{{{LONG_TOKEN + 1},}}")
+
+
+_INTERVAL = re.compile(r"([\[(][^\[\]()\s]+),\s([^\[\]()\s]+[\])])")
+
+
+def _cell_html(text: str) -> str:
+    """Escaped cell text in which only long tokens may break: after '_', '/' or '\\', or a '.' between letters,
+    inside an identifier longer than LONG_TOKEN characters (a <wbr>; never inside a number such as a DOI's
+    '10.1186'), and anywhere inside a run of more than LONG_TOKEN letters and digits (a span of class ``long``).
+    Numbers and ordinary words are left whole, and an interval such as '[0.35, 1.11]' is kept on one line (a no-break
+    space after its comma)."""
+    text = _INTERVAL.sub("\\1,\u00a0\\2", text)
+    parts = []
+    for token in re.split(r"(\s+)", text):
+        if len(token) <= LONG_TOKEN or token.isspace():
+            parts.append(html.escape(token))
+            continue
+        pieces = _BREAK_AFTER.split(token)
+        parts.append("<wbr>".join(_long_runs(piece) for piece in pieces))
+    return "".join(parts)
+
+
+def _long_runs(piece: str) -> str:
+    out, last = [], 0
+    for m in _RUN.finditer(piece):
+        out += [html.escape(piece[last : m.start()]), f'<span class="long">{html.escape(m.group())}</span>']
+        last = m.end()
+    out.append(html.escape(piece[last:]))
+    return "".join(out)
 
 
 def _require_file(path: Path) -> None:

@@ -36,6 +36,7 @@ from models.report._common import (
     numeric_column,
     require_columns,
     require_positive,
+    set_title,
     setup_effect_axis,
 )
 
@@ -83,8 +84,9 @@ class Heterogeneity:
     """Heterogeneity statistics printed under the pooled rows.
 
     tau: between-study SD on the analysis scale (e.g. log OR); ``tau_note`` says which estimate it is (e.g.
-        "posterior median" or "DerSimonian-Laird"). i2: I² in percent. q, df, p: Cochran's Q, its degrees of
-        freedom and chi-square p-value.
+        "posterior median" or "DerSimonian-Laird"), and should name the model of the pooled row when it is that
+        model's. i2: I² in percent. q, df, p: Cochran's Q, its degrees of freedom and chi-square p-value;
+        ``q_note`` says what they were computed from (e.g. "inverse-variance, observed log ORs").
     """
 
     tau: float
@@ -93,6 +95,7 @@ class Heterogeneity:
     df: int
     p: float
     tau_note: str = ""
+    q_note: str = ""
 
     @classmethod
     def coerce(cls, value: Heterogeneity | Mapping[str, object]) -> Heterogeneity:
@@ -105,16 +108,38 @@ class Heterogeneity:
         if missing:
             raise ValueError(f"heterogeneity lacks key {missing[0]!r} (needs tau, i2, q, df, p)")
         return cls(float(value["tau"]), float(value["i2"]), float(value["q"]), int(value["df"]), float(value["p"]),
-                   str(value.get("tau_note", "")))  # fmt: skip
+                   str(value.get("tau_note", "")), str(value.get("q_note", "")))  # fmt: skip
 
     def text(self) -> str:
-        """'Heterogeneity: τ = 0.21 (posterior median); I² = 12%; Q = 9.10 (df = 8), p = 0.33'."""
+        """'Heterogeneity: τ = 0.21 (posterior median); I² = 12%; Q = 9.10 (df = 8), p = 0.33' (each note in
+        brackets after what it describes)."""
         note = f" ({self.tau_note})" if self.tau_note else ""
-        p = "< 0.001" if self.p < 0.001 else f"= {self.p:.3f}" if self.p < 0.01 else f"= {self.p:.2f}"
+        q_note = f" ({self.q_note})" if self.q_note else ""
         return (
             f"Heterogeneity: \u03c4 = {self.tau:.2f}{note}; I\u00b2 = {self.i2:.0f}%; "
-            f"Q = {self.q:.2f} (df = {self.df}), p {p}"
+            f"Q = {self.q:.2f} (df = {self.df}), p {fmt_p_value(self.p)}{q_note}"
         )
+
+
+def fmt_p_value(p: float) -> str:
+    """'= 0.33', '= 0.004', '< 0.001': a test's p-value with the precision it has."""
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}" if p < 0.01 else f"= {p:.2f}"
+
+
+@dataclass(frozen=True)
+class SubgroupTest:
+    """A test for subgroup differences printed under the forest plot: Cochran's Q between the subgroup estimates,
+    its degrees of freedom and chi-square p-value, and the method that produced it (stated on the plot)."""
+
+    q: float
+    df: int
+    p: float
+    method: str
+
+    def text(self) -> str:
+        """'Test for subgroup differences: Q = 1.20 (df = 2), p = 0.55 (method)'."""
+        p = fmt_p_value(self.p)
+        return f"Test for subgroup differences: Q = {self.q:.2f} (df = {self.df}), p {p} ({self.method})"
 
 
 def forest_limits(core: list[float], everything: list[float]) -> tuple[float, float]:
@@ -169,6 +194,25 @@ def _weights(weights: Mapping[str, float] | None, labels: list[str]) -> np.ndarr
     return 100 * w / total
 
 
+def _arm_totals(
+    ax: Axes,
+    y: float,
+    counts: dict[str, np.ndarray],
+    rows: Sequence[int],
+    left_x: dict[str, float],
+    left_kw: dict,
+    *,
+    bold: bool,
+) -> None:
+    """Summed events/patients of each arm over ``rows`` (a total or subtotal row)."""
+    idx = list(rows)
+    weight = "bold" if bold else "normal"
+    for arm, (events, total) in (("arm_t", ("events_treat", "total_treat")),
+                                 ("arm_c", ("events_control", "total_control"))):  # fmt: skip
+        text = _fraction(np.nansum(counts[events][idx]), np.nansum(counts[total][idx]))
+        ax.text(left_x[arm], y, text, ha="center", fontweight=weight, **left_kw)
+
+
 def _not_reported(entries: Sequence[str | tuple[str, float | None, float | None]]) -> list[tuple[str, float, float]]:
     out = []
     for e in entries:
@@ -197,6 +241,9 @@ def forest_plot(
     not_reported: Sequence[str | tuple[str, float | None, float | None]] = (),
     pooled_label: str = POOLED_LABEL,
     predictive_label: str = PREDICTIVE_LABEL,
+    group_summaries: Mapping[str, Mapping[str, float]] | None = None,
+    subgroup_test: SubgroupTest | None = None,
+    footnotes: Sequence[str] = (),
 ) -> Figure:
     """Forest plot in the Cochrane layout: per-arm counts, weights, observed and shrunken study effects, the
     pooled posterior, the prediction for a new study and the paper's estimate.
@@ -220,6 +267,13 @@ def forest_plot(
     heterogeneity: tau, I² (%), Q, df, p (a :class:`Heterogeneity` or dict), printed under the pooled rows.
     not_reported: studies without event counts, listed at the bottom as 'not reported': labels, or
         (label, treatment arm size, control arm size) with None for an unknown size.
+    group_summaries: design code -> pooled effect of that group's studies, keys ``median, low, high`` (95%
+        interval, ratio scale), drawn as a light diamond in a 'Subtotal' row under the group's studies (with the
+        group's summed counts); needs ``design``.
+    subgroup_test: a :class:`SubgroupTest`, printed under the heterogeneity line.
+    footnotes: further lines printed at the bottom (e.g. what the weights are).
+
+    With counts, the pooled row is the total row: it shows the summed events/patients of each arm.
 
     Returns the figure; the caller saves it (see :func:`models.report.save_figure`).
     """
@@ -235,6 +289,13 @@ def forest_plot(
     het = Heterogeneity.coerce(heterogeneity) if heterogeneity is not None else None
     missing_rows = _not_reported(not_reported)
     pool = interval_from_mapping(pooled, ("median", "low", "high"), argument="pooled", ratio=m.is_ratio)
+    if group_summaries is not None and design is None:
+        raise ValueError("group_summaries needs design (the study -> group mapping)")
+    subtotals = {
+        str(code): interval_from_mapping(g, ("median", "low", "high"), argument=f"group_summaries[{code!r}]",
+                                         ratio=m.is_ratio)
+        for code, g in (group_summaries or {}).items()
+    }  # fmt: skip
 
     summary: list[tuple[str, str]] = [(pooled_label, "pooled")]
     pred = None
@@ -252,8 +313,8 @@ def forest_plot(
     # Row layout, top (y = 0) to bottom: [group header, studies]..., gap, summary rows, heterogeneity, not reported.
     layout: list[tuple[float, str, int | str]] = []  # (y, kind, study index or text)
     y = 0.0
+    groups: dict[str, list[int]] = {}
     if design is not None:
-        groups: dict[str, list[int]] = {}
         for i, s in enumerate(labels):
             groups.setdefault(str(design.get(s, "other")), []).append(i)
         names = {**GROUP_LABELS, "other": "Design not given", **(group_labels or {})}
@@ -265,6 +326,9 @@ def forest_plot(
             for i in members:
                 layout.append((y, "study", i))
                 y += 1
+            if code in subtotals:
+                layout.append((y, "subtotal", code))
+                y += 1.3
     else:
         for i in range(len(labels)):
             layout.append((y, "study", i))
@@ -274,8 +338,11 @@ def forest_plot(
     for label, kind in summary:
         layout.append((y, kind, label))
         y += 1
-    if het is not None:
-        layout.append((y, "heterogeneity", het.text()))
+    for line in ([het.text()] if het is not None else []) + ([subgroup_test.text()] if subgroup_test else []):
+        layout.append((y, "heterogeneity", line))
+        y += 1
+    for line in footnotes:
+        layout.append((y, "heterogeneity", str(line)))
         y += 1
     if missing_rows:
         y += 0.3
@@ -291,9 +358,9 @@ def forest_plot(
     ax = fig.add_subplot(grid[1])
     ax_text = fig.add_subplot(grid[2], sharey=ax)
     ax_left = fig.add_subplot(grid[0], sharey=ax)
-    fig.suptitle(title, fontsize=FONT_SIZE + 2)
+    set_title(fig, title)
 
-    core = [*vals["observed"], *pool, *(pred or ()), *(pub or ())]
+    core = [*vals["observed"], *pool, *(pred or ()), *(pub or ()), *(v for sub in subtotals.values() for v in sub)]
     if has_shrunk:
         core += [*vals["shrunk"], *vals["shrunk_low"], *vals["shrunk_high"]]
     everything = core + [*vals["obs_low"], *vals["obs_high"]]
@@ -352,6 +419,8 @@ def forest_plot(
                 ax_text.text(xs[1], y, fmt_interval(*pool), color=BLUE, fontweight="bold", **text_kw)
                 if pct is not None:
                     ax_left.text(left_x["weight"], y, "100.0", ha="right", fontweight="bold", **left_kw)
+                if counts is not None:
+                    _arm_totals(ax_left, y, counts, range(len(labels)), left_x, left_kw, bold=True)
             elif kind == "predictive" and pred is not None:
                 xlo, xhi = ax.get_xlim()
                 a, b = max(pred[0], xlo), min(pred[1], xhi)
@@ -363,6 +432,17 @@ def forest_plot(
             elif kind == "published" and pub is not None:
                 _diamond(ax, y, *pub, color=VERMILLION, filled=False)
                 ax_text.text(xs[0], y, fmt_interval(*pub), color=VERMILLION, **text_kw)
+        elif kind == "subtotal":
+            members = groups[str(what)]
+            ax_left.text(left_x["label"], y, f"Subtotal (k = {len(members)})", ha="left", gid=ROW_LABEL_GID,
+                         **left_kw)  # fmt: skip
+            if counts is not None:
+                _arm_totals(ax_left, y, counts, members, left_x, left_kw, bold=False)
+            if pct is not None:
+                ax_left.text(left_x["weight"], y, f"{np.nansum(pct[members]):.1f}", ha="right", **left_kw)
+            sub = subtotals[str(what)]
+            _diamond(ax, y, *sub, color=BLUE, filled=False)
+            ax_text.text(xs[1], y, fmt_interval(*sub), color=BLUE, **text_kw)
         elif kind == "heterogeneity":
             ax_left.text(left_x["label"], y, str(what), ha="left", gid=HETEROGENEITY_GID, clip_on=False, **left_kw)
         elif kind == "missing":
@@ -394,10 +474,11 @@ def forest_plot(
         ),  # fmt: skip
         Line2D([], [], color=BLUE, marker="o", markersize=5, label="Shrunken posterior (95% CrI)"),
         Patch(facecolor=BLUE, edgecolor=BLUE, label="Pooled posterior (95% CrI)"),
+        Patch(facecolor="white", edgecolor=BLUE, label="Subgroup pooled posterior (95% CrI)"),
         Patch(facecolor=SKY, edgecolor=BLUE, label="95% prediction interval (true effect in a new setting)"),
         Patch(facecolor="white", edgecolor=VERMILLION, label="Published (95% CI)"),
     ]
-    keep = [True, has_shrunk, True, pred is not None, pub is not None]
+    keep = [True, has_shrunk, True, bool(subtotals), pred is not None, pub is not None]
     handles = [h for h, k in zip(handles, keep, strict=True) if k]
     fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=FONT_SIZE, frameon=False)
     return fig
@@ -433,7 +514,7 @@ def subgroup_effects(
     n = len(labels)
     fig = new_figure(10.0, 2.2 + 2 * _ROW_HEIGHT * n)
     ax, ax_text = fig.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [2.2, 1.4], "wspace": 0.02})
-    fig.suptitle(title, fontsize=FONT_SIZE + 2)
+    set_title(fig, title)
     setup_effect_axis(ax, m, effect_limits([v for arr in vals.values() for v in arr], m))
     xs = (0.04, 0.54)
     _text_axis(ax_text, (f"Posterior {m.code}\n[95% CrI]", f"Published {m.code}\n[95% CI]"), xs)

@@ -35,6 +35,7 @@ from models.report._common import (
     VERMILLION,
     measure_info,
     new_figure,
+    set_title,
     setup_effect_axis,
 )
 
@@ -116,7 +117,7 @@ def funnel_plot(
 
     fig = new_figure(7.5, 5.6)
     ax = fig.subplots()
-    fig.suptitle(title, fontsize=FONT_SIZE + 2)
+    set_title(fig, title)
     setup_effect_axis(ax, m, (float(to_x(-half)), float(to_x(half))))
 
     grid = np.linspace(0.0, se_top, 60)

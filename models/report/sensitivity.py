@@ -31,6 +31,7 @@ from models.report._common import (
     measure_info,
     new_figure,
     require_columns,
+    set_title,
     setup_effect_axis,
 )
 
@@ -117,7 +118,7 @@ def prior_sensitivity_heatmap(
     n_rows, n_cols = values.shape
     fig = new_figure(max(5.5, 2.8 + 1.5 * n_cols), max(3.2, 1.9 + 0.6 * n_rows))
     ax = fig.subplots()
-    fig.suptitle(title, fontsize=FONT_SIZE + 2)
+    set_title(fig, title)
     cmap = colormaps[_CMAP].with_extremes(bad=_MISSING_COLOUR)
     norm = fitted_norm(values)
     image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, norm=norm, aspect="auto")
@@ -171,7 +172,7 @@ def prior_sensitivity_table_figure(
     n = len(frame)
     fig = new_figure(11.0, 1.6 + 0.42 * (n + 1))
     ax_tab, ax_pi = fig.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [2.6, 1.4], "wspace": 0.02})
-    fig.suptitle(title, fontsize=FONT_SIZE + 2)
+    set_title(fig, title)
     cmap = colormaps[_CMAP].with_extremes(bad=_MISSING_COLOUR)
     norm = fitted_norm(probs)
 

@@ -16,6 +16,7 @@ from models.report._common import (
     numeric_column,
     require_columns,
     require_positive,
+    set_title,
     setup_effect_axis,
 )
 
@@ -83,7 +84,7 @@ def evidence_over_time(
 
     fig = new_figure(max(7.0, 3.0 + 0.4 * n), 6.5 + (1.0 if rotate else 0.0))
     ax_eff, ax_p = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
-    fig.suptitle(title, fontsize=FONT_SIZE + 2)
+    set_title(fig, title)
     x = np.arange(n, dtype=float)
 
     setup_effect_axis(ax_eff, m, effect_limits([*vals["low"], *vals["high"]], m), axis="y")

@@ -17,7 +17,7 @@ from matplotlib.colors import BoundaryNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from models.report._common import FONT_SIZE, new_figure, require_columns
+from models.report._common import FONT_SIZE, new_figure, require_columns, set_title
 
 # Probability bands: pale near 0.5 (undecided), blue towards benefit, red towards harm; band edges at the usual
 # decision thresholds so that a colour reads as "above 0.95" rather than as a number to guess.
@@ -147,7 +147,7 @@ def tipping_map(
 
     fig = new_figure(5.2 * len(columns) + 1.2, 5.6)
     axes = fig.subplots(1, len(columns), squeeze=False, sharey=True)[0]
-    fig.suptitle(title, fontsize=FONT_SIZE + 2)
+    set_title(fig, title)
     norm = BoundaryNorm(BANDS, colormaps[_CMAP].N)
     varied = []
     for ax, col in zip(axes, columns, strict=True):

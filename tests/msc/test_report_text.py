@@ -248,8 +248,11 @@ def test_before_and_after_rows_are_their_summary_rows(markdown, summary):
 def test_tables_that_pool_non_randomised_studies_say_so(markdown):
     captions = re.findall(r"\*\*Table \d+\.\*\* ([^\n]+)", markdown)
     pooled = [c for c in captions if c.startswith(("Meta-regression", "Small-study tests, all", "Leave one",
-                                                   "With and without the small-study adjustment, all"))]  # fmt: skip
+                                                   "With and without the small-study adjustment, all"))
+              and "randomised trials:" not in c]  # fmt: skip
     assert pooled and all("non-randomised" in c for c in pooled)
+    randomised = [c for c in captions if c.startswith("Meta-regression") and "randomised trials:" in c]
+    assert randomised and not any("non-randomised" in c for c in randomised)  # the trials' own, shown first
     appendix = markdown.split("### Details by study set", 1)[1]
     for heading, body in re.findall(r"#### ([^\n]+)\n\n(.+?)(?=\n#### |\n### )", appendix, flags=re.S):
         if "Of them non-randomised" in body:

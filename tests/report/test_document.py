@@ -150,3 +150,38 @@ def test_html_title_is_escaped(title):
     text = Report(title).to_html()
     assert f"<h1>{html.escape(title)}</h1>" in text and f"<title>{html.escape(title)}</title>" in text
     assert "<script>" not in text and "<img" not in text
+
+
+def test_cells_keep_numbers_and_words_whole_and_let_only_long_identifiers_break():
+    df = pd.DataFrame({
+        "Analysis": ["Randomised trials (primary)", "fits/evidence_base__rct__binomial_normal__primary.nc",
+                     "x" * 30 + " (doi 10.1186/s13287-023-03286-8)"],
+        "OR (95% CrI)": ["0.64 [0.35, 1.11]", "1.2 (0.9, 1.6)", "\u2013"],
+        "P": [0.947, 0.5, 0.25],
+    })  # fmt: skip
+    page = Report("R").add_table(df, caption="Summary").to_html()
+    assert "<td>Randomised trials (primary)</td>" in page  # ordinary words untouched
+    assert "<td>0.64 [0.35,\u00a01.11]</td>" in page and "1.2 (0.9,\u00a01.6)" in page  # an interval stays whole
+    assert '<td class="num">0.95</td>' in page  # numbers untouched
+    assert "fits/<wbr>evidence_<wbr>base__<wbr>rct__<wbr>binomial_<wbr>normal__<wbr>primary.<wbr>nc" in page
+    assert f'<span class="long">{"x" * 30}</span>' in page  # only a run too long for any column may break anywhere
+    assert "10.1186/<wbr>s13287-023-03286-8)" in page  # a DOI breaks after its slash, never inside '10.1186'
+    assert "overflow-wrap: anywhere" not in page.replace(".long { overflow-wrap: anywhere; }", "")
+
+
+def test_table_caption_sits_above_the_scrolling_box_and_labels_the_table():
+    page = Report("R").add_table(pd.DataFrame({"a": [1]}), caption="Summary", anchor="sof").to_html()
+    assert ('<div class="table-block" id="sof">\n<div class="table-caption" id="table-1">Table 1. Summary</div>\n'
+            '<div class="table-wrap"><table aria-labelledby="table-1">') in page  # fmt: skip
+    assert "<caption>" not in page
+
+
+def test_figures_carry_their_own_text_alternative_and_can_be_found_by_file(tmp_path, figure):
+    report = Report("R").add_figure(figure, "Forest plot", alt="Forest plot of 10 trials: pooled OR 0.64")
+    report.add_figure(tmp_path / "other.png", "Density")
+    assert report.figure_number(figure) == 1 and report.figure_number(tmp_path / "other.png") == 2
+    assert report.figure_number(tmp_path / "third.png") is None
+    (tmp_path / "other.png").write_bytes(PNG)
+    page = report.to_html()
+    assert 'alt="Forest plot of 10 trials: pooled OR 0.64"' in page and 'alt="Density"' in page
+    assert "![Forest plot of 10 trials: pooled OR 0.64](" in report.to_markdown(tmp_path)

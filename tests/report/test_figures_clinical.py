@@ -15,13 +15,14 @@ import pytest
 from matplotlib.collections import QuadMesh
 from matplotlib.contour import ContourSet
 from matplotlib.figure import Figure
+from matplotlib.patches import Polygon
 from scipy import stats
 
 import models.report as report
 from models.msc import figures as adapters
 from models.report import Heterogeneity, forest_plot, posterior_density, prior_sensitivity_table_figure, tipping_map
 from models.report._common import BLUE
-from models.report.forest import HETEROGENEITY_GID, NOT_REPORTED, ROW_LABEL_GID
+from models.report.forest import HETEROGENEITY_GID, NOT_REPORTED, ROW_LABEL_GID, SubgroupTest
 from models.report.tipping import EQUAL_RISK_GID, FLAT_GID
 
 
@@ -226,6 +227,48 @@ def test_forest_prints_heterogeneity_and_lists_unreported_studies_at_the_bottom(
     texts = _texts(fig)
     assert texts.count(NOT_REPORTED) == 2 and "\u2013/12" in texts and "\u2013/10" in texts
     assert Heterogeneity.coerce(het).p == pytest.approx(0.334)
+
+
+def test_forest_draws_subgroup_diamonds_the_subgroup_test_and_a_total_row_with_summed_counts():
+    design = {"A 2021": "NRS", "B 2022": "RCT", "C 2022": "RCT", "D 2023": "NRS"}
+    summaries = {"RCT": {"median": 0.9, "low": 0.7, "high": 1.2}, "NRS": {"median": 0.4, "low": 0.2, "high": 0.8}}
+    test = SubgroupTest(q=4.2, df=1, p=0.0404, method="random effects within subgroups")
+    fig = _forest(design=design, group_summaries=summaries, subgroup_test=test, pooled_label="Total (pooled OR)",
+                  footnotes=("Weights: approximate.",))  # fmt: skip
+    labels = [t.get_text() for ax in fig.axes for t in ax.texts if t.get_gid() == ROW_LABEL_GID]
+    assert labels[:8] == ["Randomised controlled trials", "B 2022", "C 2022", "Subtotal (k = 2)",
+                          "Non-randomised studies", "A 2021", "D 2023", "Subtotal (k = 2)"]  # fmt: skip
+    texts = _texts(fig)
+    assert "44/117" in texts and "45/119" in texts  # B + C: 40 + 4 of 110 + 7 treated; 44 + 1 of 112 + 7 control
+    assert "3/17" in texts and "8/14" in texts  # A + D
+    assert "47/134" in texts and "53/133" in texts  # the total row sums every study
+    assert "0.90 [0.70, 1.20]" in texts and "0.40 [0.20, 0.80]" in texts
+    lines = [t.get_text() for ax in fig.axes for t in ax.texts if t.get_gid() == HETEROGENEITY_GID]
+    assert lines == ["Test for subgroup differences: Q = 4.20 (df = 1), p = 0.04 (random effects within subgroups)",
+                     "Weights: approximate."]  # fmt: skip
+    diamonds = [p for p in fig.axes[0].patches if isinstance(p, Polygon)]
+    assert len(diamonds) == 4 and sum(p.get_facecolor()[:3] == (1.0, 1.0, 1.0) for p in diamonds) == 3
+    with pytest.raises(ValueError, match="group_summaries needs design"):
+        _forest(group_summaries=summaries)
+
+
+def test_heterogeneity_names_what_tau_and_q_come_from():
+    het = Heterogeneity(0.39, 24.0, 9.19, 7, 0.24, tau_note="posterior median, the total row's model",
+                        q_note="inverse variance, observed log ORs")  # fmt: skip
+    assert het.text() == (
+        "Heterogeneity: \u03c4 = 0.39 (posterior median, the total row's model); I\u00b2 = 24%; "
+        "Q = 9.19 (df = 7), p = 0.24 (inverse variance, observed log ORs)"
+    )
+
+
+def test_long_titles_wrap_between_words_never_inside_them():
+    long = (
+        "All 24, unpublished deaths from SCRT 2026's totals: pooled OR (binomial-normal, exact, NRS through "
+        "the bias model) (includes 11 non-randomised studies, through the bias model)"
+    )
+    fig = posterior_density(np.linspace(-1, 1, 200), measure="OR", title=long)
+    lines = fig.get_suptitle().split("\n")
+    assert len(lines) >= 2 and " ".join(lines) == long
 
 
 def test_forest_axis_is_fitted_symmetric_with_plain_ticks_and_arrows():
