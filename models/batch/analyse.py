@@ -172,11 +172,14 @@ def analyse_entry(entry: Entry, options: Options) -> list[Result]:
         return [bare.error(f"published_estimate {published:g} must be positive for {data.measure} (the measure of "
                            "this file)", measure=data.measure, k=data.k)]  # fmt: skip
     effects = data.effects
-    freq, partial = None, ()
+    freq, partial, notes = None, (), tuple(data.notes)
     if effects.k >= MIN_STUDIES:
-        freq, failed = random_effects(effects, "REML")
-        partial = (failed,) if failed else ()
-    shared = _Shared(entry, options, derive_seed(options.seed, entry.id), freq, tuple(data.notes), partial)
+        freq, note = random_effects(effects, "REML")
+        if freq is None:
+            partial = (note,) if note else ()
+        elif note:
+            notes = (*notes, note)
+    shared = _Shared(entry, options, derive_seed(options.seed, entry.id), freq, notes, partial)
     results: list[Result] = []
     if data.counts is not None:
         results += _binomial_results(shared, data.counts)
