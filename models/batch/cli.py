@@ -1,6 +1,6 @@
 """The ``batch`` command: reanalyse a corpus of meta-analyses (``reanalyse batch ...`` / ``scripts/batch.py``).
 
-    reanalyse batch INPUT [--results DIR] [--priors primary|grid] [--tau-prior P] [--effect-prior P]
+    reanalyse batch INPUT [--results DIR] [--priors primary|grid|bartos2023] [--tau-prior P] [--effect-prior P]
           [--threshold 0.8] [--threshold-smd 0.2] [--measure M] [--higher-is-benefit] [--workers N]
           [--scheduler ADDRESS] [--chunk-size N] [--seed N] [--max-chunks N] [--no-report] [--quiet]
 
@@ -60,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_shared_options(p, results_help="output folder: results table, report, chunks/ (default: <input>_batch)")
     p.add_argument("--priors", choices=PRIOR_SETS, default="primary",
                    help="primary: the primary prior pair (as reanalyse fit's); grid: the whole sensitivity grid "
-                        "(32 pairs for ratios, 8 for SMD: about that many times the work)")  # fmt: skip
+                        "(32 pairs for ratios, 8 for SMD: about that many times the work); bartos2023: Bartoš et "
+                        "al.'s empirical pair for each measure (Student-t effect, inverse-gamma tau; about 30 times "
+                        "the work)")  # fmt: skip
     p.add_argument("--threshold", type=float, default=0.8, help="clinically important ratio (default 0.8)")
     p.add_argument("--threshold-smd", type=float, default=0.2, help="clinically important SMD (default 0.2)")
     p.add_argument("--measure", choices=MEASURES, help="folder input: measure of every file (default by layout)")
