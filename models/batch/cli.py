@@ -164,6 +164,6 @@ def _run(args: argparse.Namespace, settings: Settings, options: Options, entries
     _say(args.quiet, f"{PROG}: {summary.n_rows} rows ({summary.n_error_rows} errors) in {out / 'results.parquet'}")
     if not args.no_report:
         stage.at("writing the corpus report")
-        path = write_report(out, options)
+        path = write_report(out, options, entries)
         _say(args.quiet, f"{PROG}: report in {path}")
     return 0
