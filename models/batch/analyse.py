@@ -3,7 +3,7 @@
 Priors: the primary pair of :mod:`models.prior_policy` for the row's measure (the binomial-normal model's is OR), the
 same pair ``reanalyse fit`` uses on the same file, or the policy's whole sensitivity grid with ``--priors grid``
 (32 pairs for ratios, 8 for SMD: about that many times the work of ``primary``), or with ``--priors bartos2023``
-Bartoš et al.'s empirical pair (Student-t effect prior through :mod:`models.bayes.scale_mixture`: about 30 times the
+Bartoš et al.'s empirical pair (Student-t effect prior through :mod:`models.bayes.scale_mixture`: about 20 times the
 work of ``primary``).
 
 The study file is read by the one study-file reader (:func:`models.reader.read_study_file`, as for ``fit`` and

@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--priors", choices=PRIOR_SETS, default="primary",
                    help="primary: the primary prior pair (as reanalyse fit's); grid: the whole sensitivity grid "
                         "(32 pairs for ratios, 8 for SMD: about that many times the work); bartos2023: Bartoš et "
-                        "al.'s empirical pair for each measure (Student-t effect, inverse-gamma tau; about 30 times "
+                        "al.'s empirical pair for each measure (Student-t effect, inverse-gamma tau; about 20 times "
                         "the work)")  # fmt: skip
     p.add_argument("--threshold", type=float, default=0.8, help="clinically important ratio (default 0.8)")
     p.add_argument("--threshold-smd", type=float, default=0.2, help="clinically important SMD (default 0.2)")

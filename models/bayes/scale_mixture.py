@@ -15,7 +15,8 @@ parameter) is integrated directly against the mixture prior (binomial: the engin
 fine grid, :func:`fixed_effect_on_grid`; normal: each component in closed form); the four are combined by the same
 rule as under a normal prior (:func:`models.bayes.model_averaging._average`).
 
-Cost: one random-effects engine run per component (about 30) instead of one: about 30 times a normal prior's time.
+Cost: one random-effects engine run per component (about 30) instead of one; measured on 1,833 Cochrane binary
+meta-analyses (both models), 23 times the batch's time under a normal prior.
 """
 
 from __future__ import annotations
