@@ -24,7 +24,7 @@ import functools
 import math
 import statistics
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     import numpy as np
@@ -407,12 +407,28 @@ class EffectPrior:
         return f"mu ~ Normal({self.mean:.3g}, {self.sd:.3g}^2)"
 
     def __str__(self) -> str:
-        lo, hi = self.interval(0.95)
-        if self.log_scale:
-            rng = f"95% range of the ratio {_fmt(math.exp(lo))}-{_fmt(math.exp(hi))}"
-        else:
-            rng = f"95% range {_fmt(lo)} to {_fmt(hi)}"
-        return f"{self.label}: {self.distribution()}; {rng} [{self.citation}]"
+        return describe_effect_prior(self)
+
+
+class _EffectPriorText(Protocol):
+    label: str
+    citation: str
+    log_scale: bool
+
+    def interval(self, prob: float = 0.95) -> tuple[float, float]: ...
+
+    def distribution(self) -> str: ...
+
+
+def describe_effect_prior(prior: _EffectPriorText) -> str:
+    """An effect prior printed (a normal one, or :class:`models.student_t_prior.StudentTEffectPrior`): label,
+    distribution, 95% range (of the ratio on a log scale) and source."""
+    lo, hi = prior.interval(0.95)
+    if prior.log_scale:
+        rng = f"95% range of the ratio {_fmt(math.exp(lo))}-{_fmt(math.exp(hi))}"
+    else:
+        rng = f"95% range {_fmt(lo)} to {_fmt(hi)}"
+    return f"{prior.label}: {prior.distribution()}; {rng} [{prior.citation}]"
 
 
 _SFP_1994 = "Spiegelhalter, Freedman & Parmar 1994, J R Stat Soc A 157:357"

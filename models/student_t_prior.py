@@ -27,7 +27,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from models.priors import EffectPrior
+from models.priors import EffectPrior, describe_effect_prior
 
 if TYPE_CHECKING:
     import numpy as np
@@ -37,10 +37,6 @@ _MAX_STEP = 0.6
 _STEP_PER_SD = 0.85
 _LIGHT_TAIL = 1e-12
 _HEAVY_TAIL = 1e-30
-
-
-def _fmt(x: float) -> str:
-    return f"{x:.3g}" if abs(x) >= 0.01 else f"{x:.2g}"
 
 
 @dataclass(frozen=True)
@@ -100,12 +96,7 @@ class StudentTEffectPrior:
         return f"mu ~ Student-t({self.df:g} df, location {self.location:g}, scale {self.scale:g})"
 
     def __str__(self) -> str:
-        lo, hi = self.interval(0.95)
-        if self.log_scale:
-            rng = f"95% range of the ratio {_fmt(math.exp(lo))}-{_fmt(math.exp(hi))}"
-        else:
-            rng = f"95% range {_fmt(lo)} to {_fmt(hi)}"
-        return f"{self.label}: {self.distribution()}; {rng} [{self.citation}]"
+        return describe_effect_prior(self)
 
     def normal_components(self) -> tuple[tuple[float, EffectPrior], ...]:
         """The scale mixture of normal priors that stands for this prior in the exact engines: ``(weight, prior)``
