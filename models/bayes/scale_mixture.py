@@ -38,6 +38,7 @@ from models.student_t_prior import StudentTEffectPrior
 
 NEGLIGIBLE = 1e-12
 """Posterior weight below which a component is left out of the mixture."""
+_NO_THETA = "shrunken study effects are not computed under a Student-t effect prior (no client asks for them)"
 
 
 def _weights(log_prior: np.ndarray, log_evidence: np.ndarray) -> tuple[np.ndarray, float]:
@@ -60,8 +61,9 @@ class MixturePosterior(Posterior):
     """The posterior under a mixture prior: components' posteriors with their posterior weights (module docstring).
 
     Every query of :class:`~models.bayes.posterior.Posterior` is answered from the components: distribution
-    functions as weighted sums, quantiles by root search between the components' quantiles, draws of ``mu`` as a
-    seeded subsample of each component's draws in proportion to its weight.
+    functions and densities as weighted sums, quantiles by root search between the components' quantiles, draws of
+    ``mu`` as a seeded subsample of each component's draws in proportion to its weight. Shrunken study effects are
+    not computed (no client asks for them under this prior).
     """
 
     def __init__(self, posteriors: Sequence[Posterior], weights: np.ndarray, log_evidence: float,
@@ -76,6 +78,7 @@ class MixturePosterior(Posterior):
         self.seed = int(seed)
 
     def _cdf(self, name: str, x: float) -> float:
+        """The weighted sum of the components' ``name`` at ``x`` (a distribution function or a density)."""
         return float(sum(w * getattr(p, name)(x) for w, p in zip(self.weights, self.components, strict=True)))
 
     def _ppf(self, cdf: str, ppf: str, q: float) -> float:
@@ -109,11 +112,23 @@ class MixturePosterior(Posterior):
     def _tau_hdi(self, prob: float) -> tuple[float, float]:
         return hdi_from_ppf(self._tau_ppf, prob)
 
+    def _mu_pdf(self, x: float) -> float:
+        return self._cdf("_mu_pdf", x)
+
+    def _pred_pdf(self, x: float) -> float:
+        return self._cdf("_pred_pdf", x)
+
+    def _tau_pdf(self, t: float) -> float:
+        return self._cdf("_tau_pdf", t)
+
+    def _theta_cdf(self, i: int, x: float) -> float:
+        raise NotImplementedError(_NO_THETA)
+
+    def _theta_pdf(self, i: int, x: float) -> float:
+        raise NotImplementedError(_NO_THETA)
+
     def _theta_ppf(self, q: float) -> np.ndarray:
-        raise NotImplementedError(
-            "shrunken study effects are not available under a Student-t effect prior (the engines give no "
-            "distribution function of each study's effect)"
-        )
+        raise NotImplementedError(_NO_THETA)
 
     def _study_labels(self) -> tuple[str, ...]:
         return self.components[0]._study_labels()
