@@ -79,3 +79,14 @@ def test_batch_bartos2023_runs_the_pair_of_each_measure() -> None:
     options = Options(prior_set="bartos2023")
     assert [p.keys for p in options.pairs("RR")] == [("bartos2023_logrr", "bartos2023_logrr")]
     assert [p.keys for p in options.pairs("SMD")] == [("bartos2021_smd", "bartos2021_smd")]
+
+
+def test_batch_refuses_written_priors_with_bartos2023(tmp_path, capsys) -> None:
+    from models.batch.cli import main
+
+    code = main(
+        [str(tmp_path), "--priors", "bartos2023", "--tau-prior", "halfnormal(0.5)", "--results", str(tmp_path / "out")]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "--priors bartos2023 sets both priors" in err
+    assert not (tmp_path / "out").exists()

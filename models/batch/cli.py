@@ -102,6 +102,9 @@ def _checked(argv: list[str] | None) -> tuple[argparse.Namespace, Settings]:
     source = Path(args.input)
     if not source.is_dir() and (args.measure or args.higher_is_benefit):
         raise _UsageError("--measure and --higher-is-benefit are for folder input; a manifest states them")
+    if args.priors == "bartos2023" and (args.tau_prior is not None or args.effect_prior is not None):
+        raise _UsageError("--priors bartos2023 sets both priors (Bartoš et al.'s empirical pair); drop --tau-prior "
+                          "and --effect-prior")  # fmt: skip
     default = f"{source.stem or source.resolve().name}_batch"
     target = check_output_folder(default if args.results is None else args.results)
     args.no_progress = args.no_progress or args.quiet
