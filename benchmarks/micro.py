@@ -19,7 +19,7 @@ from benchmarks.common import emit_result, nutpie_timers
 REFITS = 12
 """Refits of the compiled structure (half with a new prior, half with new data)."""
 EXACT_CALLS = 100
-REFIT_TAU_PRIORS = ("halfnormal_0.5", "halfnormal_1", "halfcauchy_1", "invgamma_bartos2023", "turner2015_general")
+REFIT_TAU_PRIORS = ("halfnormal_0.5", "halfnormal_1", "halfcauchy_1", "bartos2023_logor", "turner2015_general")
 REFIT_EFFECT_PRIORS = ("vague", "sceptical", "weakly_informative")
 
 

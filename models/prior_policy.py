@@ -19,6 +19,11 @@ Sensitivity grid (``fit`` and ``published`` always; ``batch --priors grid``): fo
 :data:`RATIO_TAU_GRID` x the 4 effect presets of :data:`RATIO_EFFECT_GRID` (32 pairs); for SMD 4 x 2 (8 pairs); for
 MD and RD the primary pair alone. The primary pair is always in the grid, once.
 
+Empirical pair (``batch --priors bartos2023``): Bartoš et al.'s priors fitted to the Cochrane database, ``tau ~
+InvGamma`` and ``mu ~ Student-t`` (:data:`EMPIRICAL`): log OR ``t_4(0, 0.58)``, ``InvGamma(1.77, 0.55)``; log RR
+``t_3(0, 0.32)``, ``InvGamma(1.51, 0.23)`` (2023); SMD ``t_5(0, 0.43)``, ``InvGamma(1.71, 0.40)`` (2021). The
+binomial-normal model of a 2x2 file takes the log OR pair whatever the row's measure.
+
 Written priors (the options' grammar): a preset key (``--list-priors``; case does not matter) or a distribution:
 ``halfnormal(SCALE)``, ``halfcauchy(SCALE)``, ``lognormal_tau2(M, S)``, ``logt_tau2(DF, LOC, SCALE)``,
 ``invgamma(ALPHA, BETA)`` for tau, ``normal(MEAN, SD)`` for the effect (analysis scale: log OR / log RR for
@@ -38,6 +43,7 @@ from dataclasses import dataclass, field
 
 from models.measures import LOG_SCALE_MEASURES, PUBLISHED_MEASURES
 from models.priors import EFFECT_PRESETS, TAU_FAMILIES, TAU_PRESETS, EffectPrior, TauPrior
+from models.student_t_prior import STUDENT_T_PRESETS, StudentTEffectPrior
 
 RATIO_TAU_GRID = (
     "turner2015_mortality_pharma",
@@ -47,7 +53,7 @@ RATIO_TAU_GRID = (
     "halfnormal_0.5",
     "halfnormal_1",
     "halfcauchy_1",
-    "invgamma_bartos2023",
+    "bartos2023_logor",
 )
 """Heterogeneity presets of the sensitivity grid for ratios (log OR / log RR / log HR)."""
 RATIO_EFFECT_GRID = ("weakly_informative", "vague", "sceptical", "enthusiastic")
@@ -60,6 +66,10 @@ DEFAULT_TAU = {"OR": "turner2015_general", "RR": "turner2015_general", "HR": "tu
 DEFAULT_EFFECT = {"OR": "weakly_informative", "RR": "weakly_informative", "HR": "weakly_informative",
                   "SMD": "weakly_informative"}  # fmt: skip
 """The default effect prior by measure (none for MD and RD)."""
+EMPIRICAL = {"OR": "bartos2023_logor", "RR": "bartos2023_logrr", "SMD": "bartos2021_smd"}
+"""Bartoš et al.'s empirical pair by measure (the same key for the tau prior in :data:`models.priors.TAU_PRESETS`
+and the Student-t effect prior in :data:`models.student_t_prior.STUDENT_T_PRESETS`): 2023 for log OR and log RR,
+2021 for the SMD."""
 PRESET_SCALE_MEASURES = ("OR", "RR", "HR", "SMD")
 """Measures on whose analysis scale the effect presets are stated (log ratio, or SMD units)."""
 WRITTEN = "written on the command line"
@@ -85,7 +95,7 @@ class PriorPair:
     (not part of equality: the same two priors are the same pair)."""
 
     tau: TauPrior
-    effect: EffectPrior
+    effect: EffectPrior | StudentTEffectPrior
     primary: bool = field(default=False, compare=False)
 
     @property
@@ -203,6 +213,15 @@ def primary_pair(measure: str, tau: str | None = None, effect: str | None = None
     )
 
 
+def empirical_pair(measure: str) -> PriorPair:
+    """Bartoš et al.'s empirical pair for ``measure`` (:data:`EMPIRICAL`; OR, RR and SMD), marked primary: the pair
+    ``reanalyse batch --priors bartos2023`` runs. Raises :class:`PriorError` for another measure."""
+    if measure not in EMPIRICAL:
+        raise PriorError(f"Bartoš et al.'s empirical priors are for {', '.join(EMPIRICAL)}, not {measure}")
+    key = EMPIRICAL[measure]
+    return PriorPair(TAU_PRESETS[key], STUDENT_T_PRESETS[key], primary=True)
+
+
 def sensitivity_grid(measure: str, primary: PriorPair) -> tuple[tuple[TauPrior, ...], tuple[EffectPrior, ...]]:
     """The tau priors and effect priors of the grid for ``measure``; the primary pair is in it, once (first when it
     is not a grid preset)."""
@@ -258,7 +277,12 @@ class PriorOptions:
 def statement(measure: str, primary: PriorPair, *, written: bool) -> str:
     """The sentence every output gives: the primary pair with sources, who chose it, and any scale caveat."""
     scale = {"OR": "log OR", "RR": "log RR", "HR": "log HR"}.get(measure, measure)
-    who = "given with --tau-prior/--effect-prior" if written else f"the toolkit's default for {measure}"
+    if written:
+        who = "given with --tau-prior/--effect-prior"
+    elif isinstance(primary.effect, StudentTEffectPrior):
+        who = f"Bartoš et al.'s empirical pair for {scale}, chosen with --priors bartos2023"
+    else:
+        who = f"the toolkit's default for {measure}"
     caveat = APPROXIMATION.get(measure, "") if primary.tau.key.startswith("turner") else ""
     return " ".join(
         [f"Primary priors ({who}): {primary.tau}; {primary.effect} (on the {scale} scale).", caveat]
@@ -271,6 +295,9 @@ def list_priors() -> str:
     lines += [f"  {key:32s} {prior}" for key, prior in TAU_PRESETS.items()]
     lines += ["Effect priors, --effect-prior KEY (log OR / log RR / log HR / SMD scale; or 'normal(MEAN, SD)'):"]
     lines += [f"  {key:32s} {prior}" for key, prior in EFFECT_PRESETS.items()]
+    lines += ["Empirical Student-t effect priors, paired with the tau presets of the same key (reanalyse batch "
+              "--priors bartos2023; not an --effect-prior):"]  # fmt: skip
+    lines += [f"  {key:32s} {prior}" for key, prior in STUDENT_T_PRESETS.items()]
     lines += [
         "Defaults: OR, RR, HR: turner2015_general + weakly_informative (Turner's prior was derived for log OR; on "
         "log RR/HR it is an approximation); SMD: rhodes2015_smd_general + weakly_informative; MD, RD: both priors "

@@ -7,7 +7,8 @@ it used (no data-dependent defaults). Two kinds:
   outcomes, the MD/SMD scale for continuous ones). Some published priors are stated for ``tau^2`` or ``log(tau^2)``;
   every method here (``logpdf``, ``cdf``, ``ppf``, ``rvs``, ...) is nevertheless about ``tau`` itself, with the
   change-of-variables Jacobian included.
-* :class:`EffectPrior` -- a normal prior on the pooled effect ``mu`` (log-OR/log-RR scale, or MD/SMD scale).
+* :class:`EffectPrior` -- a normal prior on the pooled effect ``mu`` (log-OR/log-RR scale, or MD/SMD scale); the
+  Student-t effect priors of Bartoš et al. are :class:`models.student_t_prior.StudentTEffectPrior`.
 
 Presets with their sources are in :data:`TAU_PRESETS`, :data:`EFFECT_PRESETS` and :data:`BIAS_PRESETS`. Which of
 them a reanalysis of a user's data uses by default is :mod:`models.prior_policy`'s decision; the MSC job's own choice
@@ -23,7 +24,7 @@ import functools
 import math
 import statistics
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     import numpy as np
@@ -406,12 +407,28 @@ class EffectPrior:
         return f"mu ~ Normal({self.mean:.3g}, {self.sd:.3g}^2)"
 
     def __str__(self) -> str:
-        lo, hi = self.interval(0.95)
-        if self.log_scale:
-            rng = f"95% range of the ratio {_fmt(math.exp(lo))}-{_fmt(math.exp(hi))}"
-        else:
-            rng = f"95% range {_fmt(lo)} to {_fmt(hi)}"
-        return f"{self.label}: {self.distribution()}; {rng} [{self.citation}]"
+        return describe_effect_prior(self)
+
+
+class _EffectPriorText(Protocol):
+    label: str
+    citation: str
+    log_scale: bool
+
+    def interval(self, prob: float = 0.95) -> tuple[float, float]: ...
+
+    def distribution(self) -> str: ...
+
+
+def describe_effect_prior(prior: _EffectPriorText) -> str:
+    """An effect prior printed (a normal one, or :class:`models.student_t_prior.StudentTEffectPrior`): label,
+    distribution, 95% range (of the ratio on a log scale) and source."""
+    lo, hi = prior.interval(0.95)
+    if prior.log_scale:
+        rng = f"95% range of the ratio {_fmt(math.exp(lo))}-{_fmt(math.exp(hi))}"
+    else:
+        rng = f"95% range {_fmt(lo)} to {_fmt(hi)}"
+    return f"{prior.label}: {prior.distribution()}; {rng} [{prior.citation}]"
 
 
 _SFP_1994 = "Spiegelhalter, Freedman & Parmar 1994, J R Stat Soc A 157:357"
@@ -474,6 +491,7 @@ analyses can build other ones with :func:`sceptical_prior` and :func:`enthusiast
 
 _TURNER_2015 = "Turner et al. 2015, Stat Med 34:984"
 _TURNER_2012 = "Turner et al. 2012, Int J Epidemiol 41:818"
+_BARTOS_2023 = "Bartoš, Otte, Gronau, Timmers, Ly & Wagenmakers 2023, arXiv 2306.11468"
 _FRIEDE_2017 = "Friede, Röver et al. 2017, Res Synth Methods 8:79; Röver et al. 2021, Res Synth Methods 12:448"
 
 TAU_PRESETS: dict[str, TauPrior] = {
@@ -529,11 +547,18 @@ TAU_PRESETS: dict[str, TauPrior] = {
             "common in the bayesmeta examples (Röver 2020, J Stat Softw 93(6))",
         ),
         TauPrior(
-            "invgamma_bartos2023",
-            "Empirical binary-outcome InverseGamma(1.77, 0.55)",
+            "bartos2023_logor",
+            "Empirical binary-outcome (log OR), Cochrane",
             "invgamma",
             (("alpha", 1.77), ("beta", 0.55)),
-            "Bartoš et al. 2023 (RoBMA binomial defaults)",
+            _BARTOS_2023 + ", Cochrane-wide prior for log OR (RoBMA's binomial default)",
+        ),
+        TauPrior(
+            "bartos2023_logrr",
+            "Empirical binary-outcome (log RR), Cochrane",
+            "invgamma",
+            (("alpha", 1.51), ("beta", 0.23)),
+            _BARTOS_2023 + ", Cochrane-wide prior for log RR",
         ),
         TauPrior(
             "rhodes2015_smd_general",
@@ -542,9 +567,18 @@ TAU_PRESETS: dict[str, TauPrior] = {
             (("df", 5.0), ("loc", -3.44), ("scale", 2.59)),
             "Rhodes et al. 2015, J Clin Epidemiol 68:52",
         ),
+        TauPrior(
+            "bartos2021_smd",
+            "Empirical continuous-outcome (SMD), Cochrane",
+            "invgamma",
+            (("alpha", 1.71), ("beta", 0.40)),
+            "Bartoš, Gronau, Timmers, Otte, Ly & Wagenmakers 2021, Stat Med 40:6743, Cochrane-wide prior for the SMD",
+        ),
     )
 }
-"""Heterogeneity priors by key; each names its source, and printing one shows its median and 95% range."""
+"""Heterogeneity priors by key; each names its source, and printing one shows its median and 95% range. The
+``bartos*`` presets are the heterogeneity halves of Bartoš et al.'s empirical pairs, whose Student-t effect priors
+are in :mod:`models.student_t_prior` (same keys)."""
 
 EFFECT_PRESETS: dict[str, EffectPrior] = {
     "weakly_informative": EffectPrior(

@@ -81,8 +81,10 @@ def test_the_examples_are_found() -> None:
 
 @pytest.fixture
 def workspace(tmp_path, monkeypatch) -> Path:
-    """A folder with the examples' files: trials.csv, my_folder_of_csvs/, data/corpus/, and synthetic/ as the
-    README's scripts/synthetic_corpus.py line writes it (5 meta-analyses here, not 10,000)."""
+    """A folder with the examples' files: trials.csv, my_folder_of_csvs/, data/corpus/, synthetic/ as the README's
+    scripts/synthetic_corpus.py line writes it (5 meta-analyses here, not 10,000), and p70/ as its
+    scripts/import_pairwise70.py line writes it (from the tiny sample in tests/reference/pairwise70)."""
+    from models.batch.pairwise70 import main as import_pairwise70
     from models.batch.synthetic import write_corpus
 
     shutil.copy(REFERENCE / "bcg.csv", tmp_path / "trials.csv")
@@ -93,6 +95,7 @@ def workspace(tmp_path, monkeypatch) -> Path:
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "corpus").symlink_to(ROOT / "data" / "corpus")
     write_corpus(tmp_path / "synthetic", 5, seed=1)
+    assert import_pairwise70([str(REFERENCE / "pairwise70"), "--out", str(tmp_path / "p70")]) == 0
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

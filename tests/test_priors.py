@@ -57,7 +57,7 @@ def test_rhodes_smd_median_matches_published():
 
 def test_invgamma_quantiles_match_gamma_closed_form():
     # tau ~ InvGamma(a, b)  <=>  1/tau ~ Gamma(shape a, rate b): quantile q of tau = b / gamma.ppf(1 - q, a).
-    prior = tau_prior("invgamma_bartos2023")
+    prior = tau_prior("bartos2023_logor")
     a, b = 1.77, 0.55
     for q in (0.025, 0.5, 0.975):
         assert prior.ppf(q) == pytest.approx(b / stats.gamma.ppf(1 - q, a), rel=1e-10)

@@ -12,5 +12,6 @@ loads nothing.
 
 MEASURES = ("OR", "RR", "SMD")
 """Measures the batch analyses: those its file layouts give and the prior policy has defaults for."""
-PRIOR_SETS = ("primary", "grid")
-"""``--priors``: the policy's primary pair, or its whole sensitivity grid (:mod:`models.prior_policy`)."""
+PRIOR_SETS = ("primary", "grid", "bartos2023")
+"""``--priors``: the policy's primary pair, its whole sensitivity grid, or Bartoš et al.'s empirical pair for each
+row's measure (:mod:`models.prior_policy`)."""

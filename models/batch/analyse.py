@@ -2,7 +2,9 @@
 
 Priors: the primary pair of :mod:`models.prior_policy` for the row's measure (the binomial-normal model's is OR), the
 same pair ``reanalyse fit`` uses on the same file, or the policy's whole sensitivity grid with ``--priors grid``
-(32 pairs for ratios, 8 for SMD: about that many times the work of ``primary``).
+(32 pairs for ratios, 8 for SMD: about that many times the work of ``primary``), or with ``--priors bartos2023``
+Bartoš et al.'s empirical pair (Student-t effect prior through :mod:`models.bayes.scale_mixture`: about 20 times the
+work of ``primary``).
 
 The study file is read by the one study-file reader (:func:`models.reader.read_study_file`, as for ``fit`` and
 ``pool``: the same layouts, default measures, checks and notes; the notes go into each result's ``message``). Models:
@@ -30,8 +32,9 @@ from models.batch.corpus import Entry
 from models.bayes.exact import exact_normal_normal
 from models.bayes.exact_binomial import BinomialLikelihood
 from models.bayes.model_averaging import average_binomial, average_normal
+from models.bayes.scale_mixture import binomial_fit, normal_fit
 from models.effects import EffectTable
-from models.prior_policy import PriorOptions, PriorPair, grid_pairs
+from models.prior_policy import PriorOptions, PriorPair, empirical_pair, grid_pairs
 from models.reader import StudyFile, read_study_file
 from models.results import (
     Context,
@@ -48,6 +51,7 @@ from models.results import (
 )
 from models.results.summarise import evidence_of, random_effects, summarise
 from models.settings import DEFAULT_SEED, derive_seed
+from models.student_t_prior import StudentTEffectPrior
 from models.tables import BinaryTable
 
 MIN_STUDIES = 2
@@ -83,7 +87,10 @@ class Options:
             raise ValueError(f"--threshold-smd must be a positive SMD magnitude, got {self.threshold_smd!r}")
 
     def pairs(self, measure: str) -> tuple[PriorPair, ...]:
-        """The prior pairs of ``measure``'s rows, the primary pair first (marked ``primary``)."""
+        """The prior pairs of ``measure``'s rows, the primary pair first (marked ``primary``): the policy's primary
+        pair, its grid, or Bartoš et al.'s empirical pair (``bartos2023``)."""
+        if self.prior_set == "bartos2023":
+            return (empirical_pair(measure),)
         primary = self.priors.primary(measure)
         return (primary,) if self.prior_set == "primary" else grid_pairs(measure, primary)
 
@@ -119,7 +126,7 @@ class _Shared:
 
     def context(self, studies: tuple[str, ...]) -> Context:
         pub = self.entry.published_estimate
-        return Context(source=self.entry.path, studies=studies,
+        return Context(source=self.entry.path, studies=studies, title=self.entry.title,
                        published=None if pub is None else PublishedFigure(pub))  # fmt: skip
 
     def direction(self, measure: str) -> Direction:
@@ -172,11 +179,14 @@ def analyse_entry(entry: Entry, options: Options) -> list[Result]:
         return [bare.error(f"published_estimate {published:g} must be positive for {data.measure} (the measure of "
                            "this file)", measure=data.measure, k=data.k)]  # fmt: skip
     effects = data.effects
-    freq, partial = None, ()
+    freq, partial, notes = None, (), tuple(data.notes)
     if effects.k >= MIN_STUDIES:
-        freq, failed = random_effects(effects, "REML")
-        partial = (failed,) if failed else ()
-    shared = _Shared(entry, options, derive_seed(options.seed, entry.id), freq, tuple(data.notes), partial)
+        freq, note = random_effects(effects, "REML")
+        if freq is None:
+            partial = (note,) if note else ()
+        elif note:
+            notes = (*notes, note)
+    shared = _Shared(entry, options, derive_seed(options.seed, entry.id), freq, notes, partial)
     results: list[Result] = []
     if data.counts is not None:
         results += _binomial_results(shared, data.counts)
@@ -192,12 +202,16 @@ def _binomial_results(shared: _Shared, table: BinaryTable) -> list[Result]:
     results = []
     for pair in shared.options.pairs("OR"):
         try:
-            post = lik.posterior(pair.tau, pair.effect, seed=shared.seed)
+            if isinstance(pair.effect, StudentTEffectPrior):
+                fit = binomial_fit(lik, pair.tau, pair.effect, seed=shared.seed)
+                post, average = fit.posterior, lambda fit=fit: fit.average(quantiles=False)
+            else:
+                post = lik.posterior(pair.tau, pair.effect, seed=shared.seed)
+                average = lambda post=post, pair=pair: average_binomial(  # noqa: E731
+                    lik, pair.tau, pair.effect, random_effects=post, quantiles=False)  # fmt: skip
         except Exception as err:  # noqa: BLE001
             results.append(shared.error(_fault(err), BINOMIAL, "OR", pair, table.k))
             continue
-        average = lambda post=post, pair=pair: average_binomial(  # noqa: E731
-            lik, pair.tau, pair.effect, random_effects=post, quantiles=False)  # fmt: skip
         result = shared.result(BINOMIAL, "OR", pair, post, table.k, table.study, average)
         if shared.entry.measure == "RR":  # frequentist columns are on RR; the binomial-normal model is on OR
             note = "frequentist columns are RR, model is OR"
@@ -214,13 +228,18 @@ def _normal_results(shared: _Shared, data: StudyFile, effects: EffectTable) -> l
             results.append(shared.error(reason, NORMAL, data.measure, pair, effects.k))
             continue
         try:
-            post = exact_normal_normal(effects.yi, effects.vi, pair.tau, pair.effect, study=effects.study,
-                                       measure=data.measure, seed=shared.seed)  # fmt: skip
+            if isinstance(pair.effect, StudentTEffectPrior):
+                fit = normal_fit(effects.yi, effects.vi, pair.tau, pair.effect, study=effects.study,
+                                 measure=data.measure, seed=shared.seed)  # fmt: skip
+                post, average = fit.posterior, lambda fit=fit: fit.average(quantiles=False)
+            else:
+                post = exact_normal_normal(effects.yi, effects.vi, pair.tau, pair.effect, study=effects.study,
+                                           measure=data.measure, seed=shared.seed)  # fmt: skip
+                average = lambda post=post, pair=pair: average_normal(  # noqa: E731
+                    effects.yi, effects.vi, pair.tau, pair.effect, measure=data.measure, random_effects=post,
+                    quantiles=False)  # fmt: skip
         except Exception as err:  # noqa: BLE001
             results.append(shared.error(_fault(err), NORMAL, data.measure, pair, effects.k))
             continue
-        average = lambda post=post, pair=pair: average_normal(  # noqa: E731
-            effects.yi, effects.vi, pair.tau, pair.effect, measure=data.measure, random_effects=post,
-            quantiles=False)  # fmt: skip
         results.append(shared.result(NORMAL, data.measure, pair, post, effects.k, effects.study, average))
     return results

@@ -1,6 +1,6 @@
 """The ``batch`` command: reanalyse a corpus of meta-analyses (``reanalyse batch ...`` / ``scripts/batch.py``).
 
-    reanalyse batch INPUT [--results DIR] [--priors primary|grid] [--tau-prior P] [--effect-prior P]
+    reanalyse batch INPUT [--results DIR] [--priors primary|grid|bartos2023] [--tau-prior P] [--effect-prior P]
           [--threshold 0.8] [--threshold-smd 0.2] [--measure M] [--higher-is-benefit] [--workers N]
           [--scheduler ADDRESS] [--chunk-size N] [--seed N] [--max-chunks N] [--no-report] [--quiet]
 
@@ -60,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_shared_options(p, results_help="output folder: results table, report, chunks/ (default: <input>_batch)")
     p.add_argument("--priors", choices=PRIOR_SETS, default="primary",
                    help="primary: the primary prior pair (as reanalyse fit's); grid: the whole sensitivity grid "
-                        "(32 pairs for ratios, 8 for SMD: about that many times the work)")  # fmt: skip
+                        "(32 pairs for ratios, 8 for SMD: about that many times the work); bartos2023: Bartoš et "
+                        "al.'s empirical pair for each measure (Student-t effect, inverse-gamma tau; about 20 times "
+                        "the work)")  # fmt: skip
     p.add_argument("--threshold", type=float, default=0.8, help="clinically important ratio (default 0.8)")
     p.add_argument("--threshold-smd", type=float, default=0.2, help="clinically important SMD (default 0.2)")
     p.add_argument("--measure", choices=MEASURES, help="folder input: measure of every file (default by layout)")
@@ -100,6 +102,9 @@ def _checked(argv: list[str] | None) -> tuple[argparse.Namespace, Settings]:
     source = Path(args.input)
     if not source.is_dir() and (args.measure or args.higher_is_benefit):
         raise _UsageError("--measure and --higher-is-benefit are for folder input; a manifest states them")
+    if args.priors == "bartos2023" and (args.tau_prior is not None or args.effect_prior is not None):
+        raise _UsageError("--priors bartos2023 sets both priors (Bartoš et al.'s empirical pair); drop --tau-prior "
+                          "and --effect-prior")  # fmt: skip
     default = f"{source.stem or source.resolve().name}_batch"
     target = check_output_folder(default if args.results is None else args.results)
     args.no_progress = args.no_progress or args.quiet
@@ -162,6 +167,6 @@ def _run(args: argparse.Namespace, settings: Settings, options: Options, entries
     _say(args.quiet, f"{PROG}: {summary.n_rows} rows ({summary.n_error_rows} errors) in {out / 'results.parquet'}")
     if not args.no_report:
         stage.at("writing the corpus report")
-        path = write_report(out, options)
+        path = write_report(out, options, entries)
         _say(args.quiet, f"{PROG}: report in {path}")
     return 0

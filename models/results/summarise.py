@@ -22,7 +22,7 @@ from models.bayes.absolute import ControlRisk, absolute_effect
 from models.bayes.model_averaging import ModelAverage
 from models.bayes.posterior import Posterior
 from models.effects import EffectTable
-from models.frequentist.random_effects import rma
+from models.frequentist.random_effects import REML_FALLBACK_STEPADJ, ConvergenceError, rma
 from models.results.model import (
     Context,
     Direction,
@@ -179,11 +179,28 @@ MIN_STUDIES_FREQUENTIST = 2
 
 def random_effects(effects: EffectTable, method: str = "REML") -> tuple[Frequentist | None, str]:
     """The frequentist random-effects result of an effect table (metafor's ``rma``, REML and a Wald interval by
-    default), and a note: why there is none (fewer than 2 studies, an estimator that failed), else empty."""
+    default), and a note: why there is none (fewer than 2 studies, an estimator that failed), how it was obtained when
+    REML needed metafor's shorter Fisher step (:data:`~models.frequentist.random_effects.REML_FALLBACK_STEPADJ`), else
+    empty."""
     if effects.k < MIN_STUDIES_FREQUENTIST:
         return None, f"no frequentist {method} result: {effects.k} estimable effect(s)"
     try:
         return Frequentist.of(rma(effects, method)), ""
+    except ConvergenceError as err:
+        if method != "REML":
+            return None, _failed(method, err)
+        try:
+            pooled = rma(effects, method, stepadj=REML_FALLBACK_STEPADJ)
+        except (ValueError, RuntimeError) as again:
+            return None, _failed(method, again)
+        return Frequentist.of(pooled), (
+            f"REML by Fisher scoring with step length {REML_FALLBACK_STEPADJ:g} (metafor's remedy, "
+            f"control=list(stepadj={REML_FALLBACK_STEPADJ:g}): the full step did not converge)"
+        )
     except (ValueError, RuntimeError) as err:
-        text = " ".join(str(err).split())
-        return None, f"{method} failed: {type(err).__name__}" + (f": {text}" if text else "")
+        return None, _failed(method, err)
+
+
+def _failed(method: str, err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    return f"{method} failed: {type(err).__name__}" + (f": {text}" if text else "")

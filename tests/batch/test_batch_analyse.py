@@ -105,3 +105,31 @@ def test_a_failed_bayes_factor_keeps_the_posterior(monkeypatch):
     bn, nn = analyse_entry(Entry("hine1989", str(CORPUS / "hine1989.csv"), None, False, None), Options())
     assert bn.status == "partial" and "Bayes factors not computed: FloatingPointError: evidence overflow" in bn.message
     assert bn.effect is not None and bn.evidence is None and nn.status == "ok"
+
+
+def test_title_of_the_manifest_is_the_rows_title():
+    entry = Entry(
+        "hine1989", str(CORPUS / "hine1989.csv"), None, False, None, "death (lidocaine)", "all_cause_mortality"
+    )
+    assert {r.context.title for r in analyse_entry(entry, Options())} == {"death (lidocaine)"}
+
+
+@pytest.mark.slow
+def test_bartos2023_rows_are_the_scale_mixture_answers():
+    """Source of the expected values: models.bayes.scale_mixture called directly on the same table under Bartoš et
+    al.'s log OR pair (Student-t(0, 0.58, 4), InvGamma(1.77, 0.55)), itself checked against brute force."""
+    from models.bayes.exact_binomial import BinomialLikelihood
+    from models.bayes.scale_mixture import binomial_fit
+    from models.prior_policy import empirical_pair
+
+    entry = Entry("hine1989", str(CORPUS / "hine1989.csv"), None, False, None)
+    rows = analyse_entry(entry, Options(prior_set="bartos2023"))
+    pair = empirical_pair("OR")
+    assert [(r.key.tau_prior, r.key.effect_prior, r.status) for r in rows] == [
+        (pair.tau.key, pair.effect.key, "ok")
+    ] * 2
+    fit = binomial_fit(BinomialLikelihood(read_study_file(entry.path).counts), pair.tau, pair.effect)
+    assert rows[0].effect.p_benefit == pytest.approx(fit.posterior.prob_below(1.0), abs=1e-12)
+    assert rows[0].evidence.log_bf10_heterogeneity == pytest.approx(
+        math.log(fit.average(quantiles=False).bf10_heterogeneity), abs=1e-9
+    )

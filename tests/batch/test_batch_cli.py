@@ -99,7 +99,9 @@ def test_folder_input_and_bcg_against_metafor(tmp_path):
     # the one column vocabulary (docs/results-columns.md) in results.parquet and results.csv
     assert pq.read_schema(out / "results.parquet").equals(arrow_schema())
     assert (out / "results.csv").read_text().splitlines()[0] == ",".join(f'"{c}"' for c in COLUMN_NAMES)
-    assert (out / "report.md").is_file() and (out / "tau_medians.png").is_file()
+    assert (out / "tau_calibration.png").is_file() and (out / "bayes_factors.png").is_file()
+    report = (out / "report.md").read_text()
+    assert "## Published meta-research, side by side" in report and "Turner et al. 2015" in report
 
 
 def test_synthetic_corpus_command_is_seeded_and_refuses_a_full_folder(tmp_path, capsys):

@@ -113,7 +113,7 @@ def test_compiled_normal_sums_match_the_array_formula(data: str) -> None:
 
 
 def test_cached_prior_median_is_the_quantile() -> None:
-    for prior in (*TAU_PRIORS.values(), tau_prior("rhodes2015_smd_general"), tau_prior("invgamma_bartos2023")):
+    for prior in (*TAU_PRIORS.values(), tau_prior("rhodes2015_smd_general"), tau_prior("bartos2023_logor")):
         assert prior.median() == float(prior.ppf(0.5))
         assert prior.median() == float(prior.ppf(0.5))  # the cached value
 

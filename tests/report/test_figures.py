@@ -261,7 +261,7 @@ def test_tau_bad_input_named():
 
 def test_heatmap_annotates_each_cell_and_uses_readable_labels():
     values = np.array([[0.934, 0.5], [0.125, np.nan], [0.9996, 0.0004], [0.995, 0.02]])
-    tau_names = ["turner2015_mortality_pharma", "halfnormal_0.5", "halfcauchy_1", "invgamma_bartos2023"]
+    tau_names = ["turner2015_mortality_pharma", "halfnormal_0.5", "halfcauchy_1", "bartos2023_logor"]
     mu_names = ["weakly_informative", "sceptical"]
     table = pd.DataFrame(values, index=tau_names, columns=mu_names)
     labels = {"turner2015_mortality_pharma": "Turner 2015, pharmacological", "sceptical": "Sceptical"}
@@ -269,7 +269,7 @@ def test_heatmap_annotates_each_cell_and_uses_readable_labels():
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.texts] == ["0.93", "0.50", "0.12", "n/a", "> 0.999", "< 0.001", "0.995", "0.02"]
     assert [_unwrap(t.get_text()) for t in ax.get_yticklabels()] == [
-        "Turner 2015, pharmacological", "halfnormal 0.5", "halfcauchy 1", "invgamma bartos2023",
+        "Turner 2015, pharmacological", "halfnormal 0.5", "halfcauchy 1", "bartos2023 logor",
     ]  # fmt: skip
     assert [_unwrap(t.get_text()) for t in ax.get_xticklabels()] == ["weakly informative", "Sceptical"]
     assert fig.axes[1].get_ylabel().startswith("P(OR < 1)")  # colour bar
