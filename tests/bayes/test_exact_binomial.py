@@ -477,7 +477,7 @@ def test_spline_coefficients_are_scipys_not_a_knot_spline(n):
     """Reference: scipy.interpolate.CubicSpline (default not-a-knot ends) on the same nodes, per row."""
     from scipy.interpolate import CubicSpline
 
-    from models.bayes.exact_binomial import _spline_coef
+    from models.bayes.exact_binomial.kernels import _spline_coef
 
     rng = np.random.default_rng(n)
     y = np.cumsum(rng.normal(size=(3, n)), axis=1) - 0.1 * np.arange(n) ** 2
