@@ -228,11 +228,6 @@ class ExactPosterior(Posterior):
     def _study_labels(self) -> tuple[str, ...]:
         return self.study
 
-    def theta_mean(self) -> np.ndarray:
-        """Posterior means of the shrunken study effects theta_i (analysis scale), in study order."""
-        mean, _ = self._theta_moments
-        return np.sum(self._w[:, None] * mean, axis=0)
-
     # -- tau -----------------------------------------------------------------------------------------------------
 
     @property
