@@ -14,7 +14,9 @@ returned is on the *reported* scale: the ratio scale (OR, RR) for ratio measures
 raw effect).
 
 Absolute effects. ``arr`` is the absolute risk reduction ``p_c - p_t`` (positive = fewer events with treatment),
-from the ratio and a control-arm risk ``p_c``: ``p_c * (1 - RR)`` for RR and ``p_c - OR*odds_c / (1 + OR*odds_c)``
+from the ratio and a control-arm risk ``p_c`` that the caller gives (``baseline_risk=``, the risk of the population
+the result is for; asking for an absolute effect of OR/RR without it is a ValueError, and a model's internal baseline
+risk is never used): ``p_c * (1 - RR)`` for RR and ``p_c - OR*odds_c / (1 + OR*odds_c)``
 for OR; for RD it is ``-RD`` (RD = p_t - p_c) and needs no baseline.
 """
 
@@ -147,9 +149,6 @@ class Posterior(ABC):
 
     @abstractmethod
     def _mu_draws(self) -> np.ndarray: ...
-
-    def _baseline_draws(self) -> np.ndarray | None:
-        return None
 
     @abstractmethod
     def log_mean(self) -> float:
@@ -293,20 +292,18 @@ class Posterior(ABC):
 
     # -- absolute effects -----------------------------------------------------------------------------------------
 
-    def _baseline(self, baseline_risk: float | None) -> float | np.ndarray:
-        """The control-arm risk to use: the user's, else the model's draws, else a clear error."""
-        if baseline_risk is not None:
-            p = float(baseline_risk)
-            if not 0.0 < p < 1.0:
-                raise ValueError(f"baseline_risk must be strictly between 0 and 1, got {baseline_risk!r}")
-            return p
-        draws = self._baseline_draws()
-        if draws is None:
+    def _baseline(self, baseline_risk: float | None) -> float:
+        """The control-arm risk of an absolute effect: the caller's, never a model's internal one (module docstring)."""
+        if baseline_risk is None:
             raise ValueError(
-                "absolute effects need a control-arm risk: pass baseline_risk= (e.g. the pooled control-arm "
-                "mortality), or fit a model that estimates baseline_risk"
+                "absolute effects need a control-arm risk: pass baseline_risk= (the risk without treatment in the "
+                "population the result is for, e.g. the pooled control-arm risk); the model's internal baseline is "
+                "not a clinical baseline and is never used"
             )
-        return draws
+        p = float(baseline_risk)
+        if not 0.0 < p < 1.0:
+            raise ValueError(f"baseline_risk must be strictly between 0 and 1, got {baseline_risk!r}")
+        return p
 
     def _check_binary(self) -> None:
         if self.measure not in ("OR", "RR", "RD"):
@@ -315,10 +312,8 @@ class Posterior(ABC):
             )
 
     def arr(self, baseline_risk: float | None = None) -> np.ndarray:
-        """Draws of the absolute risk reduction ``p_c - p_t`` (positive = benefit).
-
-        ``p_c`` is ``baseline_risk`` if given, else the model's ``baseline_risk`` draws; not needed for RD.
-        """
+        """Draws of the absolute risk reduction ``p_c - p_t`` (positive = benefit) at the control-arm risk
+        ``p_c = baseline_risk`` (required for OR and RR, a ValueError without it; not needed for RD)."""
         self._check_binary()
         mu = self._mu_draws()
         if self.measure == "RD":
@@ -330,8 +325,8 @@ class Posterior(ABC):
         odds_c = p_c / (1.0 - p_c)
         return p_c - ratio * odds_c / (1.0 + ratio * odds_c)
 
-    def _prob_arr(self, x: float, baseline_risk: float | None, inclusive: bool) -> float:
-        """``P(ARR > x)`` (or ``>=``), exactly through ``mu`` when the control-arm risk is a fixed number."""
+    def _prob_arr(self, x: float, baseline_risk: float | None) -> float:
+        """``P(ARR > x)``, exactly through ``mu``: at a fixed control-arm risk, ARR is decreasing in mu."""
         self._check_binary()
         x = float(x)
         if not math.isfinite(x):
@@ -339,9 +334,6 @@ class Posterior(ABC):
         if self.measure == "RD":
             return float(self._mu_cdf(-x))
         p_c = self._baseline(baseline_risk)
-        if isinstance(p_c, np.ndarray):
-            a = self.arr()
-            return float(np.mean(a >= x) if inclusive else np.mean(a > x))
         # ARR is decreasing in mu: ARR > x  <=>  p_t < p_c - x  <=>  mu < log(ratio at which p_t = p_c - x)
         p_t = p_c - x
         if p_t <= 0.0:
@@ -354,14 +346,14 @@ class Posterior(ABC):
 
     def prob_arr_above(self, x: float, baseline_risk: float | None = None) -> float:
         """``P(ARR > x)``, ``x`` an absolute risk (0.02 = 2 percentage points)."""
-        return self._prob_arr(x, baseline_risk, inclusive=False)
+        return self._prob_arr(x, baseline_risk)
 
     def prob_nnt_at_most(self, k: float, baseline_risk: float | None = None) -> float:
         """``P(NNT <= k) = P(ARR >= 1/k)`` (NNT is only meaningful for a benefit, ARR > 0)."""
         k = float(k)
         if not k > 0:
             raise ValueError(f"k (number needed to treat) must be positive, got {k!r}")
-        return self._prob_arr(1.0 / k, baseline_risk, inclusive=True)
+        return self._prob_arr(1.0 / k, baseline_risk)
 
     # -- the standard row -----------------------------------------------------------------------------------------
 
@@ -370,10 +362,11 @@ class Posterior(ABC):
 
         Keys: ``measure``; ``median``, ``low``, ``high`` (pooled effect); ``p_below_null`` (P(effect < 1) for ratio
         measures, < 0 otherwise); for ratio measures also ``p_below_0.9`` and ``p_below_0.8``; for OR/RR/RD
-        ``p_arr_above_0.02`` (P(ARR > 2 percentage points)), ``baseline_risk`` (the user's value, or the posterior
-        median of the model's control-arm risk) and ``baseline_source`` (``"user"``, ``"model"``, ``"not needed"``
-        for RD, or ``"none"`` -- then ``p_arr_above_0.02`` is NaN); ``tau_median``, ``p_tau_above_0.5``;
-        ``pred_low``, ``pred_high`` (95% predictive interval for a new study); ``p_new_below_null``.
+        ``p_arr_above_0.02`` (P(ARR > 2 percentage points) at ``baseline_risk``), ``baseline_risk`` (the caller's
+        value) and ``baseline_source`` (``"user"``, ``"not needed"`` for RD, or ``"none"`` when no baseline_risk is
+        given: then no absolute effect is computed and ``p_arr_above_0.02`` is NaN); ``tau_median``,
+        ``p_tau_above_0.5``; ``pred_low``, ``pred_high`` (95% predictive interval for a new study);
+        ``p_new_below_null``.
         """
         ci = self.interval(0.95)
         row: dict[str, float | str | None] = {
@@ -391,8 +384,6 @@ class Posterior(ABC):
                 source, base = "not needed", None
             elif baseline_risk is not None:
                 source, base = "user", float(baseline_risk)
-            elif self._baseline_draws() is not None:
-                source, base = "model", float(np.median(self._baseline_draws()))
             else:
                 source, base = "none", None
             row["p_arr_above_0.02"] = (
@@ -440,8 +431,8 @@ class DrawsPosterior(Posterior):
     ----------
     posterior : xarray.Dataset (or a DataTree with a ``posterior`` group)
         Dims ``(chain, draw[, study][, covariate])``. Variables: ``mu`` (log scale for OR/RR), ``tau``; optional
-        ``theta`` (dim ``study``: shrunken study effects), ``baseline_risk`` (control-arm risk per draw, from the
-        binomial-normal model) and ``beta`` (dim ``covariate``, kept as :attr:`beta`).
+        ``theta`` (dim ``study``: shrunken study effects) and ``beta`` (dim ``covariate``, kept as :attr:`beta`).
+        Other variables (e.g. the binomial-normal model's internal ``baseline_risk``) are not read.
     measure : str
         ``OR``, ``RR``, ``RD``, ``MD`` or ``SMD``.
     seed : int
@@ -469,7 +460,6 @@ class DrawsPosterior(Posterior):
             )
             labels = ds["study"].values if "study" in ds.coords else np.arange(da.sizes["study"])
             self._labels = tuple(str(s) for s in labels)
-        self._base = _flat(ds, "baseline_risk") if "baseline_risk" in ds else None
         self.beta: xr.DataArray | None = ds["beta"] if "beta" in ds else None
         rng = np.random.default_rng(seed)
         self._pred = self._mu + self._tau * rng.standard_normal(self._mu.size)
@@ -516,9 +506,6 @@ class DrawsPosterior(Posterior):
 
     def _mu_draws(self) -> np.ndarray:
         return self._mu
-
-    def _baseline_draws(self) -> np.ndarray | None:
-        return self._base
 
     def log_mean(self) -> float:
         """Posterior mean of ``mu`` on the analysis scale."""
