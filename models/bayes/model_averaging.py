@@ -216,7 +216,7 @@ def average_binomial(
         lik.log_evidence(tau_prior, None, n_tau=n_tau, n_mu=n_mu),
         re.log_evidence,
     )
-    return _average(log_ev, (fe._mu_cdf, re._mu_cdf), prior_prob, "OR", prob, quantiles)
+    return _average(log_ev, (fe.mu_cdf, re.mu_cdf), prior_prob, "OR", prob, quantiles)
 
 
 def _normal_fixed(y: np.ndarray, v: np.ndarray, effect_prior: EffectPrior) -> tuple[float, float, float]:
@@ -310,4 +310,4 @@ def average_normal(
     def fe_cdf(x: float) -> float:
         return float(special.ndtr((x - m_fe) / sd_fe))
 
-    return _average(log_ev, (fe_cdf, re._mu_cdf), prior_prob, measure, prob, quantiles)
+    return _average(log_ev, (fe_cdf, re.mu_cdf), prior_prob, measure, prob, quantiles)

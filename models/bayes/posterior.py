@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -82,6 +82,26 @@ class Interval:
         return f"{self.low:.3g} to {self.high:.3g} ({self.prob:.0%} {self.kind.upper()})"
 
 
+ArrayLike = float | Sequence[float] | np.ndarray
+
+
+def _elementwise(f: Callable[[float], float], x: ArrayLike) -> float | np.ndarray:
+    """``f`` at each value of ``x``: a float for a number, an array of x's shape otherwise."""
+    arr = np.asarray(x, dtype=float)
+    if arr.ndim == 0:
+        return float(f(float(arr)))
+    return np.array([f(float(v)) for v in arr.ravel()], dtype=float).reshape(arr.shape)
+
+
+def _levels(q: ArrayLike) -> float | np.ndarray:
+    """Probability levels, each strictly between 0 and 1 (a ValueError names the first that is not)."""
+    arr = np.asarray(q, dtype=float)
+    bad = ~((arr > 0.0) & (arr < 1.0))
+    if bad.any():
+        raise ValueError(f"levels must be strictly between 0 and 1, got {float(arr.ravel()[np.argmax(bad.ravel())])!r}")
+    return float(arr) if arr.ndim == 0 else arr
+
+
 def hdi_from_ppf(ppf: Callable[[float], float], prob: float) -> tuple[float, float]:
     """Shortest interval of a continuous unimodal distribution given its quantile function."""
     eps = 1e-12
@@ -107,7 +127,9 @@ class Posterior(ABC):
 
     Subclasses provide a handful of primitives on the analysis scale (distribution functions of ``mu``, of the
     effect in a new study, of ``tau`` and of the shrunken study effects, plus draws of ``mu`` for absolute effects);
-    this class turns them into the public methods on the reported scale.
+    this class turns them into the public methods: the distribution functions themselves on the analysis scale
+    (:meth:`mu_pdf`, :meth:`mu_cdf`, :meth:`mu_ppf` and the same for ``tau``, ``predictive`` and ``theta``, as R
+    bayesmeta's ``dposterior``/``pposterior``/``qposterior``), and the queries on the reported scale.
     """
 
     measure: str
@@ -116,6 +138,21 @@ class Posterior(ABC):
 
     @abstractmethod
     def _mu_cdf(self, x: float) -> float: ...
+
+    @abstractmethod
+    def _mu_pdf(self, x: float) -> float: ...
+
+    @abstractmethod
+    def _pred_pdf(self, x: float) -> float: ...
+
+    @abstractmethod
+    def _tau_pdf(self, t: float) -> float: ...
+
+    @abstractmethod
+    def _theta_cdf(self, i: int, x: float) -> float: ...
+
+    @abstractmethod
+    def _theta_pdf(self, i: int, x: float) -> float: ...
 
     @abstractmethod
     def _mu_ppf(self, q: float) -> float: ...
@@ -160,6 +197,88 @@ class Posterior(ABC):
 
     @abstractmethod
     def _ratio_mean(self) -> float: ...
+
+    # -- distribution functions on the analysis scale (bayesmeta's d/p/qposterior) -------------------------------
+    #
+    # x, t and q may be numbers (a float is returned) or array-like (an array of the same shape). x is on the
+    # analysis scale (log-OR/log-RR for ratio measures, raw otherwise), t is tau (never exponentiated), q a level
+    # strictly between 0 and 1. cdfs are P(X <= x). Exact posteriors answer from their quadrature (to its stated
+    # accuracy), MCMC posteriors from their draws (empirical cdf and quantiles, Gaussian kernel density).
+
+    def mu_pdf(self, x: ArrayLike) -> float | np.ndarray:
+        """Posterior density of the pooled effect ``mu`` at ``x`` (analysis scale)."""
+        return _elementwise(self._mu_pdf, x)
+
+    def mu_cdf(self, x: ArrayLike) -> float | np.ndarray:
+        """Posterior ``P(mu <= x)`` (analysis scale)."""
+        return _elementwise(self._mu_cdf, x)
+
+    def mu_ppf(self, q: ArrayLike) -> float | np.ndarray:
+        """Posterior quantile of ``mu`` at level ``q`` (analysis scale)."""
+        return _elementwise(self._mu_ppf, _levels(q))
+
+    def tau_pdf(self, t: ArrayLike) -> float | np.ndarray:
+        """Posterior density of the between-study SD ``tau`` at ``t`` (0 for ``t < 0``; a fixed-effect posterior,
+        tau = 0, has no density)."""
+        return _elementwise(lambda v: 0.0 if v < 0 else self._tau_pdf(v), t)
+
+    def tau_cdf(self, t: ArrayLike) -> float | np.ndarray:
+        """Posterior ``P(tau <= t)``."""
+        return _elementwise(lambda v: 0.0 if v < 0 else self._tau_cdf(v), t)
+
+    def tau_ppf(self, q: ArrayLike) -> float | np.ndarray:
+        """Posterior quantile of ``tau`` at level ``q``."""
+        return _elementwise(self._tau_ppf, _levels(q))
+
+    def predictive_pdf(self, x: ArrayLike) -> float | np.ndarray:
+        """Density of the true effect in a new setting, ``mu + tau z`` (analysis scale)."""
+        return _elementwise(self._pred_pdf, x)
+
+    def predictive_cdf(self, x: ArrayLike) -> float | np.ndarray:
+        """``P(mu + tau z <= x)``: the true effect in a new setting (analysis scale)."""
+        return _elementwise(self._pred_cdf, x)
+
+    def predictive_ppf(self, q: ArrayLike) -> float | np.ndarray:
+        """Quantile of the true effect in a new setting at level ``q`` (analysis scale)."""
+        return _elementwise(self._pred_ppf, _levels(q))
+
+    def theta_pdf(self, x: ArrayLike, study: int | str) -> float | np.ndarray:
+        """Posterior density of study ``study``'s true (shrunken) effect ``theta_i`` at ``x`` (analysis scale);
+        ``study`` is its label or its position in the table."""
+        i = self._study_index(study)
+        return _elementwise(lambda v: self._theta_pdf(i, v), x)
+
+    def theta_cdf(self, x: ArrayLike, study: int | str) -> float | np.ndarray:
+        """Posterior ``P(theta_i <= x)`` of study ``study`` (label or position)."""
+        i = self._study_index(study)
+        return _elementwise(lambda v: self._theta_cdf(i, v), x)
+
+    def theta_ppf(self, q: ArrayLike, study: int | str | None = None) -> float | np.ndarray:
+        """Posterior quantile of ``theta_i`` at level ``q`` for study ``study`` (label or position); with
+        ``study=None`` and a single level, an array over the studies in table order."""
+        if study is None:
+            level = _levels(q)
+            if np.ndim(level) != 0:
+                raise ValueError("theta_ppf(q) for all studies takes one level; pass study= for an array of levels")
+            return np.asarray(self._theta_ppf(float(level)), dtype=float)
+        i = self._study_index(study)
+        return _elementwise(lambda v: float(self._theta_ppf(v)[i]), _levels(q))
+
+    def mu_draws(self) -> np.ndarray:
+        """Draws of ``mu`` on the analysis scale: the MCMC draws, or an exact posterior's seeded simulated draws
+        (the ones behind :meth:`arr`); a copy."""
+        return np.array(self._mu_draws(), dtype=float)
+
+    def _study_index(self, study: int | str) -> int:
+        labels = self._study_labels()
+        if isinstance(study, str):
+            if study not in labels:
+                raise ValueError(f"no study {study!r}; studies are {', '.join(labels)}")
+            return labels.index(study)
+        i = int(study)
+        if not 0 <= i < len(labels):
+            raise ValueError(f"study index {study!r} is outside 0..{len(labels) - 1}")
+        return i
 
     # -- scale conversion -----------------------------------------------------------------------------------------
 
@@ -424,6 +543,27 @@ def _flat(ds: xr.Dataset, name: str) -> np.ndarray:
     return np.asarray(da.transpose("chain", "draw").values, dtype=float).reshape(-1)
 
 
+def kde_pdf(draws: np.ndarray, x: float, *, lower: float | None = None) -> float:
+    """Gaussian kernel density estimate of ``draws`` at ``x``, bandwidth by Silverman's rule of thumb
+    (``0.9 min(SD, IQR / 1.34) n^(-1/5)``); with ``lower`` the density of draws bounded below by it, by reflection
+    (0 below the bound). An estimate from draws: its error is of the order of the bandwidth's smoothing plus the
+    Monte Carlo error, not of quadrature."""
+    d = np.asarray(draws, dtype=float)
+    q75, q25 = np.quantile(d, [0.75, 0.25])
+    spread = min(float(np.std(d, ddof=1)), float(q75 - q25) / 1.34) if d.size > 1 else 0.0
+    if not spread > 0:
+        spread = float(np.std(d, ddof=1)) if d.size > 1 else 0.0
+    if not spread > 0:
+        return math.inf if np.all(d == x) else 0.0
+    h = 0.9 * spread * d.size ** (-0.2)
+    if lower is not None and x < lower:
+        return 0.0
+    dens = np.exp(-0.5 * ((x - d) / h) ** 2)
+    if lower is not None:
+        dens = dens + np.exp(-0.5 * ((x + d - 2.0 * lower) / h) ** 2)
+    return float(np.mean(dens) / (h * math.sqrt(2.0 * math.pi)))
+
+
 class DrawsPosterior(Posterior):
     """Posterior queries over MCMC draws.
 
@@ -475,6 +615,9 @@ class DrawsPosterior(Posterior):
     def _mu_ppf(self, q: float) -> float:
         return float(np.quantile(self._mu, q))
 
+    def _mu_pdf(self, x: float) -> float:
+        return kde_pdf(self._mu, x)
+
     def _mu_hdi(self, prob: float) -> tuple[float, float]:
         return hdi_from_draws(self._mu, prob)
 
@@ -487,8 +630,14 @@ class DrawsPosterior(Posterior):
     def _pred_hdi(self, prob: float) -> tuple[float, float]:
         return hdi_from_draws(self._pred, prob)
 
+    def _pred_pdf(self, x: float) -> float:
+        return kde_pdf(self._pred, x)
+
     def _tau_cdf(self, t: float) -> float:
         return float(np.mean(self._tau <= t))
+
+    def _tau_pdf(self, t: float) -> float:
+        return kde_pdf(self._tau, t, lower=0.0)
 
     def _tau_ppf(self, q: float) -> float:
         return float(np.quantile(self._tau, q))
@@ -496,10 +645,19 @@ class DrawsPosterior(Posterior):
     def _tau_hdi(self, prob: float) -> tuple[float, float]:
         return hdi_from_draws(self._tau, prob)
 
-    def _theta_ppf(self, q: float) -> np.ndarray:
+    def _theta_draws(self) -> np.ndarray:
         if self._theta is None:
             raise ValueError("posterior has no variable 'theta' (shrunken study effects)")
-        return np.quantile(self._theta, q, axis=0)
+        return self._theta
+
+    def _theta_ppf(self, q: float) -> np.ndarray:
+        return np.quantile(self._theta_draws(), q, axis=0)
+
+    def _theta_cdf(self, i: int, x: float) -> float:
+        return float(np.mean(self._theta_draws()[:, i] <= x))
+
+    def _theta_pdf(self, i: int, x: float) -> float:
+        return kde_pdf(self._theta_draws()[:, i], x)
 
     def _study_labels(self) -> tuple[str, ...]:
         return self._labels

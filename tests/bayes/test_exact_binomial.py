@@ -383,7 +383,7 @@ def mcmc_against_exact(table: BinaryTable, prior, seed: int, draws: int) -> list
         ("below", "mean"): post.prob_below(1.0),
     }
     for q in (0.025, 0.5, 0.975):
-        exact[("mu", q)], exact[("tau", q)] = post._mu_ppf(q), post._tau_ppf(q)
+        exact[("mu", q)], exact[("tau", q)] = post.mu_ppf(q), post.tau_ppf(q)
     mcse_mean = azs.mcse(ds, method="mean")
     out = []
     for (name, stat), truth in exact.items():

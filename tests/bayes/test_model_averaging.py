@@ -59,7 +59,7 @@ def test_binomial_random_effect_bf_is_savage_dickey():
     res = average_binomial(lik, TURNER, WEAK)
     post = lik.posterior(TURNER, WEAK)
     h = 1e-3
-    dens0 = (post._mu_cdf(h) - post._mu_cdf(-h)) / (2 * h)
+    dens0 = (post.mu_cdf(h) - post.mu_cdf(-h)) / (2 * h)
     ref = stats.norm(0, 1).logpdf(0.0) - math.log(dens0)
     assert math.log(res.bf10_effect_random) == pytest.approx(ref, abs=2e-4)
 
@@ -90,7 +90,7 @@ def test_averaged_quantiles_with_point_mass():
         assert res.median == 1.0
     else:
         x = math.log(res.median)
-        cdf = p[1] * post_fe._mu_cdf(x) + p[3] * post_re._mu_cdf(x) + (res.p_null if x > 0 else 0.0)
+        cdf = p[1] * post_fe.mu_cdf(x) + p[3] * post_re.mu_cdf(x) + (res.p_null if x > 0 else 0.0)
         assert cdf == pytest.approx(0.5, abs=1e-9)
     # a prior that puts all mass on the null models gives OR = 1 for every quantile
     null = average_binomial(TABLE, TURNER, WEAK, prior_prob=(0.5, 0.0, 0.5, 0.0))

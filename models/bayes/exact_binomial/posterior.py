@@ -12,7 +12,18 @@ from scipy import optimize, special
 from models.bayes.exact_binomial.curves import _N_T
 from models.bayes.exact_binomial.grid import _prior_m2, _TauRows, _trap
 from models.bayes.exact_binomial.likelihood import TableCurves
-from models.bayes.exact_binomial.splines import _GL_W, _GL_X, _WT, _XT, _LogSplineRows, _mix_cdf_pdf, _mix_ppf
+from models.bayes.exact_binomial.splines import (
+    _GL_W,
+    _GL_X,
+    _NO_NODES,
+    _NO_ROWS,
+    _WT,
+    _XT,
+    _LogSplineRows,
+    _mix_cdf_pdf,
+    _mix_ppf,
+    _row_cdf_pdf,
+)
 from models.bayes.posterior import Posterior, hdi_from_ppf
 from models.priors import EffectPrior, TauPrior
 
@@ -70,6 +81,13 @@ class ExactBinomialPosterior(Posterior):
     def _mu_cdf(self, x: float) -> float:
         return self._rows.mix_cdf(self._g.w, x)
 
+    def _mu_pdf(self, x: float) -> float:
+        r = self._rows
+        return float(
+            _mix_cdf_pdf(float(x), False, self._g.w, _NO_ROWS, _NO_ROWS, _NO_NODES, _NO_NODES, r.x0, r.dx, r.c, r.cum,
+                         r.total, _XT, _WT, _GL_X, _GL_W)[1]
+        )  # fmt: skip
+
     @cached_property
     def _bounds(self) -> tuple[float, float]:
         return float(np.min(self._g.mu)), float(np.max(self._g.mu))
@@ -105,15 +123,21 @@ class ExactBinomialPosterior(Posterior):
 
     # -- a new (randomised) study ----------------------------------------------------------------------------------
 
-    def _pred_cdf(self, x: float) -> float:
-        tau = self._tau
+    def _pred_cdf_pdf(self, x: float) -> tuple[float, float]:
+        """cdf and density of a new study's effect ``mu + tau z`` (per row: the normal cdf averaged over the mu
+        nodes when tau is wide against their spacing, else Gauss-Hermite in z on the row's cdf)."""
         if self.model == "fixed":
-            return self._mu_cdf(x)
+            return self._mu_cdf(x), self._mu_pdf(x)
         r = self._rows
-        return float(
-            _mix_cdf_pdf(float(x), True, self._g.w, tau, self._dmu, self._cw, self._g.mu, r.x0, r.dx, r.c, r.cum,
-                         r.total, _XT, _WT, _GL_X, _GL_W)[0]
-        )  # fmt: skip
+        f, d = _mix_cdf_pdf(float(x), True, self._g.w, self._tau, self._dmu, self._cw, self._g.mu, r.x0, r.dx, r.c,
+                            r.cum, r.total, _XT, _WT, _GL_X, _GL_W)  # fmt: skip
+        return float(f), float(d)
+
+    def _pred_cdf(self, x: float) -> float:
+        return self._pred_cdf_pdf(x)[0]
+
+    def _pred_pdf(self, x: float) -> float:
+        return self._pred_cdf_pdf(x)[1]
 
     @cached_property
     def _pred_sd(self) -> float:
@@ -166,6 +190,21 @@ class ExactBinomialPosterior(Posterior):
             return float(r0 * (float(self.tau_prior.cdf(t)) - m2) + r1 * m2) / (lump + above)
         f = float(self._s_rows.cdf(np.array([[math.log(t)]]))[0, 0])
         return (lump + above * f) / (lump + above)
+
+    def _tau_pdf(self, t: float) -> float:
+        """Density of tau: below tau_0 the lump's joint, linear in tau^2 between the rows tau = 0 and tau_0, times
+        the prior density; above, the spline density of s = log tau over tau."""
+        if self.model == "fixed":
+            return math.inf if t == 0 else 0.0
+        g = self._g
+        lump, above, r0, r1 = self._tau_parts
+        t0 = math.exp(g.s[0])
+        if t < t0:
+            u = (t / t0) ** 2
+            return float(math.exp(float(self.tau_prior.logpdf(t))) * (r0 * (1.0 - u) + r1 * u)) / (lump + above)
+        r = self._s_rows
+        dens = _row_cdf_pdf(r.x0, r.dx, r.c, r.cum, r.total, 0, math.log(t), _GL_X, _GL_W)[1]
+        return above * float(dens) / (lump + above) / t
 
     def _tau_ppf(self, q: float) -> float:
         if self.model == "fixed":
@@ -235,6 +274,12 @@ class ExactBinomialPosterior(Posterior):
 
     def _theta_ppf(self, q: float) -> np.ndarray:
         return np.array([rows.mix_ppf(np.ones(1), q) for rows in self._theta_rows])
+
+    def _theta_cdf(self, i: int, x: float) -> float:
+        return float(self._theta_rows[i].cdf(np.array([[float(x)]]))[0, 0])
+
+    def _theta_pdf(self, i: int, x: float) -> float:
+        return float(np.exp(self._theta_rows[i].logpdf(np.array([[float(x)]]))[0, 0]))
 
     def _study_labels(self) -> tuple[str, ...]:
         return self.study

@@ -60,7 +60,7 @@ def _mix_cdf_pdf(x, pred, w, tau, dmu, cw, mu, x0, dx, c, cum, total, xt, wt, gx
     """cdf and density at x of the mixture ``sum_r w_r F_r`` of the rows (``pred`` False; rows with weight 0
     skipped), or of a new study's effect ``mu + tau z`` (``pred`` True; then tau, dmu, cw and mu are used): per row,
     the normal cdf averaged over the mu nodes when tau is wide against the mu spacing, else Gauss-Hermite in z on
-    the row's cdf (see :meth:`ExactBinomialPosterior._pred_cdf`)."""
+    the row's cdf (see :meth:`ExactBinomialPosterior.predictive_cdf`)."""
     cdf, pdf = 0.0, 0.0
     for r in range(w.size):
         if w[r] == 0.0:
