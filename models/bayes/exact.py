@@ -63,7 +63,7 @@ def normal_given_tau(
     )  # fmt: skip
 
 
-def _mixture_ppf(q: float, w: np.ndarray, means: np.ndarray, sds: np.ndarray, stride: int = 1) -> np.ndarray:
+def mixture_ppf(q: float, w: np.ndarray, means: np.ndarray, sds: np.ndarray, stride: int = 1) -> np.ndarray:
     """Quantile ``q`` of normal mixtures, one per column of ``means``/``sds`` (shape (G, n)), weights ``w`` (G,)
     summing to 1: safeguarded Newton on the exact mixture cdf (:func:`models.bayes.normal_kernels.mixture_quantiles`;
     the level is met to about 1e-15). ``stride > 1``: the search starts from the quantile of the mixture thinned to
@@ -72,6 +72,12 @@ def _mixture_ppf(q: float, w: np.ndarray, means: np.ndarray, sds: np.ndarray, st
         float(q), float(special.ndtri(q)), np.ascontiguousarray(w, dtype=float),
         np.ascontiguousarray(means, dtype=float), np.ascontiguousarray(sds, dtype=float), int(stride),
     )  # fmt: skip
+
+
+def mixture_pdf(x: float, w: np.ndarray, means: np.ndarray, sds: np.ndarray) -> float:
+    """Density at ``x`` of the normal mixture with weights ``w`` (summing to 1), means and SDs."""
+    z = (x - means) / sds
+    return float(np.sum(w * np.exp(-0.5 * z * z) / sds) / math.sqrt(2.0 * math.pi))
 
 
 class ExactPosterior(Posterior):
@@ -176,7 +182,10 @@ class ExactPosterior(Posterior):
         return float(normal_kernels.mixture_cdf(float(x), *self._mu_mixture))
 
     def _mu_ppf(self, q: float) -> float:
-        return float(_mixture_ppf(q, self._w, self._m[:, None], self._sd[:, None], self._stride)[0])
+        return float(mixture_ppf(q, self._w, self._m[:, None], self._sd[:, None], self._stride)[0])
+
+    def _mu_pdf(self, x: float) -> float:
+        return mixture_pdf(float(x), *self._mu_mixture)
 
     def _mu_hdi(self, prob: float) -> tuple[float, float]:
         return hdi_from_ppf(self._mu_ppf, prob)
@@ -194,7 +203,10 @@ class ExactPosterior(Posterior):
         return float(normal_kernels.mixture_cdf(float(x), *self._pred_mixture))
 
     def _pred_ppf(self, q: float) -> float:
-        return float(_mixture_ppf(q, self._w, self._m[:, None], self._pred_sd[:, None], self._stride)[0])
+        return float(mixture_ppf(q, self._w, self._m[:, None], self._pred_sd[:, None], self._stride)[0])
+
+    def _pred_pdf(self, x: float) -> float:
+        return mixture_pdf(float(x), *self._pred_mixture)
 
     def _pred_hdi(self, prob: float) -> tuple[float, float]:
         return hdi_from_ppf(self._pred_ppf, prob)
@@ -223,15 +235,19 @@ class ExactPosterior(Posterior):
 
     def _theta_ppf(self, q: float) -> np.ndarray:
         mean, sd = self._theta_moments
-        return _mixture_ppf(q, self._w, mean, sd, self._stride)
+        return mixture_ppf(q, self._w, mean, sd, self._stride)
+
+    def _theta_cdf(self, i: int, x: float) -> float:
+        mean, sd = self._theta_moments
+        return float(normal_kernels.mixture_cdf(float(x), self._w, np.ascontiguousarray(mean[:, i]),
+                                                np.ascontiguousarray(sd[:, i])))  # fmt: skip
+
+    def _theta_pdf(self, i: int, x: float) -> float:
+        mean, sd = self._theta_moments
+        return mixture_pdf(float(x), self._w, mean[:, i], sd[:, i])
 
     def _study_labels(self) -> tuple[str, ...]:
         return self.study
-
-    def theta_mean(self) -> np.ndarray:
-        """Posterior means of the shrunken study effects theta_i (analysis scale), in study order."""
-        mean, _ = self._theta_moments
-        return np.sum(self._w[:, None] * mean, axis=0)
 
     # -- tau -----------------------------------------------------------------------------------------------------
 
@@ -291,6 +307,16 @@ class ExactPosterior(Posterior):
 
     def _tau_cdf(self, t: float) -> float:
         return 0.0 if t <= 0 else self._tau_cdf_s(math.log(t))
+
+    def _tau_pdf(self, t: float) -> float:
+        """Density of tau: the density of s = log tau over tau (0 outside the grid, where the mass is below
+        exp(-40) of the maximum)."""
+        if t <= 0:
+            return 0.0
+        s = math.log(t)
+        if not self._tau_edges[0] < s < self._tau_edges[-1]:
+            return 0.0
+        return self._tau_cdf_pdf_s(s)[1] / t
 
     def _tau_ppf(self, q: float) -> float:
         """Quantile of tau: the cell holding level q, then inside it the mass of the polynomial through the density

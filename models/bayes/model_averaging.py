@@ -13,7 +13,13 @@ exact quadrature engine:
 Bayes factors. ``bf10_effect`` and ``bf10_heterogeneity`` are inclusion Bayes factors (posterior inclusion odds over
 prior inclusion odds, averaging over the other restriction; NaN when one side has prior probability 0);
 ``bf10_effect_random`` (random effects, mu ~ prior vs mu = 0) and ``bf10_heterogeneity_effect`` (mu ~ prior,
-tau ~ prior vs tau = 0) are the conditional ones.
+tau ~ prior vs tau = 0) are the conditional ones. Everything is computed on the log scale: the ``log_bf10_*`` fields
+are natural logs (divide by ln 10 for log10), from differences of log evidences and log-sum-exp over models, so
+they exist for any data (on real corpora of large trials log BF10 for heterogeneity reaches hundreds). The ``bf10_*``
+fields are their exponentials where a double holds them: ``inf`` above ``exp(709.78)`` (about 1.8e308) and ``0.0``
+below about ``exp(-745)``, never an exception (:func:`bf_from_log`). Posterior model probabilities come from
+log-sum-exp over the four log evidences plus log prior probabilities, so they are exact to rounding at any size of
+the evidences.
 
 Averaged effect. The model-averaged posterior of mu is the mixture ``sum_M P(M | y) p(mu | y, M)``; the two null
 models put a point mass ``p_null`` at mu = 0 (OR = 1). ``prob_below_1`` = P(OR < 1) and ``prob_below_0_8`` count
@@ -52,10 +58,10 @@ class ModelAverage:
     prior_prob: tuple[float, ...]
     log_evidence: tuple[float, ...]
     posterior_prob: tuple[float, ...]
-    bf10_effect: float
-    bf10_heterogeneity: float
-    bf10_effect_random: float
-    bf10_heterogeneity_effect: float
+    log_bf10_effect: float
+    log_bf10_heterogeneity: float
+    log_bf10_effect_random: float
+    log_bf10_heterogeneity_effect: float
     p_null: float
     prob_below_1: float
     prob_below_0_8: float
@@ -65,6 +71,41 @@ class ModelAverage:
     prob: float
     measure: str
 
+    @property
+    def bf10_effect(self) -> float:
+        """Inclusion Bayes factor for an effect (inf/0 where exp overflows/underflows; see ``log_bf10_effect``)."""
+        return bf_from_log(self.log_bf10_effect)
+
+    @property
+    def bf10_heterogeneity(self) -> float:
+        """Inclusion Bayes factor for heterogeneity (inf/0 where not representable; ``log_bf10_heterogeneity``)."""
+        return bf_from_log(self.log_bf10_heterogeneity)
+
+    @property
+    def bf10_effect_random(self) -> float:
+        """Bayes factor mu ~ prior vs mu = 0 under random effects (``log_bf10_effect_random``)."""
+        return bf_from_log(self.log_bf10_effect_random)
+
+    @property
+    def bf10_heterogeneity_effect(self) -> float:
+        """Bayes factor tau ~ prior vs tau = 0 with mu ~ prior (``log_bf10_heterogeneity_effect``)."""
+        return bf_from_log(self.log_bf10_heterogeneity_effect)
+
+
+_LOG_MAX, _LOG_MIN = math.log(np.finfo(float).max), math.log(np.finfo(float).smallest_subnormal)
+
+
+def bf_from_log(log_bf: float) -> float:
+    """``exp(log_bf)`` where a double holds it: ``inf`` above about 709.78, ``0.0`` below about -744.4, NaN for NaN
+    (a Bayes factor that is undefined); never an OverflowError."""
+    if math.isnan(log_bf):
+        return math.nan
+    if log_bf > _LOG_MAX:
+        return math.inf
+    if log_bf < _LOG_MIN:
+        return 0.0
+    return math.exp(log_bf)
+
 
 def _logsumexp(x: np.ndarray) -> float:
     """``log(sum(exp(x)))`` of a few log evidences (-inf for none or all -inf); scipy's general version costs about
@@ -73,6 +114,13 @@ def _logsumexp(x: np.ndarray) -> float:
     if not math.isfinite(top):
         return top
     return top + math.log(float(np.sum(np.exp(x - top))))
+
+
+def _log_diff(a: float, b: float) -> float:
+    """``a - b`` of two log evidences, NaN when both are infinite of the same sign (a ratio 0/0 or inf/inf)."""
+    if math.isinf(a) and math.isinf(b) and (a > 0) == (b > 0):
+        return math.nan
+    return a - b
 
 
 def _average(
@@ -93,13 +141,12 @@ def _average(
         lp = le + np.log(pri)
     post = np.exp(lp - _logsumexp(lp))
 
-    def incl(num: list[int], den: list[int]) -> float:
+    def log_incl(num: list[int], den: list[int]) -> float:
+        """log of the inclusion Bayes factor: log posterior inclusion odds minus log prior inclusion odds."""
         if pri[num].sum() == 0 or pri[den].sum() == 0:
             return math.nan  # undefined when one side has no prior mass
-        with np.errstate(divide="ignore"):
-            po = _logsumexp(lp[num]) - _logsumexp(lp[den])
-            pr = math.log(pri[num].sum()) - math.log(pri[den].sum())
-        return float(math.exp(po - pr))
+        po = _log_diff(_logsumexp(lp[num]), _logsumexp(lp[den]))
+        return po - (math.log(pri[num].sum()) - math.log(pri[den].sum()))
 
     p_null = float(post[0] + post[2])
     w_fe, w_re = float(post[1]), float(post[3])
@@ -128,10 +175,10 @@ def _average(
         prior_prob=tuple(float(x) for x in pri),
         log_evidence=tuple(float(x) for x in le),
         posterior_prob=tuple(float(x) for x in post),
-        bf10_effect=incl([1, 3], [0, 2]),
-        bf10_heterogeneity=incl([2, 3], [0, 1]),
-        bf10_effect_random=float(math.exp(le[3] - le[2])),
-        bf10_heterogeneity_effect=float(math.exp(le[3] - le[1])),
+        log_bf10_effect=log_incl([1, 3], [0, 2]),
+        log_bf10_heterogeneity=log_incl([2, 3], [0, 1]),
+        log_bf10_effect_random=_log_diff(float(le[3]), float(le[2])),
+        log_bf10_heterogeneity_effect=_log_diff(float(le[3]), float(le[1])),
         p_null=p_null,
         prob_below_1=cdf(0.0, strict=True),
         prob_below_0_8=cdf(thr, strict=True) if thr is not None else math.nan,
@@ -169,7 +216,7 @@ def average_binomial(
         lik.log_evidence(tau_prior, None, n_tau=n_tau, n_mu=n_mu),
         re.log_evidence,
     )
-    return _average(log_ev, (fe._mu_cdf, re._mu_cdf), prior_prob, "OR", prob, quantiles)
+    return _average(log_ev, (fe.mu_cdf, re.mu_cdf), prior_prob, "OR", prob, quantiles)
 
 
 def _normal_fixed(y: np.ndarray, v: np.ndarray, effect_prior: EffectPrior) -> tuple[float, float, float]:
@@ -263,4 +310,4 @@ def average_normal(
     def fe_cdf(x: float) -> float:
         return float(special.ndtr((x - m_fe) / sd_fe))
 
-    return _average(log_ev, (fe_cdf, re._mu_cdf), prior_prob, measure, prob, quantiles)
+    return _average(log_ev, (fe_cdf, re.mu_cdf), prior_prob, measure, prob, quantiles)

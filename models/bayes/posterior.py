@@ -14,7 +14,9 @@ returned is on the *reported* scale: the ratio scale (OR, RR) for ratio measures
 raw effect).
 
 Absolute effects. ``arr`` is the absolute risk reduction ``p_c - p_t`` (positive = fewer events with treatment),
-from the ratio and a control-arm risk ``p_c``: ``p_c * (1 - RR)`` for RR and ``p_c - OR*odds_c / (1 + OR*odds_c)``
+from the ratio and a control-arm risk ``p_c`` that the caller gives (``baseline_risk=``, the risk of the population
+the result is for; asking for an absolute effect of OR/RR without it is a ValueError, and a model's internal baseline
+risk is never used): ``p_c * (1 - RR)`` for RR and ``p_c - OR*odds_c / (1 + OR*odds_c)``
 for OR; for RD it is ``-RD`` (RD = p_t - p_c) and needs no baseline.
 """
 
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -80,6 +82,26 @@ class Interval:
         return f"{self.low:.3g} to {self.high:.3g} ({self.prob:.0%} {self.kind.upper()})"
 
 
+ArrayLike = float | Sequence[float] | np.ndarray
+
+
+def _elementwise(f: Callable[[float], float], x: ArrayLike) -> float | np.ndarray:
+    """``f`` at each value of ``x``: a float for a number, an array of x's shape otherwise."""
+    arr = np.asarray(x, dtype=float)
+    if arr.ndim == 0:
+        return float(f(float(arr)))
+    return np.array([f(float(v)) for v in arr.ravel()], dtype=float).reshape(arr.shape)
+
+
+def _levels(q: ArrayLike) -> float | np.ndarray:
+    """Probability levels, each strictly between 0 and 1 (a ValueError names the first that is not)."""
+    arr = np.asarray(q, dtype=float)
+    bad = ~((arr > 0.0) & (arr < 1.0))
+    if bad.any():
+        raise ValueError(f"levels must be strictly between 0 and 1, got {float(arr.ravel()[np.argmax(bad.ravel())])!r}")
+    return float(arr) if arr.ndim == 0 else arr
+
+
 def hdi_from_ppf(ppf: Callable[[float], float], prob: float) -> tuple[float, float]:
     """Shortest interval of a continuous unimodal distribution given its quantile function."""
     eps = 1e-12
@@ -105,7 +127,9 @@ class Posterior(ABC):
 
     Subclasses provide a handful of primitives on the analysis scale (distribution functions of ``mu``, of the
     effect in a new study, of ``tau`` and of the shrunken study effects, plus draws of ``mu`` for absolute effects);
-    this class turns them into the public methods on the reported scale.
+    this class turns them into the public methods: the distribution functions themselves on the analysis scale
+    (:meth:`mu_pdf`, :meth:`mu_cdf`, :meth:`mu_ppf` and the same for ``tau``, ``predictive`` and ``theta``, as R
+    bayesmeta's ``dposterior``/``pposterior``/``qposterior``), and the queries on the reported scale.
     """
 
     measure: str
@@ -114,6 +138,21 @@ class Posterior(ABC):
 
     @abstractmethod
     def _mu_cdf(self, x: float) -> float: ...
+
+    @abstractmethod
+    def _mu_pdf(self, x: float) -> float: ...
+
+    @abstractmethod
+    def _pred_pdf(self, x: float) -> float: ...
+
+    @abstractmethod
+    def _tau_pdf(self, t: float) -> float: ...
+
+    @abstractmethod
+    def _theta_cdf(self, i: int, x: float) -> float: ...
+
+    @abstractmethod
+    def _theta_pdf(self, i: int, x: float) -> float: ...
 
     @abstractmethod
     def _mu_ppf(self, q: float) -> float: ...
@@ -148,9 +187,6 @@ class Posterior(ABC):
     @abstractmethod
     def _mu_draws(self) -> np.ndarray: ...
 
-    def _baseline_draws(self) -> np.ndarray | None:
-        return None
-
     @abstractmethod
     def log_mean(self) -> float:
         """Posterior mean of ``mu`` on the analysis scale (log-OR/log-RR for ratio measures)."""
@@ -161,6 +197,88 @@ class Posterior(ABC):
 
     @abstractmethod
     def _ratio_mean(self) -> float: ...
+
+    # -- distribution functions on the analysis scale (bayesmeta's d/p/qposterior) -------------------------------
+    #
+    # x, t and q may be numbers (a float is returned) or array-like (an array of the same shape). x is on the
+    # analysis scale (log-OR/log-RR for ratio measures, raw otherwise), t is tau (never exponentiated), q a level
+    # strictly between 0 and 1. cdfs are P(X <= x). Exact posteriors answer from their quadrature (to its stated
+    # accuracy), MCMC posteriors from their draws (empirical cdf and quantiles, Gaussian kernel density).
+
+    def mu_pdf(self, x: ArrayLike) -> float | np.ndarray:
+        """Posterior density of the pooled effect ``mu`` at ``x`` (analysis scale)."""
+        return _elementwise(self._mu_pdf, x)
+
+    def mu_cdf(self, x: ArrayLike) -> float | np.ndarray:
+        """Posterior ``P(mu <= x)`` (analysis scale)."""
+        return _elementwise(self._mu_cdf, x)
+
+    def mu_ppf(self, q: ArrayLike) -> float | np.ndarray:
+        """Posterior quantile of ``mu`` at level ``q`` (analysis scale)."""
+        return _elementwise(self._mu_ppf, _levels(q))
+
+    def tau_pdf(self, t: ArrayLike) -> float | np.ndarray:
+        """Posterior density of the between-study SD ``tau`` at ``t`` (0 for ``t < 0``; a fixed-effect posterior,
+        tau = 0, has no density)."""
+        return _elementwise(lambda v: 0.0 if v < 0 else self._tau_pdf(v), t)
+
+    def tau_cdf(self, t: ArrayLike) -> float | np.ndarray:
+        """Posterior ``P(tau <= t)``."""
+        return _elementwise(lambda v: 0.0 if v < 0 else self._tau_cdf(v), t)
+
+    def tau_ppf(self, q: ArrayLike) -> float | np.ndarray:
+        """Posterior quantile of ``tau`` at level ``q``."""
+        return _elementwise(self._tau_ppf, _levels(q))
+
+    def predictive_pdf(self, x: ArrayLike) -> float | np.ndarray:
+        """Density of the true effect in a new setting, ``mu + tau z`` (analysis scale)."""
+        return _elementwise(self._pred_pdf, x)
+
+    def predictive_cdf(self, x: ArrayLike) -> float | np.ndarray:
+        """``P(mu + tau z <= x)``: the true effect in a new setting (analysis scale)."""
+        return _elementwise(self._pred_cdf, x)
+
+    def predictive_ppf(self, q: ArrayLike) -> float | np.ndarray:
+        """Quantile of the true effect in a new setting at level ``q`` (analysis scale)."""
+        return _elementwise(self._pred_ppf, _levels(q))
+
+    def theta_pdf(self, x: ArrayLike, study: int | str) -> float | np.ndarray:
+        """Posterior density of study ``study``'s true (shrunken) effect ``theta_i`` at ``x`` (analysis scale);
+        ``study`` is its label or its position in the table."""
+        i = self._study_index(study)
+        return _elementwise(lambda v: self._theta_pdf(i, v), x)
+
+    def theta_cdf(self, x: ArrayLike, study: int | str) -> float | np.ndarray:
+        """Posterior ``P(theta_i <= x)`` of study ``study`` (label or position)."""
+        i = self._study_index(study)
+        return _elementwise(lambda v: self._theta_cdf(i, v), x)
+
+    def theta_ppf(self, q: ArrayLike, study: int | str | None = None) -> float | np.ndarray:
+        """Posterior quantile of ``theta_i`` at level ``q`` for study ``study`` (label or position); with
+        ``study=None`` and a single level, an array over the studies in table order."""
+        if study is None:
+            level = _levels(q)
+            if np.ndim(level) != 0:
+                raise ValueError("theta_ppf(q) for all studies takes one level; pass study= for an array of levels")
+            return np.asarray(self._theta_ppf(float(level)), dtype=float)
+        i = self._study_index(study)
+        return _elementwise(lambda v: float(self._theta_ppf(v)[i]), _levels(q))
+
+    def mu_draws(self) -> np.ndarray:
+        """Draws of ``mu`` on the analysis scale: the MCMC draws, or an exact posterior's seeded simulated draws
+        (the ones behind :meth:`arr`); a copy."""
+        return np.array(self._mu_draws(), dtype=float)
+
+    def _study_index(self, study: int | str) -> int:
+        labels = self._study_labels()
+        if isinstance(study, str):
+            if study not in labels:
+                raise ValueError(f"no study {study!r}; studies are {', '.join(labels)}")
+            return labels.index(study)
+        i = int(study)
+        if not 0 <= i < len(labels):
+            raise ValueError(f"study index {study!r} is outside 0..{len(labels) - 1}")
+        return i
 
     # -- scale conversion -----------------------------------------------------------------------------------------
 
@@ -293,20 +411,18 @@ class Posterior(ABC):
 
     # -- absolute effects -----------------------------------------------------------------------------------------
 
-    def _baseline(self, baseline_risk: float | None) -> float | np.ndarray:
-        """The control-arm risk to use: the user's, else the model's draws, else a clear error."""
-        if baseline_risk is not None:
-            p = float(baseline_risk)
-            if not 0.0 < p < 1.0:
-                raise ValueError(f"baseline_risk must be strictly between 0 and 1, got {baseline_risk!r}")
-            return p
-        draws = self._baseline_draws()
-        if draws is None:
+    def _baseline(self, baseline_risk: float | None) -> float:
+        """The control-arm risk of an absolute effect: the caller's, never a model's internal one (module docstring)."""
+        if baseline_risk is None:
             raise ValueError(
-                "absolute effects need a control-arm risk: pass baseline_risk= (e.g. the pooled control-arm "
-                "mortality), or fit a model that estimates baseline_risk"
+                "absolute effects need a control-arm risk: pass baseline_risk= (the risk without treatment in the "
+                "population the result is for, e.g. the pooled control-arm risk); the model's internal baseline is "
+                "not a clinical baseline and is never used"
             )
-        return draws
+        p = float(baseline_risk)
+        if not 0.0 < p < 1.0:
+            raise ValueError(f"baseline_risk must be strictly between 0 and 1, got {baseline_risk!r}")
+        return p
 
     def _check_binary(self) -> None:
         if self.measure not in ("OR", "RR", "RD"):
@@ -315,10 +431,8 @@ class Posterior(ABC):
             )
 
     def arr(self, baseline_risk: float | None = None) -> np.ndarray:
-        """Draws of the absolute risk reduction ``p_c - p_t`` (positive = benefit).
-
-        ``p_c`` is ``baseline_risk`` if given, else the model's ``baseline_risk`` draws; not needed for RD.
-        """
+        """Draws of the absolute risk reduction ``p_c - p_t`` (positive = benefit) at the control-arm risk
+        ``p_c = baseline_risk`` (required for OR and RR, a ValueError without it; not needed for RD)."""
         self._check_binary()
         mu = self._mu_draws()
         if self.measure == "RD":
@@ -330,8 +444,8 @@ class Posterior(ABC):
         odds_c = p_c / (1.0 - p_c)
         return p_c - ratio * odds_c / (1.0 + ratio * odds_c)
 
-    def _prob_arr(self, x: float, baseline_risk: float | None, inclusive: bool) -> float:
-        """``P(ARR > x)`` (or ``>=``), exactly through ``mu`` when the control-arm risk is a fixed number."""
+    def _prob_arr(self, x: float, baseline_risk: float | None) -> float:
+        """``P(ARR > x)``, exactly through ``mu``: at a fixed control-arm risk, ARR is decreasing in mu."""
         self._check_binary()
         x = float(x)
         if not math.isfinite(x):
@@ -339,9 +453,6 @@ class Posterior(ABC):
         if self.measure == "RD":
             return float(self._mu_cdf(-x))
         p_c = self._baseline(baseline_risk)
-        if isinstance(p_c, np.ndarray):
-            a = self.arr()
-            return float(np.mean(a >= x) if inclusive else np.mean(a > x))
         # ARR is decreasing in mu: ARR > x  <=>  p_t < p_c - x  <=>  mu < log(ratio at which p_t = p_c - x)
         p_t = p_c - x
         if p_t <= 0.0:
@@ -354,14 +465,14 @@ class Posterior(ABC):
 
     def prob_arr_above(self, x: float, baseline_risk: float | None = None) -> float:
         """``P(ARR > x)``, ``x`` an absolute risk (0.02 = 2 percentage points)."""
-        return self._prob_arr(x, baseline_risk, inclusive=False)
+        return self._prob_arr(x, baseline_risk)
 
     def prob_nnt_at_most(self, k: float, baseline_risk: float | None = None) -> float:
         """``P(NNT <= k) = P(ARR >= 1/k)`` (NNT is only meaningful for a benefit, ARR > 0)."""
         k = float(k)
         if not k > 0:
             raise ValueError(f"k (number needed to treat) must be positive, got {k!r}")
-        return self._prob_arr(1.0 / k, baseline_risk, inclusive=True)
+        return self._prob_arr(1.0 / k, baseline_risk)
 
     # -- the standard row -----------------------------------------------------------------------------------------
 
@@ -370,10 +481,11 @@ class Posterior(ABC):
 
         Keys: ``measure``; ``median``, ``low``, ``high`` (pooled effect); ``p_below_null`` (P(effect < 1) for ratio
         measures, < 0 otherwise); for ratio measures also ``p_below_0.9`` and ``p_below_0.8``; for OR/RR/RD
-        ``p_arr_above_0.02`` (P(ARR > 2 percentage points)), ``baseline_risk`` (the user's value, or the posterior
-        median of the model's control-arm risk) and ``baseline_source`` (``"user"``, ``"model"``, ``"not needed"``
-        for RD, or ``"none"`` -- then ``p_arr_above_0.02`` is NaN); ``tau_median``, ``p_tau_above_0.5``;
-        ``pred_low``, ``pred_high`` (95% predictive interval for a new study); ``p_new_below_null``.
+        ``p_arr_above_0.02`` (P(ARR > 2 percentage points) at ``baseline_risk``), ``baseline_risk`` (the caller's
+        value) and ``baseline_source`` (``"user"``, ``"not needed"`` for RD, or ``"none"`` when no baseline_risk is
+        given: then no absolute effect is computed and ``p_arr_above_0.02`` is NaN); ``tau_median``,
+        ``p_tau_above_0.5``; ``pred_low``, ``pred_high`` (95% predictive interval for a new study);
+        ``p_new_below_null``.
         """
         ci = self.interval(0.95)
         row: dict[str, float | str | None] = {
@@ -391,8 +503,6 @@ class Posterior(ABC):
                 source, base = "not needed", None
             elif baseline_risk is not None:
                 source, base = "user", float(baseline_risk)
-            elif self._baseline_draws() is not None:
-                source, base = "model", float(np.median(self._baseline_draws()))
             else:
                 source, base = "none", None
             row["p_arr_above_0.02"] = (
@@ -433,6 +543,27 @@ def _flat(ds: xr.Dataset, name: str) -> np.ndarray:
     return np.asarray(da.transpose("chain", "draw").values, dtype=float).reshape(-1)
 
 
+def kde_pdf(draws: np.ndarray, x: float, *, lower: float | None = None) -> float:
+    """Gaussian kernel density estimate of ``draws`` at ``x``, bandwidth by Silverman's rule of thumb
+    (``0.9 min(SD, IQR / 1.34) n^(-1/5)``); with ``lower`` the density of draws bounded below by it, by reflection
+    (0 below the bound). An estimate from draws: its error is of the order of the bandwidth's smoothing plus the
+    Monte Carlo error, not of quadrature."""
+    d = np.asarray(draws, dtype=float)
+    q75, q25 = np.quantile(d, [0.75, 0.25])
+    spread = min(float(np.std(d, ddof=1)), float(q75 - q25) / 1.34) if d.size > 1 else 0.0
+    if not spread > 0:
+        spread = float(np.std(d, ddof=1)) if d.size > 1 else 0.0
+    if not spread > 0:
+        return math.inf if np.all(d == x) else 0.0
+    h = 0.9 * spread * d.size ** (-0.2)
+    if lower is not None and x < lower:
+        return 0.0
+    dens = np.exp(-0.5 * ((x - d) / h) ** 2)
+    if lower is not None:
+        dens = dens + np.exp(-0.5 * ((x + d - 2.0 * lower) / h) ** 2)
+    return float(np.mean(dens) / (h * math.sqrt(2.0 * math.pi)))
+
+
 class DrawsPosterior(Posterior):
     """Posterior queries over MCMC draws.
 
@@ -440,8 +571,8 @@ class DrawsPosterior(Posterior):
     ----------
     posterior : xarray.Dataset (or a DataTree with a ``posterior`` group)
         Dims ``(chain, draw[, study][, covariate])``. Variables: ``mu`` (log scale for OR/RR), ``tau``; optional
-        ``theta`` (dim ``study``: shrunken study effects), ``baseline_risk`` (control-arm risk per draw, from the
-        binomial-normal model) and ``beta`` (dim ``covariate``, kept as :attr:`beta`).
+        ``theta`` (dim ``study``: shrunken study effects) and ``beta`` (dim ``covariate``, kept as :attr:`beta`).
+        Other variables (e.g. the binomial-normal model's internal ``baseline_risk``) are not read.
     measure : str
         ``OR``, ``RR``, ``RD``, ``MD`` or ``SMD``.
     seed : int
@@ -469,7 +600,6 @@ class DrawsPosterior(Posterior):
             )
             labels = ds["study"].values if "study" in ds.coords else np.arange(da.sizes["study"])
             self._labels = tuple(str(s) for s in labels)
-        self._base = _flat(ds, "baseline_risk") if "baseline_risk" in ds else None
         self.beta: xr.DataArray | None = ds["beta"] if "beta" in ds else None
         rng = np.random.default_rng(seed)
         self._pred = self._mu + self._tau * rng.standard_normal(self._mu.size)
@@ -485,6 +615,9 @@ class DrawsPosterior(Posterior):
     def _mu_ppf(self, q: float) -> float:
         return float(np.quantile(self._mu, q))
 
+    def _mu_pdf(self, x: float) -> float:
+        return kde_pdf(self._mu, x)
+
     def _mu_hdi(self, prob: float) -> tuple[float, float]:
         return hdi_from_draws(self._mu, prob)
 
@@ -497,8 +630,14 @@ class DrawsPosterior(Posterior):
     def _pred_hdi(self, prob: float) -> tuple[float, float]:
         return hdi_from_draws(self._pred, prob)
 
+    def _pred_pdf(self, x: float) -> float:
+        return kde_pdf(self._pred, x)
+
     def _tau_cdf(self, t: float) -> float:
         return float(np.mean(self._tau <= t))
+
+    def _tau_pdf(self, t: float) -> float:
+        return kde_pdf(self._tau, t, lower=0.0)
 
     def _tau_ppf(self, q: float) -> float:
         return float(np.quantile(self._tau, q))
@@ -506,19 +645,25 @@ class DrawsPosterior(Posterior):
     def _tau_hdi(self, prob: float) -> tuple[float, float]:
         return hdi_from_draws(self._tau, prob)
 
-    def _theta_ppf(self, q: float) -> np.ndarray:
+    def _theta_draws(self) -> np.ndarray:
         if self._theta is None:
             raise ValueError("posterior has no variable 'theta' (shrunken study effects)")
-        return np.quantile(self._theta, q, axis=0)
+        return self._theta
+
+    def _theta_ppf(self, q: float) -> np.ndarray:
+        return np.quantile(self._theta_draws(), q, axis=0)
+
+    def _theta_cdf(self, i: int, x: float) -> float:
+        return float(np.mean(self._theta_draws()[:, i] <= x))
+
+    def _theta_pdf(self, i: int, x: float) -> float:
+        return kde_pdf(self._theta_draws()[:, i], x)
 
     def _study_labels(self) -> tuple[str, ...]:
         return self._labels
 
     def _mu_draws(self) -> np.ndarray:
         return self._mu
-
-    def _baseline_draws(self) -> np.ndarray | None:
-        return self._base
 
     def log_mean(self) -> float:
         """Posterior mean of ``mu`` on the analysis scale."""

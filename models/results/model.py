@@ -243,11 +243,6 @@ def natural_bf(log_bf: float | None) -> float | None:
     return math.exp(log_bf)
 
 
-def log_bf(bf: float) -> float | None:
-    """The natural log of a Bayes factor given on the natural scale (None when it is not a positive number)."""
-    return math.log(bf) if bf > 0 and math.isfinite(bf) else None
-
-
 @dataclass(frozen=True)
 class Frequentist:
     """A frequentist pooled result on the same data: ``method`` (e.g. REML), estimate and 95% CI on the reported

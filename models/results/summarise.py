@@ -37,7 +37,6 @@ from models.results.model import (
     ResultKey,
     TauSummary,
     is_ratio,
-    log_bf,
     with_failure,
 )
 
@@ -167,8 +166,8 @@ def evidence_of(averaging: ModelAverage | None, log_evidence: float | None, dire
     important = below and _important(direction, averaging.measure) == 0.8
     return Evidence(
         log_evidence=log_evidence,
-        log_bf10_effect=log_bf(averaging.bf10_effect),
-        log_bf10_heterogeneity=log_bf(averaging.bf10_heterogeneity),
+        log_bf10_effect=averaging.log_bf10_effect,
+        log_bf10_heterogeneity=averaging.log_bf10_heterogeneity,
         p_benefit_model_averaged=averaging.prob_below_1 if below else None,
         p_important_model_averaged=averaging.prob_below_0_8 if important else None,
     )

@@ -383,7 +383,7 @@ def mcmc_against_exact(table: BinaryTable, prior, seed: int, draws: int) -> list
         ("below", "mean"): post.prob_below(1.0),
     }
     for q in (0.025, 0.5, 0.975):
-        exact[("mu", q)], exact[("tau", q)] = post._mu_ppf(q), post._tau_ppf(q)
+        exact[("mu", q)], exact[("tau", q)] = post.mu_ppf(q), post.tau_ppf(q)
     mcse_mean = azs.mcse(ds, method="mean")
     out = []
     for (name, stat), truth in exact.items():
@@ -477,7 +477,7 @@ def test_spline_coefficients_are_scipys_not_a_knot_spline(n):
     """Reference: scipy.interpolate.CubicSpline (default not-a-knot ends) on the same nodes, per row."""
     from scipy.interpolate import CubicSpline
 
-    from models.bayes.exact_binomial import _spline_coef
+    from models.bayes.exact_binomial.kernels import _spline_coef
 
     rng = np.random.default_rng(n)
     y = np.cumsum(rng.normal(size=(3, n)), axis=1) - 0.1 * np.arange(n) ** 2

@@ -15,7 +15,7 @@ import pytest
 from numpy.polynomial.hermite import hermgauss
 from scipy import optimize, special
 
-from models.bayes import exact_binomial as eb
+from models.bayes.exact_binomial import kernels as eb
 
 SA = 2.5
 XA, WA = hermgauss(24)

@@ -16,7 +16,7 @@ from scipy import stats
 
 from models.bayes.exact import exact_normal_normal
 from models.bayes.exact_binomial import BinomialLikelihood
-from models.bayes.model_averaging import MODELS, average_binomial, average_normal
+from models.bayes.model_averaging import MODELS, _average, average_binomial, average_normal, bf_from_log
 from models.priors import EffectPrior, effect_prior, tau_prior
 from models.tables import BinaryTable
 
@@ -59,7 +59,7 @@ def test_binomial_random_effect_bf_is_savage_dickey():
     res = average_binomial(lik, TURNER, WEAK)
     post = lik.posterior(TURNER, WEAK)
     h = 1e-3
-    dens0 = (post._mu_cdf(h) - post._mu_cdf(-h)) / (2 * h)
+    dens0 = (post.mu_cdf(h) - post.mu_cdf(-h)) / (2 * h)
     ref = stats.norm(0, 1).logpdf(0.0) - math.log(dens0)
     assert math.log(res.bf10_effect_random) == pytest.approx(ref, abs=2e-4)
 
@@ -90,7 +90,7 @@ def test_averaged_quantiles_with_point_mass():
         assert res.median == 1.0
     else:
         x = math.log(res.median)
-        cdf = p[1] * post_fe._mu_cdf(x) + p[3] * post_re._mu_cdf(x) + (res.p_null if x > 0 else 0.0)
+        cdf = p[1] * post_fe.mu_cdf(x) + p[3] * post_re.mu_cdf(x) + (res.p_null if x > 0 else 0.0)
         assert cdf == pytest.approx(0.5, abs=1e-9)
     # a prior that puts all mass on the null models gives OR = 1 for every quantile
     null = average_binomial(TABLE, TURNER, WEAK, prior_prob=(0.5, 0.0, 0.5, 0.0))
@@ -135,3 +135,68 @@ def test_a_supplied_normal_posterior_is_used_as_is_and_must_match():
         average_normal(Y, V, tau_prior("halfnormal_0.5"), WEAK, random_effects=post)
     with pytest.raises(ValueError, match="other effects, priors or measure"):
         average_normal(Y[:4], V[:4], TURNER, WEAK, random_effects=post)
+
+
+def test_bf_from_log_never_raises():
+    """exp where a double holds it, inf above, 0 below, NaN for NaN (reference: IEEE double range)."""
+    assert bf_from_log(1.0) == math.e
+    assert bf_from_log(709.0) == math.exp(709.0)
+    assert bf_from_log(798.0) == math.inf
+    assert bf_from_log(-800.0) == 0.0
+    assert math.isnan(bf_from_log(math.nan))
+
+
+def test_huge_log_evidences_stay_on_the_log_scale():
+    """Log evidences as on real corpora of large trials (log BF10 for heterogeneity near 800, the case that raised
+    OverflowError): log BFs are the differences of log evidences (reference: the definitions, by hand), the BFs
+    inf/0, the posterior probabilities the softmax of the log evidences plus log prior probabilities."""
+    le = (-5000.0, -4900.0, -4102.0, -4100.0)
+    res = average_normal(Y, V, TURNER, WEAK)
+    cdfs = (lambda x: 0.5, lambda x: 0.5)
+    got = _average(le, cdfs, None, "OR", 0.95, quantiles=False)
+    assert got.log_bf10_heterogeneity_effect == 800.0 and got.bf10_heterogeneity_effect == math.inf
+    assert got.log_bf10_effect_random == 2.0 and got.bf10_effect_random == pytest.approx(math.exp(2.0))
+    # inclusion BF for heterogeneity: log(e^-4102 + e^-4100) - log(e^-5000 + e^-4900), prior odds 1
+    ref = (-4100.0 + math.log1p(math.exp(-2.0))) - (-4900.0 + math.log1p(math.exp(-100.0)))
+    assert got.log_bf10_heterogeneity == pytest.approx(ref, abs=1e-12) and got.bf10_heterogeneity == math.inf
+    assert got.posterior_prob == pytest.approx((0.0, 0.0, 1 / (1 + math.e**2), math.e**2 / (1 + math.e**2)))
+    inv = _average(le[::-1], cdfs, None, "OR", 0.95, quantiles=False)
+    assert inv.log_bf10_heterogeneity_effect == -898.0 and inv.bf10_heterogeneity_effect == 0.0  # -5000 - -4102
+    assert math.isfinite(res.log_bf10_effect)
+
+
+def _synthetic(kind: str) -> BinaryTable:
+    """Extreme corpora of issue 20: k = 200 trials of 10^5 per arm with spread effects; 90% double-zero studies;
+    every treatment arm without events."""
+    rng = np.random.default_rng(20)
+    k = 200
+    if kind == "large":
+        n = np.full(k, 100_000)
+        a, t = rng.normal(-3.0, 0.5, k), rng.normal(-0.2, 0.4, k)
+        e_c = rng.binomial(n, 1 / (1 + np.exp(-a)))
+        e_t = rng.binomial(n, 1 / (1 + np.exp(-(a + t))))
+        return BinaryTable(tuple(f"s{i}" for i in range(k)), e_t, n, e_c, n)
+    n_t, n_c = rng.integers(10, 200, k), rng.integers(10, 200, k)
+    if kind == "double_zero":
+        e_t, e_c = rng.binomial(n_t, 0.05), rng.binomial(n_c, 0.08)
+        e_t[: int(0.9 * k)] = 0
+        e_c[: int(0.9 * k)] = 0
+    else:  # all treatment arms without events
+        e_t, e_c = np.zeros(k, dtype=int), rng.binomial(n_c, 0.1)
+    return BinaryTable(tuple(f"s{i}" for i in range(k)), e_t, n_t, e_c, n_c)
+
+
+@pytest.mark.parametrize("kind", ["large", "double_zero", "all_zero_arm"])
+def test_extreme_corpora_give_finite_log_bayes_factors(kind):
+    """No exception and no NaN on the extreme synthetic corpora (issue 20): every log evidence, log BF and posterior
+    probability is a number; the BFs are numbers or inf/0."""
+    res = average_binomial(_synthetic(kind), tau_prior("halfnormal_0.5"), WEAK, quantiles=False)
+    log_bfs = (res.log_bf10_effect, res.log_bf10_heterogeneity, res.log_bf10_effect_random,
+               res.log_bf10_heterogeneity_effect)  # fmt: skip
+    values = (*res.log_evidence, *res.posterior_prob, *log_bfs, res.prob_below_1, res.prob_below_0_8)
+    assert all(math.isfinite(v) for v in values), values
+    bfs = (res.bf10_effect, res.bf10_heterogeneity, res.bf10_effect_random, res.bf10_heterogeneity_effect)
+    assert not any(math.isnan(b) for b in bfs)
+    assert sum(res.posterior_prob) == pytest.approx(1.0)
+    if kind == "large":  # 200 large heterogeneous trials: heterogeneity beyond any double
+        assert res.log_bf10_heterogeneity > 710 and res.bf10_heterogeneity == math.inf

@@ -16,7 +16,7 @@ from numpy.polynomial import polynomial as npoly
 from scipy import optimize, special, stats
 
 from models.bayes import normal_kernels
-from models.bayes.exact import _mixture_ppf, exact_normal_normal
+from models.bayes.exact import exact_normal_normal, mixture_ppf
 from models.priors import EffectPrior, tau_prior
 
 LEVELS = (0.001, 0.025, 0.5, 0.975, 0.999)
@@ -55,7 +55,7 @@ def test_mixture_quantiles_match_brent_on_random_mixtures(seed: int) -> None:
         for q in LEVELS:
             ref = _brent(cdf, q)
             for stride in (1, 7):
-                got = float(_mixture_ppf(q, w, m[:, None], sd[:, None], stride)[0])
+                got = float(mixture_ppf(q, w, m[:, None], sd[:, None], stride)[0])
                 assert abs(got - ref) <= 1e-9 * (1.0 + abs(ref)), (q, stride, got, ref)
 
 
@@ -69,12 +69,12 @@ def test_exact_posterior_quantiles_match_brent(prior: str) -> None:
     for sd in (post._sd, post._pred_sd):
         cdf = _ndtr_cdf(post._w, post._m, sd)
         for q in LEVELS:
-            got = float(_mixture_ppf(q, post._w, post._m[:, None], sd[:, None], post._stride)[0])
+            got = float(mixture_ppf(q, post._w, post._m[:, None], sd[:, None], post._stride)[0])
             ref = _brent(cdf, q)
             assert abs(got - ref) <= 1e-9 * (1.0 + abs(ref)), (q, got, ref)
     for x in (-2.0, -0.4, 0.0, 0.7):
-        assert post._mu_cdf(x) == pytest.approx(_ndtr_cdf(post._w, post._m, post._sd)(x), abs=1e-14)
-        assert post._pred_cdf(x) == pytest.approx(_ndtr_cdf(post._w, post._m, post._pred_sd)(x), abs=1e-14)
+        assert post.mu_cdf(x) == pytest.approx(_ndtr_cdf(post._w, post._m, post._sd)(x), abs=1e-14)
+        assert post.predictive_cdf(x) == pytest.approx(_ndtr_cdf(post._w, post._m, post._pred_sd)(x), abs=1e-14)
 
 
 def test_mixture_quantiles_of_several_columns() -> None:
@@ -82,7 +82,7 @@ def test_mixture_quantiles_of_several_columns() -> None:
     rng = np.random.default_rng(5)
     w = rng.dirichlet(np.ones(50))
     means, sds = rng.normal(size=(50, 4)), np.exp(rng.normal(size=(50, 4)))
-    got = _mixture_ppf(0.9, w, means, sds)
+    got = mixture_ppf(0.9, w, means, sds)
     for j in range(4):
         assert got[j] == pytest.approx(_brent(_ndtr_cdf(w, means[:, j], sds[:, j]), 0.9), rel=1e-9, abs=1e-9)
 

@@ -48,7 +48,7 @@ def _normand():
 
 
 def _exact_quantile(post, name: str, q: float) -> float:
-    return post._mu_ppf(q) if name == "mu" else post._tau_ppf(q)
+    return post.mu_ppf(q) if name == "mu" else post.tau_ppf(q)
 
 
 @pytest.mark.slow

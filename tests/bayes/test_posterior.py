@@ -160,16 +160,18 @@ def test_arr_for_or_by_hand():
     assert post.prob_arr_above(0.25, baseline_risk=0.2) == 0.0  # would need p_t < 0
 
 
-def test_arr_uses_model_baseline_draws_per_draw():
-    # baseline risk per draw 0.1, 0.2, 0.3, 0.4 with RR 0.5, 0.8, 1.0, 1.25 -> ARR 0.05, 0.04, 0, -0.1
+def test_model_baseline_draws_are_never_a_clinical_baseline():
+    """A posterior with the binomial-normal model's internal baseline_risk draws still needs the caller's baseline:
+    absolute effects without one raise, and the summary row computes none (issue 18: no silent fallback)."""
     post = _four("RR", baseline_risk=[0.1, 0.2, 0.3, 0.4])
-    np.testing.assert_allclose(post.arr(), [0.05, 0.04, 0.0, -0.1], atol=1e-15)
-    assert post.prob_arr_above(0.045) == 0.25
+    with pytest.raises(ValueError, match="pass baseline_risk="):
+        post.arr()
+    with pytest.raises(ValueError, match="model's internal baseline"):
+        post.prob_arr_above(0.045)
     row = post.summary()
-    assert row["baseline_source"] == "model"
-    assert row["baseline_risk"] == pytest.approx(0.25)  # median of the baseline draws
-    assert row["p_arr_above_0.02"] == 0.5
-    assert post.summary(baseline_risk=0.2)["baseline_source"] == "user"
+    assert row["baseline_source"] == "none" and row["baseline_risk"] is None and math.isnan(row["p_arr_above_0.02"])
+    row = post.summary(baseline_risk=0.2)  # ARR = 0.2 (1 - RR): 0.10, 0.04, 0, -0.05 -> P(ARR > 0.02) = 0.5
+    assert row["baseline_source"] == "user" and row["p_arr_above_0.02"] == 0.5
 
 
 def test_arr_for_risk_difference_needs_no_baseline():

@@ -53,10 +53,10 @@ def test_normal_normal_quantiles_invert_the_exact_cdfs(data: str, prior: str) ->
     yi, vi = NORMAL_SETS[data]
     post = exact_normal_normal(yi, vi, TAU_PRIORS[prior], WIDE_EFFECT, grid_size=600)
     for q in LEVELS:
-        assert _close(post._mu_ppf(q), _brent(post._mu_cdf, q)), (q, "mu")
-        assert _close(post._pred_ppf(q), _brent(post._pred_cdf, q)), (q, "pred")
+        assert _close(post.mu_ppf(q), _brent(post.mu_cdf, q)), (q, "mu")
+        assert _close(post.predictive_ppf(q), _brent(post.predictive_cdf, q)), (q, "pred")
     mean, sd = post._theta_moments
-    theta = post._theta_ppf(0.975)
+    theta = post.theta_ppf(0.975)
     for i in range(len(yi)):
 
         def cdf(x: float, i: int = i) -> float:
@@ -64,8 +64,8 @@ def test_normal_normal_quantiles_invert_the_exact_cdfs(data: str, prior: str) ->
 
         assert _close(theta[i], _brent(cdf, 0.975)), ("theta", i)
     ci = post.interval(0.95)
-    assert math.isclose(ci.low, math.exp(_brent(post._mu_cdf, 0.025)), rel_tol=1e-9)
-    assert math.isclose(ci.high, math.exp(_brent(post._mu_cdf, 0.975)), rel_tol=1e-9)
+    assert math.isclose(ci.low, math.exp(_brent(post.mu_cdf, 0.025)), rel_tol=1e-9)
+    assert math.isclose(ci.high, math.exp(_brent(post.mu_cdf, 0.975)), rel_tol=1e-9)
 
 
 @pytest.mark.parametrize("prior", sorted(TAU_PRIORS))
@@ -73,12 +73,12 @@ def test_normal_normal_quantiles_invert_the_exact_cdfs(data: str, prior: str) ->
 def test_binomial_normal_quantiles_invert_the_exact_cdfs(data: str, prior: str) -> None:
     post = exact_binomial_normal(BINARY_SETS[data], TAU_PRIORS[prior], effect_prior("weakly_informative"))
     for q in LEVELS:
-        assert _close(post._mu_ppf(q), _brent(post._mu_cdf, q)), (q, "mu")
-        assert _close(post._pred_ppf(q), _brent(post._pred_cdf, q)), (q, "pred")
+        assert _close(post.mu_ppf(q), _brent(post.mu_cdf, q)), (q, "mu")
+        assert _close(post.predictive_ppf(q), _brent(post.predictive_cdf, q)), (q, "pred")
     pred = post.predictive_interval(0.95)
-    assert math.isclose(pred.low, math.exp(_brent(post._pred_cdf, 0.025)), rel_tol=1e-9)
-    assert math.isclose(pred.high, math.exp(_brent(post._pred_cdf, 0.975)), rel_tol=1e-9)
-    assert math.isclose(post.median(), math.exp(_brent(post._mu_cdf, 0.5)), rel_tol=1e-9)
+    assert math.isclose(pred.low, math.exp(_brent(post.predictive_cdf, 0.025)), rel_tol=1e-9)
+    assert math.isclose(pred.high, math.exp(_brent(post.predictive_cdf, 0.975)), rel_tol=1e-9)
+    assert math.isclose(post.median(), math.exp(_brent(post.mu_cdf, 0.5)), rel_tol=1e-9)
 
 
 def test_batch_model_averaging_without_quantiles_keeps_the_bayes_factors() -> None:
@@ -125,9 +125,9 @@ def test_binomial_normal_tau_and_study_quantiles_invert_the_exact_cdfs(data: str
     splined densities) against Brent's method from a wide bracket on the engine's own cdfs, to 1e-9 relative."""
     post = exact_binomial_normal(BINARY_SETS[data], TAU_PRIORS[prior], effect_prior("weakly_informative"))
     for q in LEVELS:
-        ref = _brent(post._tau_cdf, q, 0.0, 50.0)
-        assert post._tau_ppf(q) == pytest.approx(ref, rel=1e-9, abs=1e-14), (q, "tau")
-    theta = post._theta_ppf(0.975)
+        ref = _brent(post.tau_cdf, q, 0.0, 50.0)
+        assert post.tau_ppf(q) == pytest.approx(ref, rel=1e-9, abs=1e-14), (q, "tau")
+    theta = post.theta_ppf(0.975)
     for i, rows in enumerate(post._theta_rows):
 
         def cdf(x: float, rows=rows) -> float:
