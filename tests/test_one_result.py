@@ -1,25 +1,21 @@
-"""One result model (issue 18): the same CSV through ``reanalyse fit``'s analyses and through ``reanalyse batch``
-gives identical Bayesian and frequentist numbers, in every layout, under the same prior pair.
+"""One result model, one prior policy, one reader (issue 18): the same CSV through ``reanalyse fit`` and through
+``reanalyse batch`` gives identical Bayesian and frequentist numbers under each command's DEFAULT options, in every
+layout.
 
-The two commands' default prior pairs still differ (``fit``: Turner 2015 general; batch: the MSC job's
-HalfNormal(0.5)) until the one prior policy lands, so both are run here under batch's primary pair; ``fit``'s analyses
-are called as its pipeline calls them (:func:`models.toolkit.analyses.prior_grid_results` with the REML result of
-:func:`models.results.summarise.random_effects`). Reference: each command's own result for the other (no numbers are
-computed here); the engines are checked against metafor and brute-force integration in their own tests.
+Both commands are run as a user runs them (``models.command.main``: ``fit FILE --json`` and ``batch FOLDER``, no
+prior or measure options except where a layout needs a measure), and their primary rows are compared column by
+column. Reference: each command's own result for the other (no numbers are computed here); the engines are checked
+against metafor and brute-force integration in their own tests.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from models.batch.analyse import Options, analyse_entry
-from models.batch.corpus import Entry
-from models.results import to_record
-from models.results.summarise import random_effects
-from models.toolkit.analyses import prior_grid_results
-from models.toolkit.cli import build_spec, fit_parser
+from models.command import main
 
 FILES = {
     "2x2": "study,e_t,n_t,e_c,n_c\na,1,10,2,10\nb,3,20,4,20\nc,5,30,9,31\nd,0,15,3,14\n",
@@ -41,18 +37,47 @@ SAME = ("model", "measure", "scale", "method", "k", "studies", "effect_median", 
         "freq_tau2", "freq_i2", "freq_q", "freq_q_p", "gate", "status")  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def batch_rows(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str | None], list[dict[str, str]]]:
+    """One default ``reanalyse batch`` over a manifest holding every case (one in-process run for the module)."""
+    import csv
+
+    folder = tmp_path_factory.mktemp("one_result")
+    lines = ["id,path,measure"]
+    for layout, measure in CASES:
+        (folder / f"{layout}.csv").write_text(FILES[layout])
+        lines.append(f"{layout}-{measure},{layout}.csv,{measure or ''}")
+    (folder / "manifest.csv").write_text("\n".join(lines) + "\n")
+    assert main(["batch", str(folder / "manifest.csv"), "--results", str(folder / "out"), "--workers", "0",
+                 "--no-report", "--quiet"]) == 0  # fmt: skip
+    with open(folder / "out" / "results.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return {case: [r for r in rows if r["analysis"] == f"{case[0]}-{case[1]}"] for case in CASES}
+
+
+def _same(value: object) -> object:
+    """A cell as both outputs can be compared: numbers as floats (JSON null and an empty CSV cell are None)."""
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
 @pytest.mark.parametrize(("layout", "measure"), CASES, ids=[f"{lay}-{m}" for lay, m in CASES])
-def test_fit_and_batch_give_identical_numbers(tmp_path: Path, layout: str, measure: str | None) -> None:
+def test_fit_and_batch_give_identical_numbers_under_their_defaults(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], batch_rows: dict, layout: str, measure: str | None
+) -> None:
     path = tmp_path / f"{layout}.csv"
     path.write_text(FILES[layout])
-    batch = analyse_entry(Entry("x", str(path), measure, False, None), Options())
-    tau, effect = batch[0].key.tau_prior, batch[0].key.effect_prior
-    argv = [str(path), "--tau-prior", tau, "--effect-prior", effect] + (["--measure", measure] if measure else [])
-    spec = build_spec(fit_parser().parse_args(argv))
-    frequentist, _ = random_effects(spec.effects)
-    fit = list(prior_grid_results(spec, (spec.tau_prior,), (spec.effect_prior,), lambda: None, frequentist))
-    assert sorted(r.key.model for r in fit) == sorted(r.key.model for r in batch)
+    argv = ["fit", str(path), "--json", "--results", str(tmp_path / "fit"), "--no-progress"]
+    assert main(argv + (["--measure", measure] if measure else [])) == 0
+    fit = json.loads(capsys.readouterr().out)["results"]
+    batch = batch_rows[(layout, measure)]
+    assert batch, "batch wrote no row for this case"
     for b in batch:
-        (f,) = [r for r in fit if r.key.model == b.key.model]
-        got, want = to_record(f), to_record(b)
-        assert {c: got[c] for c in SAME} == {c: want[c] for c in SAME}, b.key.model
+        key = (b["model"], "pooled", "all_studies", b["tau_prior"], b["effect_prior"])
+        matches = [r for r in fit if (r["model"], r["kind"], r["analysis"], r["tau_prior"], r["effect_prior"]) == key]
+        assert len(matches) == 1, (b["model"], b["tau_prior"], b["effect_prior"])
+        assert {c: _same(matches[0][c]) for c in SAME} == {c: _same(b[c]) for c in SAME}, b["model"]
